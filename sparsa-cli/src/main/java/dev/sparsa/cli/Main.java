@@ -1,0 +1,54 @@
+package dev.sparsa.cli;
+
+import dev.sparsa.SparsaException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of the {@code sparsa} command. Each subcommand is one class in this package. */
+@Command(name = "sparsa", mixinStandardHelpOptions = true, version = "Sparsa 0.1.0",
+        description = "Measure, induce and exploit activation sparsity in transformer models.",
+        subcommands = {
+                CommandLine.HelpCommand.class,
+        })
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the CLI and returns its exit code; errors become one line on stderr. */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            Throwable t = ex;
+            if (t instanceof SparsaException || t instanceof java.io.UncheckedIOException
+                    || t instanceof java.io.IOException) {
+                cmd.getErr().println("sparsa: " + oneLine(t.getMessage()));
+                return 2;
+            }
+            if (t instanceof OutOfMemoryError) {
+                cmd.getErr().println("sparsa: out of memory (raise -Xmx with SPARSA_JAVA_OPTS)");
+                return 3;
+            }
+            cmd.getErr().println("sparsa: internal error: " + t);
+            StackTraceElement[] st = t.getStackTrace();
+            if (st.length > 0) {
+                cmd.getErr().println("  at " + st[0]);
+            }
+            return 70;
+        });
+        return cl.execute(args);
+    }
+
+    static String oneLine(String s) {
+        return s == null ? "(no message)" : s.replace('\n', ' ').replace('\r', ' ');
+    }
+}
