@@ -1,0 +1,65 @@
+package dev.sparsa.profile;
+
+import dev.sparsa.io.tokenizer.Tokenizer;
+import dev.sparsa.model.ActivationTap;
+
+/**
+ * The small view of a model the profiler needs (DESIGN.md §2, §4): run one window of token ids with an
+ * {@link ActivationTap}, and expose the FFN shape and the down-projection columns d_i (for CETT's m_i = |h_i|·‖d_i‖).
+ * Adapters wrap the real architectures (BERT encoder, Llama decoder); the profiler never sees their internals.
+ */
+public interface ProfiledModel {
+
+    /** Display name (e.g. {@code all-MiniLM-L6-v2}). */
+    String name();
+
+    /** Decoders return per-token NLL; encoders return a sentence embedding. */
+    boolean isDecoder();
+
+    /** FFN activation name as in config.json ({@code gelu}, {@code silu}, {@code relu}, {@code relu2}, ...). */
+    String activation();
+
+    int numLayers();
+
+    /** D, the length of the FFN input x. */
+    int hiddenSize();
+
+    /** F, the length of h. */
+    int intermediateSize();
+
+    /** Content tokens per window (special tokens the adapter adds come on top). */
+    int contextLength();
+
+    Tokenizer tokenizer();
+
+    /**
+     * The down-projection columns of layer ℓ, F × D row-major: row i is d_i (so {@code y = Σ_i h_i d_i}).
+     * Returned arrays are not modified by the caller.
+     */
+    float[] downColumns(int layer);
+
+    /**
+     * Runs one window of content token ids (without special tokens; the adapter adds BOS / CLS / SEP as the model
+     * needs) and calls {@code tap} for every layer and position it computes.
+     */
+    Output forward(int[] ids, ActivationTap tap);
+
+    /** What one window produces. */
+    sealed interface Output {
+        /** Decoder: negative log-likelihood (nats) of each predicted token of the window. */
+        record Nll(double[] nll) implements Output {
+        }
+
+        /** Encoder: the sentence embedding (pooled as the model does it). */
+        record Embedding(float[] vector) implements Output {
+        }
+    }
+
+    /** Whether "active" means h_i ≠ 0 (ReLU family) rather than a CETT magnitude threshold. */
+    static boolean isReluFamily(String activation) {
+        return switch (activation.toLowerCase(java.util.Locale.ROOT)) {
+            case "relu", "relu2", "fatrelu", "reglu", "relu_squared" -> true;
+            default -> false;
+        };
+    }
+}

@@ -1,0 +1,135 @@
+package dev.sparsa.profile;
+
+import dev.sparsa.model.ActivationTap;
+import dev.sparsa.profile.metric.LowRankPredictor;
+
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/** The taps the profiler puts on a model. */
+final class Taps {
+    private Taps() {
+    }
+
+    /** Copies x and h of every layer and position of one window. Each (layer, position) slot is its own. */
+    static final class Capture implements ActivationTap {
+        final int layers;
+        final int d;
+        final int f;
+        float[][] x;
+        float[][] h;
+        final int[] positions;
+
+        Capture(int layers, int d, int f, int capacity) {
+            this.layers = layers;
+            this.d = d;
+            this.f = f;
+            x = new float[layers][capacity * d];
+            h = new float[layers][capacity * f];
+            positions = new int[layers];
+        }
+
+        void reset() {
+            Arrays.fill(positions, 0);
+        }
+
+        @Override
+        public synchronized void onFfn(int layer, int position, float[] xin, float[] gate, float[] act, float[] hin) {
+            if ((position + 1) * f > h[layer].length) {
+                int cap = Math.max(position + 1, h[layer].length / f * 2);
+                for (int l = 0; l < layers; l++) {
+                    x[l] = Arrays.copyOf(x[l], cap * d);
+                    h[l] = Arrays.copyOf(h[l], cap * f);
+                }
+            }
+            System.arraycopy(xin, 0, x[layer], position * d, d);
+            System.arraycopy(hin, 0, h[layer], position * f, f);
+            positions[layer] = Math.max(positions[layer], position + 1);
+        }
+    }
+
+    /** Zeroes h_i where m_i = |h_i|·‖d_i‖ &lt; ε_ℓ, counting what it zeroes per layer. */
+    static final class Threshold implements ActivationTap {
+        private final double[] eps;
+        private final float[][] norms;
+        final AtomicLongArray zeroed;
+        final AtomicLongArray total;
+
+        Threshold(double[] eps, float[][] norms) {
+            this.eps = eps;
+            this.norms = norms;
+            zeroed = new AtomicLongArray(eps.length);
+            total = new AtomicLongArray(eps.length);
+        }
+
+        @Override
+        public void onFfn(int layer, int position, float[] x, float[] gate, float[] act, float[] h) {
+            float[] n = norms[layer];
+            double e = eps[layer];
+            int z = 0;
+            for (int i = 0; i < h.length; i++) {
+                if (Math.abs(h[i]) * n[i] < e) {
+                    h[i] = 0f;
+                    z++;
+                }
+            }
+            zeroed.addAndGet(layer, z);
+            total.addAndGet(layer, h.length);
+        }
+
+        double sparsity() {
+            long z = 0;
+            long t = 0;
+            for (int l = 0; l < eps.length; l++) {
+                z += zeroed.get(l);
+                t += total.get(l);
+            }
+            return t == 0 ? Double.NaN : (double) z / t;
+        }
+    }
+
+    /** Computes only the neurons each layer's predictor selects: h_i = 0 elsewhere. */
+    static final class Predicted implements ActivationTap {
+        private final LowRankPredictor[] predictors;
+        final AtomicLongArray kept;
+        final AtomicLongArray total;
+
+        Predicted(LowRankPredictor[] predictors) {
+            this.predictors = predictors;
+            kept = new AtomicLongArray(predictors.length);
+            total = new AtomicLongArray(predictors.length);
+        }
+
+        @Override
+        public void onFfn(int layer, int position, float[] x, float[] gate, float[] act, float[] h) {
+            LowRankPredictor p = predictors[layer];
+            if (p == null) {
+                kept.addAndGet(layer, h.length);
+                total.addAndGet(layer, h.length);
+                return;
+            }
+            boolean[] mask = new boolean[h.length];
+            p.predict(x, 0, mask);
+            int k = 0;
+            for (int i = 0; i < h.length; i++) {
+                if (mask[i]) {
+                    k++;
+                } else {
+                    h[i] = 0f;
+                }
+            }
+            kept.addAndGet(layer, k);
+            total.addAndGet(layer, h.length);
+        }
+
+        double computedFraction() {
+            long k = 0;
+            long t = 0;
+            for (int l = 0; l < predictors.length; l++) {
+                k += kept.get(l);
+                t += total.get(l);
+            }
+            return t == 0 ? Double.NaN : (double) k / t;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package dev.sparsa.profile.metric;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Collects the CETT scans of the first {@code capacity} tokens of a layer (the calibration tokens) and
+ * calibrates per-layer thresholds ε_ℓ(c) from them ({@link Cett#calibrate}).
+ */
+public final class CettCalibrator implements LayerMetric<List<Cett.Scan>> {
+    private final float[] down;
+    private final int capacity;
+    private final List<Cett.Scan> scans = new ArrayList<>();
+
+    public CettCalibrator(float[] down, int capacity) {
+        this.down = down;
+        this.capacity = capacity;
+    }
+
+    @Override
+    public void accept(LayerWindow w) {
+        for (int t = 0; t < w.tokens() && scans.size() < capacity; t++) {
+            scans.add(Cett.scan(w.h(), t * w.f(), w.mags(), t * w.f(), down, w.f(), w.d()));
+        }
+    }
+
+    @Override
+    public List<Cett.Scan> result() {
+        return scans;
+    }
+
+    /** ε_ℓ(c) for each target c. */
+    public double[] epsilons(double[] targets) {
+        double[] e = new double[targets.length];
+        for (int i = 0; i < targets.length; i++) {
+            e[i] = Cett.calibrate(scans, targets[i]);
+        }
+        return e;
+    }
+}
