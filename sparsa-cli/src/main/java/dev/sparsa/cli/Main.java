@@ -9,6 +9,9 @@ import picocli.CommandLine.Command;
         description = "Measure, induce and exploit activation sparsity in transformer models.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                DemoCommand.class,
+                ProfileCommand.class,
+                ReportCommand.class,
         })
 public final class Main implements Runnable {
 

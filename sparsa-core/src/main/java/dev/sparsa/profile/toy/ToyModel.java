@@ -185,7 +185,7 @@ public final class ToyModel implements ProfiledModel {
                     for (int j = 0; j < d; j++) {
                         z += emb[v * d + j] * x[j];
                     }
-                    logits[v] = z;
+                    logits[v] = z / Math.sqrt(d) * 2; // tame random logits: PPL in the hundreds
                     max = Math.max(max, z);
                 }
                 double se = 0;

@@ -1,0 +1,120 @@
+package dev.sparsa.cli;
+
+import dev.sparsa.SparsaException;
+import dev.sparsa.cli.report.ResultsFiles;
+import dev.sparsa.io.Fetch;
+import dev.sparsa.io.corpus.BrownCorpus;
+import dev.sparsa.io.corpus.Corpus;
+import dev.sparsa.profile.ProfileOptions;
+import dev.sparsa.profile.ProfileResults;
+import dev.sparsa.profile.ProfiledModel;
+import dev.sparsa.profile.Profiler;
+import dev.sparsa.profile.Windows;
+import dev.sparsa.tensor.Parallel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code sparsa profile}: every activation-sparsity metric of a model on a corpus → results.json + report.html. */
+@Command(name = "profile", mixinStandardHelpOptions = true,
+        description = {"Measure activation sparsity (zero, CETT, PPL-p%, statistical top-k, dead/dormant neurons, "
+                + "PQ Index, predictivity, hardware affinity) of a model on a corpus.",
+                "Writes DIR/results.json and DIR/report.html (self-contained) and prints a summary."})
+public final class ProfileCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, paramLabel = "M",
+            description = "all-MiniLM-L6-v2 (alias minilm), a Llama-family HF directory, or toy-relu / toy-gelu")
+    String model;
+
+    @Option(names = "--text", paramLabel = "FILE", description = "profile on this UTF-8 text instead of a corpus")
+    Path text;
+
+    @Option(names = "--corpus", paramLabel = "NAME", defaultValue = "brown-valid",
+            description = "brown-valid (default) or brown-train; fetched with npm into Sparsa's cache")
+    String corpus;
+
+    @Option(names = "--tokens", paramLabel = "N", defaultValue = "20000",
+            description = "content-token budget (default ${DEFAULT-VALUE})")
+    long tokens;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "output directory (default out/profile)")
+    Path out;
+
+    @Option(names = "--threads", paramLabel = "T", description = "worker threads (default: all processors)")
+    Integer threads;
+
+    @Option(names = "--seed", defaultValue = "1234", description = "seed of every random choice")
+    long seed;
+
+    @Option(names = "--eval-tokens", paramLabel = "N", defaultValue = "1024",
+            description = "tokens per PPL-p% / predictor-quality evaluation (default ${DEFAULT-VALUE})")
+    int evalTokens;
+
+    @Option(names = "--calibration-tokens", paramLabel = "N", defaultValue = "512",
+            description = "positions per layer that calibrate the per-layer CETT thresholds")
+    int calibrationTokens;
+
+    @Option(names = "--predictor-tokens", paramLabel = "N", defaultValue = "1024",
+            description = "tokens per half (train / held-out) for the predictors")
+    int predictorTokens;
+
+    @Option(names = "--bisection-steps", paramLabel = "N", defaultValue = "5",
+            description = "bisection steps per PPL-p% target after the grid bracket")
+    int bisectionSteps;
+
+    @Override
+    public Integer call() {
+        Path dir = out != null ? out : Path.of("out", "profile");
+        Result r = run(model, text, corpus, tokens, dir, threads, options(), System.err);
+        System.out.print(r.summary());
+        System.out.println("results: " + r.json().toAbsolutePath());
+        System.out.println("report:  " + r.html().toAbsolutePath());
+        return 0;
+    }
+
+    ProfileOptions options() {
+        ProfileOptions d = ProfileOptions.defaults();
+        return new ProfileOptions(tokens, calibrationTokens, d.cettTargets(), d.activeCett(), d.qualityPercents(),
+                evalTokens, bisectionSteps, d.predictorRank(), d.predictorEpochs(), predictorTokens, seed);
+    }
+
+    record Result(Path json, Path html, String summary) {
+    }
+
+    /** Shared by {@code profile} and {@code demo}. */
+    static Result run(String modelSpec, Path text, String corpusName, long tokens, Path dir, Integer threads,
+                      ProfileOptions opt, PrintStream log) {
+        if (tokens < 1) {
+            throw new SparsaException.UsageException("--tokens must be at least 1, got " + tokens);
+        }
+        int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (t < 1) {
+            throw new SparsaException.UsageException("--threads must be at least 1, got " + t);
+        }
+        Corpus corpus = text != null ? Corpus.ofTextFile(text) : brown(corpusName);
+        try (Parallel par = new Parallel(t)) {
+            ProfiledModel m = ProfiledModels.open(modelSpec, par);
+            Windows w = Windows.of(corpus, m.tokenizer(), m.contextLength(), tokens);
+            log.printf("sparsa: profiling %s on %s: %d tokens in %d windows of %d, %d thread(s)%n", m.name(),
+                    corpus.name(), w.tokens(), w.windows().size(), w.contextLength(), t);
+            ProfileResults res = new Profiler(m, opt, par, ProgressBar.stderr()).run(w, corpus.name(), corpus.bytes());
+            Path json = dir.resolve("results.json");
+            ResultsFiles.writeJson(res, json);
+            Path html = ResultsFiles.renderReport(json, dir.resolve("report.html"));
+            return new Result(json, html, SummaryTable.render(ResultsFiles.readJson(json)));
+        }
+    }
+
+    static Corpus brown(String name) {
+        BrownCorpus.Split split = switch (name) {
+            case "brown-valid" -> BrownCorpus.Split.VALID;
+            case "brown-train" -> BrownCorpus.Split.TRAIN;
+            default -> throw new SparsaException.UsageException("--corpus " + name
+                    + ": unknown corpus; use brown-valid or brown-train, or --text FILE");
+        };
+        return BrownCorpus.load(Fetch.defaultCache(), split);
+    }
+}

@@ -1,0 +1,47 @@
+package dev.sparsa.cli;
+
+import dev.sparsa.SparsaException;
+import dev.sparsa.profile.ProfiledModel;
+import dev.sparsa.profile.toy.ToyModel;
+import dev.sparsa.tensor.Parallel;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Turns a {@code --model} argument into a {@link ProfiledModel}. */
+final class ProfiledModels {
+    private ProfiledModels() {
+    }
+
+    static final String MINILM = "all-MiniLM-L6-v2";
+
+    static String help() {
+        return "all-MiniLM-L6-v2 (alias minilm; fetched from Maven), a Hugging Face Llama-family directory "
+                + "(config.json + safetensors + tokenizer.json), or toy-relu / toy-gelu (tiny synthetic models)";
+    }
+
+    static ProfiledModel open(String spec, Parallel par) {
+        String s = spec.strip();
+        if (s.equalsIgnoreCase("toy-relu") || s.equalsIgnoreCase("toy-gelu")) {
+            return ToyModel.of(s.toLowerCase(java.util.Locale.ROOT));
+        }
+        if (s.equalsIgnoreCase("minilm") || s.equalsIgnoreCase(MINILM)) {
+            return openMiniLm(par);
+        }
+        Path p = Path.of(s);
+        if (Files.isDirectory(p)) {
+            return openLlama(p, par);
+        }
+        throw new SparsaException.UsageException("--model " + spec + ": unknown model; use " + help());
+    }
+
+    private static ProfiledModel openMiniLm(Parallel par) {
+        throw new SparsaException.UnsupportedException("--model " + MINILM
+                + ": the BERT encoder is not wired into the profiler in this build");
+    }
+
+    private static ProfiledModel openLlama(Path dir, Parallel par) {
+        throw new SparsaException.UnsupportedException("--model " + dir
+                + ": the Llama decoder is not wired into the profiler in this build");
+    }
+}
