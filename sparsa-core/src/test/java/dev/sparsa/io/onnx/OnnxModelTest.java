@@ -15,10 +15,10 @@ import java.util.Arrays;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-class OnnxModelTest {
+public class OnnxModelTest {
 
     /** A two-node graph: y = Relu(MatMul(x, W)), with W as raw_data, b as float_data, shape as int64_data. */
-    static byte[] tinyModel() {
+    public static byte[] tinyModel() {
         ProtoWriter w = ProtoWriter.tensor("W", OnnxModel.FLOAT, new long[]{2, 3},
                 ProtoWriter.le(1, 2, 3, 4, 5, 6));
         ProtoWriter b = new ProtoWriter().packed(1, 3).varint(2, OnnxModel.FLOAT).string(8, "b")
