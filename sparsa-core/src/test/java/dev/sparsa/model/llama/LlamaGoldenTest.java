@@ -1,12 +1,22 @@
 package dev.sparsa.model.llama;
 
+import dev.sparsa.io.ConfigJson;
+import dev.sparsa.io.SafetensorsFile;
+import dev.sparsa.io.SafetensorsWriter;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.ModelConfig;
 import dev.sparsa.tensor.Parallel;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -18,9 +28,25 @@ class LlamaGoldenTest {
     static final String[] VARIANTS = {"llama_gqa_rope3", "qwen2_bias_tied", "llama_relu"};
     static final float LOGIT_TOL = 1e-4f;
 
+    @TempDir
+    static Path tmp;
+
+    /**
+     * The normal loading path: the generated weights are written as model.safetensors (SafetensorsWriter) next to the
+     * golden config.json, then read back with ConfigJson and SafetensorsFile (mmap). The file stays mapped until the
+     * JVM exits (a few hundred KB per variant).
+     */
     static LlamaModel model(GoldenWeights.Golden g) {
-        ModelConfig cfg = TestConfigs.fromHf(g.config());
-        return LlamaModel.load(cfg, g.weights());
+        try {
+            Path dir = Files.createDirectories(tmp.resolve(g.variant() + "-" + System.nanoTime()));
+            Files.write(dir.resolve("config.json"), g.configBytes());
+            SafetensorsWriter.write(dir.resolve("model.safetensors"),
+                    new ArrayList<>(g.weights().asMap().values()), Map.of("format", "pt"));
+            ModelConfig cfg = ConfigJson.read(dir.resolve("config.json"));
+            return LlamaModel.load(cfg, SafetensorsFile.open(dir.resolve("model.safetensors")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static float maxAbsDiff(float[] a, float[] b) {
@@ -117,7 +143,7 @@ class LlamaGoldenTest {
     void goldenIsSensitiveToLlama3RopeScaling() {
         // The same weights without rope_scaling must miss the goldens: the comparison above can fail.
         GoldenWeights.Golden g = GoldenWeights.load("llama_gqa_rope3");
-        ModelConfig c = TestConfigs.fromHf(g.config());
+        ModelConfig c = ConfigJson.parse("golden", g.config());
         ModelConfig plain = new ModelConfig(c.architecture(), c.hiddenSize(), c.intermediateSize(), c.numLayers(),
                 c.numHeads(), c.numKvHeads(), c.headDim(), c.vocabSize(), c.maxPositions(), c.normEps(),
                 c.ropeTheta(), null, c.hiddenAct(), 0f, c.tieWordEmbeddings(), c.attentionBias(), 0,

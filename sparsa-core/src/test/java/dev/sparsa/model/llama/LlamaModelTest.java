@@ -1,6 +1,7 @@
 package dev.sparsa.model.llama;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.io.ConfigJson;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.ModelConfig;
 import dev.sparsa.tensor.Kernels;
@@ -19,7 +20,7 @@ class LlamaModelTest {
     void missingTensorIsOneClearErrorNamingTheFirst() {
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
         MapWeightSource w = g.weights().remove("model.layers.1.mlp.up_proj.weight").remove("lm_head.weight");
-        assertThatThrownBy(() -> LlamaModel.load(TestConfigs.fromHf(g.config()), w))
+        assertThatThrownBy(() -> LlamaModel.load(ConfigJson.parse("golden", g.config()), w))
                 .isInstanceOf(SparsaException.FormatException.class)
                 .hasMessage("golden/llama_relu: missing tensor lm_head.weight (and 1 more) for llama with 2 layers");
     }
@@ -29,7 +30,7 @@ class LlamaModelTest {
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
         MapWeightSource w = g.weights();
         w.put(dev.sparsa.tensor.Tensor.f32("model.layers.0.self_attn.k_proj.weight", new float[32 * 64], 32, 64));
-        assertThatThrownBy(() -> LlamaModel.load(TestConfigs.fromHf(g.config()), w))
+        assertThatThrownBy(() -> LlamaModel.load(ConfigJson.parse("golden", g.config()), w))
                 .isInstanceOf(SparsaException.FormatException.class)
                 .hasMessageContaining("model.layers.0.self_attn.k_proj.weight has shape [32, 64], expected [64, 64]");
     }
@@ -37,7 +38,7 @@ class LlamaModelTest {
     @Test
     void unsupportedActivationAndArchitecture() {
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
-        ModelConfig c = TestConfigs.fromHf(g.config());
+        ModelConfig c = ConfigJson.parse("golden", g.config());
         assertThatThrownBy(() -> LlamaModel.load(c.withActivation("mish", 0f), g.weights()))
                 .isInstanceOf(SparsaException.UnsupportedException.class).hasMessageContaining("mish");
     }
@@ -45,7 +46,7 @@ class LlamaModelTest {
     @Test
     void contextFullIsAClearErrorAndLeavesTheCacheUsable() {
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
-        LlamaModel m = LlamaModel.load(TestConfigs.fromHf(g.config()), g.weights());
+        LlamaModel m = LlamaModel.load(ConfigJson.parse("golden", g.config()), g.weights());
         try (Parallel par = Parallel.serial()) {
             KvCache cache = m.newCache(6);
             m.forward(cache, new int[] {1, 2, 3, 4, 5}, false, ActivationTap.NONE, par);
@@ -65,7 +66,7 @@ class LlamaModelTest {
     @Test
     void tapSeesEveryLayerAndTokenAndCanChangeH() {
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
-        LlamaModel m = LlamaModel.load(TestConfigs.fromHf(g.config()), g.weights());
+        LlamaModel m = LlamaModel.load(ConfigJson.parse("golden", g.config()), g.weights());
         int[] ids = g.promptIds();
         List<String> seen = new ArrayList<>();
         ActivationTap check = (layer, pos, x, gate, act, h) -> {
@@ -88,7 +89,7 @@ class LlamaModelTest {
                 String n = "model.layers." + l + ".mlp.down_proj.weight";
                 w.put(dev.sparsa.tensor.Tensor.f32(n, new float[64 * 176], 64, 176));
             }
-            LlamaModel noFfn = LlamaModel.load(TestConfigs.fromHf(g.config()), w);
+            LlamaModel noFfn = LlamaModel.load(ConfigJson.parse("golden", g.config()), w);
             assertThat(noFfn.forward(noFfn.newCache(ids.length), ids, true, ActivationTap.NONE, par))
                     .containsExactly(zeroed);
         }
@@ -98,7 +99,7 @@ class LlamaModelTest {
     void downColumnNormsAreColumnNorms() {
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
         MapWeightSource w = g.weights();
-        LlamaModel m = LlamaModel.load(TestConfigs.fromHf(g.config()), w);
+        LlamaModel m = LlamaModel.load(ConfigJson.parse("golden", g.config()), w);
         float[] down = Kernels.toFloats(w.tensor("model.layers.1.mlp.down_proj.weight"));
         float[] norms = m.downColumnNorms(1);
         assertThat(norms).hasSize(176);
@@ -115,7 +116,7 @@ class LlamaModelTest {
     void llama3InvFreqHasAllThreeRegimes() {
         // head_dim 16, θ = 10⁴, factor 8, low 1, high 4, old context 32: wavelengths 6.3 (kept), 19.9 (smoothed),
         // ≥ 62.8 (divided by 8)
-        ModelConfig c = TestConfigs.fromHf(GoldenWeights.load("llama_gqa_rope3").config());
+        ModelConfig c = ConfigJson.parse("golden", GoldenWeights.load("llama_gqa_rope3").config());
         float[] base = Rope.defaultInvFreq(10000f, 16);
         float[] inv = Rope.invFreq(c);
         assertThat(inv[0]).isEqualTo(base[0]);
