@@ -1,7 +1,7 @@
 package dev.sparsa.model.llama;
 
 import dev.sparsa.io.ConfigJson;
-import dev.sparsa.io.SafetensorsFile;
+import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.SafetensorsWriter;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.ModelConfig;
@@ -33,17 +33,25 @@ class LlamaGoldenTest {
 
     /**
      * The normal loading path: the generated weights are written as model.safetensors (SafetensorsWriter) next to the
-     * golden config.json, then read back with ConfigJson and SafetensorsFile (mmap). The file stays mapped until the
-     * JVM exits (a few hundred KB per variant).
+     * golden config.json, and the directory is opened with ModelFiles (ConfigJson + SafetensorsFile, mmap). The file
+     * stays mapped until the JVM exits (a few hundred KB per variant).
      */
     static LlamaModel model(GoldenWeights.Golden g) {
+        ModelFiles files = openDir(g, tmp);
+        return LlamaModel.load(files.config(), files.weights());
+    }
+
+    /** The golden model as a directory (config.json + model.safetensors), opened. */
+    static ModelFiles openDir(GoldenWeights.Golden g, Path tmp) {
         try {
             Path dir = Files.createDirectories(tmp.resolve(g.variant() + "-" + System.nanoTime()));
             Files.write(dir.resolve("config.json"), g.configBytes());
+            // a tiny vocabulary (ids beyond it are padding), needed only by the GGUF export
+            Files.writeString(dir.resolve("tokenizer.json"), g.config().get("model_type").asText().equals("qwen2")
+                    ? dev.sparsa.io.TinyModels.BYTE_BPE : dev.sparsa.io.TinyModels.SPM_BPE);
             SafetensorsWriter.write(dir.resolve("model.safetensors"),
                     new ArrayList<>(g.weights().asMap().values()), Map.of("format", "pt"));
-            ModelConfig cfg = ConfigJson.read(dir.resolve("config.json"));
-            return LlamaModel.load(cfg, SafetensorsFile.open(dir.resolve("model.safetensors")));
+            return ModelFiles.open(dir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
