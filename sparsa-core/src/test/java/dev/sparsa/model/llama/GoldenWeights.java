@@ -78,6 +78,25 @@ public final class GoldenWeights {
             return JSON.convertValue(golden.get("logits").get("ids"), int[].class);
         }
 
+        /**
+         * Writes the model as a Hugging Face directory: config.json, model.safetensors (SafetensorsWriter) and a tiny
+         * tokenizer.json (ids beyond its vocabulary are padding; the GGUF export needs one). Returns {@code dir}.
+         */
+        public java.nio.file.Path writeDir(java.nio.file.Path dir) {
+            try {
+                java.nio.file.Files.createDirectories(dir);
+                java.nio.file.Files.write(dir.resolve("config.json"), configBytes());
+                java.nio.file.Files.writeString(dir.resolve("tokenizer.json"),
+                        config.get("model_type").asText().equals("qwen2")
+                                ? dev.sparsa.io.TinyModels.BYTE_BPE : dev.sparsa.io.TinyModels.SPM_BPE);
+                dev.sparsa.io.SafetensorsWriter.write(dir.resolve("model.safetensors"),
+                        new java.util.ArrayList<>(weights().asMap().values()), java.util.Map.of("format", "pt"));
+                return dir;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
         public byte[] configBytes() {
             try {
                 return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config);

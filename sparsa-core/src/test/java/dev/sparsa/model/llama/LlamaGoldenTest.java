@@ -2,7 +2,6 @@ package dev.sparsa.model.llama;
 
 import dev.sparsa.io.ConfigJson;
 import dev.sparsa.io.ModelFiles;
-import dev.sparsa.io.SafetensorsWriter;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.ModelConfig;
 import dev.sparsa.tensor.Parallel;
@@ -10,13 +9,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -43,18 +37,7 @@ class LlamaGoldenTest {
 
     /** The golden model as a directory (config.json + model.safetensors), opened. */
     static ModelFiles openDir(GoldenWeights.Golden g, Path tmp) {
-        try {
-            Path dir = Files.createDirectories(tmp.resolve(g.variant() + "-" + System.nanoTime()));
-            Files.write(dir.resolve("config.json"), g.configBytes());
-            // a tiny vocabulary (ids beyond it are padding), needed only by the GGUF export
-            Files.writeString(dir.resolve("tokenizer.json"), g.config().get("model_type").asText().equals("qwen2")
-                    ? dev.sparsa.io.TinyModels.BYTE_BPE : dev.sparsa.io.TinyModels.SPM_BPE);
-            SafetensorsWriter.write(dir.resolve("model.safetensors"),
-                    new ArrayList<>(g.weights().asMap().values()), Map.of("format", "pt"));
-            return ModelFiles.open(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ModelFiles.open(g.writeDir(tmp.resolve(g.variant() + "-" + System.nanoTime())));
     }
 
     static float maxAbsDiff(float[] a, float[] b) {
