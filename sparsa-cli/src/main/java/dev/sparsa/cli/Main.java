@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 DemoCommand.class,
+                GenerateCommand.class,
                 ProfileCommand.class,
                 ReportCommand.class,
         })
