@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 DemoCommand.class,
                 GenerateCommand.class,
                 ProfileCommand.class,
+                ProfileBenchCommand.class,
                 ReportCommand.class,
         })
 public final class Main implements Runnable {

@@ -1,6 +1,9 @@
 package dev.sparsa.cli;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.io.Fetch;
+import dev.sparsa.profile.adapter.BertProfiledModel;
+import dev.sparsa.profile.adapter.LlamaProfiledModel;
 import dev.sparsa.profile.ProfiledModel;
 import dev.sparsa.profile.toy.ToyModel;
 import dev.sparsa.tensor.Parallel;
@@ -29,19 +32,17 @@ final class ProfiledModels {
             return openMiniLm(par);
         }
         Path p = Path.of(s);
-        if (Files.isDirectory(p)) {
+        if (Files.isDirectory(p) || Files.isRegularFile(p)) {
             return openLlama(p, par);
         }
         throw new SparsaException.UsageException("--model " + spec + ": unknown model; use " + help());
     }
 
     private static ProfiledModel openMiniLm(Parallel par) {
-        throw new SparsaException.UnsupportedException("--model " + MINILM
-                + ": the BERT encoder is not wired into the profiler in this build");
+        return BertProfiledModel.miniLm(Fetch.defaultCache(), par);
     }
 
     private static ProfiledModel openLlama(Path dir, Parallel par) {
-        throw new SparsaException.UnsupportedException("--model " + dir
-                + ": the Llama decoder is not wired into the profiler in this build");
+        return LlamaProfiledModel.open(dir, par);
     }
 }

@@ -104,13 +104,16 @@ public final class Profiler {
         }
     }
 
-    public ProfileResults run(Windows win, String corpusName, long corpusBytes) {
-        long t0 = System.nanoTime();
-        List<String> notes = new ArrayList<>();
-        List<int[]> ws = win.windows();
-        Taps.Capture cap = new Taps.Capture(layers, d, f, win.contextLength() + 4);
+    /** Result of the calibration pass. */
+    private record Calibration(CettCalibrator[] calib, LayerState[] states, long positions, String activeDef) {
+    }
 
-        // ---- 1. calibration
+    /** Result of the measuring pass. */
+    private record Measurement(Object[] denseOut, long positions, double seconds) {
+    }
+
+    private Calibration calibrate(Windows win, Taps.Capture cap) {
+        List<int[]> ws = win.windows();
         CettCalibrator[] calib = new CettCalibrator[layers];
         for (int l = 0; l < layers; l++) {
             calib[l] = new CettCalibrator(down[l], opt.calibrationTokens());
@@ -136,7 +139,7 @@ public final class Profiler {
         LayerState[] st = new LayerState[layers];
         for (int l = 0; l < layers; l++) {
             double[] eps = calib[l].epsilons(targets);
-            double activeEps = relu ? 0 : Cett.calibrate(calib[l].result(), opt.activeCett());
+            double activeEps = relu ? 0 : calib[l].epsilon(opt.activeCett());
             st[l] = new LayerState(new LayerContext(l, f, d, down[l], norms[l], targets, eps, relu, activeEps),
                     opt.predictorTokens());
         }
@@ -145,13 +148,15 @@ public final class Profiler {
                 : String.format(Locale.ROOT, "active = m_i = |h_i|*||d_i|| >= eps_l(CETT %.2f), the per-layer "
                 + "calibrated CETT threshold (activation %s is not ReLU-family, so exact zeros are rare)",
                 opt.activeCett(), model.activation());
-        notes.add(activeDef);
+        return new Calibration(calib, st, calibPositions, activeDef);
+    }
 
-        // ---- 2. measurement
+    private Measurement measure(Windows win, Taps.Capture cap, LayerState[] st) {
+        List<int[]> ws = win.windows();
         progress.phase("profile", win.tokens(), "tok");
         long tm0 = System.nanoTime();
         long positions = 0;
-        done = 0;
+        long done = 0;
         Object[] denseOut = new Object[ws.size()];
         for (int w = 0; w < ws.size(); w++) {
             cap.reset();
@@ -166,7 +171,46 @@ public final class Profiler {
             done += ws.get(w).length;
             progress.progress(done);
         }
-        double measureSeconds = (System.nanoTime() - tm0) / 1e9;
+        return new Measurement(denseOut, positions, (System.nanoTime() - tm0) / 1e9);
+    }
+
+    /** A tap that copies x and h of every layer and position, as the measuring pass does (for benchmarks). */
+    public static ActivationTap captureTap(ProfiledModel m) {
+        return new Taps.Capture(m.numLayers(), m.hiddenSize(), m.intermediateSize(), m.contextLength() + 4);
+    }
+
+    /**
+     * For benchmarks: calibration, then the measuring pass (forward + capture tap + every per-layer metric);
+     * returns content tokens per second of the measuring pass.
+     */
+    public double measuringPassThroughput(Windows win) {
+        Taps.Capture cap = new Taps.Capture(layers, d, f, win.contextLength() + 4);
+        Calibration c = calibrate(win, cap);
+        Measurement m = measure(win, cap, c.states());
+        progress.finish();
+        return win.tokens() / m.seconds();
+    }
+
+    public ProfileResults run(Windows win, String corpusName, long corpusBytes) {
+        long t0 = System.nanoTime();
+        List<String> notes = new ArrayList<>();
+        List<int[]> ws = win.windows();
+        Taps.Capture cap = new Taps.Capture(layers, d, f, win.contextLength() + 4);
+
+        // ---- 1. calibration
+        Calibration c = calibrate(win, cap);
+        CettCalibrator[] calib = c.calib();
+        LayerState[] st = c.states();
+        long calibPositions = c.positions();
+        String activeDef = c.activeDef();
+        double[] targets = st[0].ctx.cettTargets();
+        notes.add(activeDef);
+
+        // ---- 2. measurement
+        Measurement meas = measure(win, cap, st);
+        Object[] denseOut = meas.denseOut();
+        long positions = meas.positions();
+        double measureSeconds = meas.seconds();
 
         ProfileResults.Dense dense = null;
         if (model.isDecoder()) {
@@ -322,7 +366,7 @@ public final class Profiler {
         java.util.function.DoubleFunction<ProfileResults.Point> eval = c -> memo.computeIfAbsent(c, cc -> {
             double[] eps = new double[layers];
             for (int l = 0; l < layers; l++) {
-                eps[l] = Cett.calibrate(calib[l].result(), cc);
+                eps[l] = calib[l].epsilon(cc);
             }
             Taps.Threshold tap = new Taps.Threshold(eps, norms);
             Object[] outs = new Object[ws.size()];

@@ -11,7 +11,8 @@ import java.util.List;
  * k = 0..F, in O(F·D). Thresholds can only separate distinct magnitudes, so with ties only the k at the end of a
  * run of equal m are reachable. The <em>per-token</em> sparsity for target c is k/F with k the largest reachable
  * k whose CETT ≤ c (an exhaustive scan, so it is exact even where CETT is not monotone in k). The
- * <em>per-layer</em> ε_ℓ(c) is the ε found by bisection where the mean CETT over calibration tokens crosses c.
+ * <em>per-layer</em> ε_ℓ(c) is the largest ε whose mean CETT over the calibration tokens is ≤ c, also found
+ * exhaustively ({@link MeanCurve}).
  * A token with Σ h_i d_i = 0 has CETT 0 for every ε (nothing to lose), so its sparsity is 1.
  */
 public final class Cett {
@@ -131,34 +132,69 @@ public final class Cett {
     }
 
     /**
-     * The per-layer threshold ε_ℓ(c): bisection on ε ∈ [0, max m] for the largest ε whose mean CETT over
-     * {@code samples} is ≤ c (assuming the mean is non-decreasing in ε, which it is up to sampling noise).
-     * Returns 0 when even the smallest positive ε exceeds c, and a value above every m when c ≥ 1.
+     * Mean CETT over a set of tokens as a step function of ε: {@code mean[j]} is the mean CETT when exactly the m below
+     * {@code values[j]} are removed (ε ∈ (values[j−1], values[j]]); {@code all} is the mean with everything removed
+     * (ε above every m). Built in O(N log N) for N = tokens × F by sweeping every token's sorted magnitudes at once.
      */
-    public static double calibrate(List<Scan> samples, double c) {
+    public record MeanCurve(float[] values, double[] mean, double all) {
+
+        /**
+         * The per-layer threshold ε_ℓ(c): the largest ε whose mean CETT is ≤ c (an exhaustive search over the step
+         * function, exact even where it is not monotone). Above every m (everything removed) only when c allows it.
+         */
+        public double largestEpsilon(double c) {
+            if (all <= c) {
+                return Math.nextUp(values.length == 0 ? 0f : values[values.length - 1]) * 2 + Double.MIN_NORMAL;
+            }
+            for (int j = values.length - 1; j >= 0; j--) {
+                if (mean[j] <= c) {
+                    return values[j];
+                }
+            }
+            return 0; // unreachable: removing nothing has CETT 0
+        }
+    }
+
+    public static MeanCurve meanCurve(List<Scan> samples) {
         if (samples.isEmpty()) {
             throw new IllegalArgumentException("CETT calibration needs at least one token");
         }
-        double max = 0;
+        int n = 0;
         for (Scan s : samples) {
-            max = Math.max(max, s.sortedM()[s.f() - 1]);
+            n += s.f();
         }
-        double hi = Math.nextUp(max) * 2 + Double.MIN_NORMAL;
-        if (meanCett(samples, hi) <= c) {
-            return hi;
-        }
-        double lo = 0;
-        for (int it = 0; it < 100 && lo < hi; it++) {
-            double mid = 0.5 * (lo + hi);
-            if (mid <= lo || mid >= hi) {
-                break;
-            }
-            if (meanCett(samples, mid) <= c) {
-                lo = mid;
-            } else {
-                hi = mid;
+        long[] keys = new long[n];
+        int p = 0;
+        for (int t = 0; t < samples.size(); t++) {
+            for (float m : samples.get(t).sortedM()) {
+                keys[p++] = ((long) Float.floatToRawIntBits(m + 0.0f) << 32) | t;
             }
         }
-        return lo;
+        Arrays.sort(keys); // by m, then token: each token's entries come in its own ascending order
+        int[] k = new int[samples.size()];
+        float[] values = new float[n];
+        double[] mean = new double[n];
+        int groups = 0;
+        double sum = 0;
+        double tokens = samples.size();
+        for (int i = 0; i < n; ) {
+            float v = Float.intBitsToFloat((int) (keys[i] >>> 32));
+            values[groups] = v;
+            mean[groups] = sum / tokens;
+            groups++;
+            while (i < n && Float.intBitsToFloat((int) (keys[i] >>> 32)) == v) {
+                int t = (int) keys[i];
+                float[] c = samples.get(t).cett();
+                sum += c[k[t] + 1] - c[k[t]];
+                k[t]++;
+                i++;
+            }
+        }
+        return new MeanCurve(Arrays.copyOf(values, groups), Arrays.copyOf(mean, groups), sum / tokens);
+    }
+
+    /** ε_ℓ(c) from the tokens of {@code samples}: {@link MeanCurve#largestEpsilon}. */
+    public static double calibrate(List<Scan> samples, double c) {
+        return meanCurve(samples).largestEpsilon(c);
     }
 }

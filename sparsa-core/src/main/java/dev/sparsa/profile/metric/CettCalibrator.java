@@ -11,6 +11,7 @@ public final class CettCalibrator implements LayerMetric<List<Cett.Scan>> {
     private final float[] down;
     private final int capacity;
     private final List<Cett.Scan> scans = new ArrayList<>();
+    private Cett.MeanCurve curve;
 
     public CettCalibrator(float[] down, int capacity) {
         this.down = down;
@@ -21,6 +22,7 @@ public final class CettCalibrator implements LayerMetric<List<Cett.Scan>> {
     public void accept(LayerWindow w) {
         for (int t = 0; t < w.tokens() && scans.size() < capacity; t++) {
             scans.add(Cett.scan(w.h(), t * w.f(), w.mags(), t * w.f(), down, w.f(), w.d()));
+            curve = null;
         }
     }
 
@@ -29,11 +31,19 @@ public final class CettCalibrator implements LayerMetric<List<Cett.Scan>> {
         return scans;
     }
 
+    /** ε_ℓ(c) for one target. */
+    public double epsilon(double target) {
+        if (curve == null) {
+            curve = Cett.meanCurve(scans);
+        }
+        return curve.largestEpsilon(target);
+    }
+
     /** ε_ℓ(c) for each target c. */
     public double[] epsilons(double[] targets) {
         double[] e = new double[targets.length];
         for (int i = 0; i < targets.length; i++) {
-            e[i] = Cett.calibrate(scans, targets[i]);
+            e[i] = epsilon(targets[i]);
         }
         return e;
     }

@@ -132,6 +132,21 @@ class CettTest {
     }
 
     @Test
+    void calibrationIsExhaustiveWhereTheMeanIsNotMonotone() {
+        // CETT after removing 0, 1, 2, 3 terms: 0, 2/3, 1/3, 1 at m = 1, 1.5, 2. The largest ε with CETT ≤ 0.4 is
+        // 2 (removes m = 1 and 1.5); a bisection on ε would stop at 1.
+        Cett.Scan s = scan(new float[]{1, 1.5f, 2}, new float[]{1, -1, 1}, 1);
+        Cett.MeanCurve curve = Cett.meanCurve(List.of(s));
+        assertThat(curve.values()).containsExactly(1f, 1.5f, 2f);
+        assertThat(curve.mean()[1]).isCloseTo(2.0 / 3, within(1e-6));
+        assertThat(curve.all()).isCloseTo(1.0, within(1e-6));
+        assertThat(Cett.calibrate(List.of(s), 0.4)).isEqualTo(2.0);
+        assertThat(Cett.calibrate(List.of(s), 0.7)).isEqualTo(2.0);
+        assertThat(Cett.calibrate(List.of(s), 0.2)).isEqualTo(1.0);
+        assertThat(Cett.calibrate(List.of(s), 0.99999)).isEqualTo(2.0);
+    }
+
+    @Test
     void metricReportsTargetsCalibrationAndAMonotoneCurve() {
         float[] down = {1, 0, 0, 0, 1, 0, 0, 0, 1};
         float[] norms = {1, 1, 1};

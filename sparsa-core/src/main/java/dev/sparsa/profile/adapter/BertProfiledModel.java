@@ -1,0 +1,116 @@
+package dev.sparsa.profile.adapter;
+
+import dev.sparsa.io.Fetch;
+import dev.sparsa.io.onnx.MiniLm;
+import dev.sparsa.io.tokenizer.Tokenizer;
+import dev.sparsa.io.tokenizer.TokenizerJson;
+import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.bert.BertModel;
+import dev.sparsa.profile.ProfiledModel;
+import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.Parallel;
+
+import java.util.List;
+
+/**
+ * A BERT encoder as a {@link ProfiledModel}: each window runs as {@code [CLS] ids [SEP]}; the output is the
+ * sentence embedding (masked mean of the last hidden states, L2-normalized, as sentence-transformers does for
+ * all-MiniLM-L6-v2). The taps see every position, the special tokens included.
+ */
+public final class BertProfiledModel implements ProfiledModel {
+    private final String name;
+    private final BertModel model;
+    private final Tokenizer tok;
+    private final int context;
+    private final Parallel par;
+    private final int cls;
+    private final int sep;
+
+    public BertProfiledModel(String name, BertModel model, Tokenizer tok, int context, Parallel par) {
+        this.name = name;
+        this.model = model;
+        this.tok = tok;
+        this.context = Math.min(context, model.config().maxPositions() - 2);
+        this.par = par;
+        int[] special = tok.encode("", true);
+        this.cls = special.length == 2 ? special[0] : -1;
+        this.sep = special.length == 2 ? special[1] : -1;
+    }
+
+    /** all-MiniLM-L6-v2, fetched into the cache; windows of 126 content tokens (128 with CLS and SEP). */
+    public static BertProfiledModel miniLm(Fetch fetch, Parallel par) {
+        MiniLm.Files f = MiniLm.fetch(fetch);
+        return new BertProfiledModel("all-MiniLM-L6-v2", BertModel.fromOnnx(f.model()), TokenizerJson.load(f.tokenizer()),
+                126, par);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public boolean isDecoder() {
+        return false;
+    }
+
+    @Override
+    public String activation() {
+        return model.config().hiddenAct();
+    }
+
+    @Override
+    public int numLayers() {
+        return model.config().numLayers();
+    }
+
+    @Override
+    public int hiddenSize() {
+        return model.config().hiddenSize();
+    }
+
+    @Override
+    public int intermediateSize() {
+        return model.config().intermediateSize();
+    }
+
+    @Override
+    public int contextLength() {
+        return context;
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+        return tok;
+    }
+
+    @Override
+    public float[] downColumns(int layer) {
+        // W_out is [D, F] ([out, in]); d_i is its column i → row i of the transpose.
+        float[] w = Kernels.toFloats(model.weights().layers().get(layer).wOut());
+        int d = hiddenSize();
+        int f = intermediateSize();
+        float[] t = new float[f * d];
+        for (int j = 0; j < d; j++) {
+            for (int i = 0; i < f; i++) {
+                t[i * d + j] = w[j * f + i];
+            }
+        }
+        return t;
+    }
+
+    @Override
+    public Output forward(int[] ids, ActivationTap tap) {
+        int[] seq;
+        if (cls >= 0) {
+            seq = new int[ids.length + 2];
+            seq[0] = cls;
+            System.arraycopy(ids, 0, seq, 1, ids.length);
+            seq[ids.length + 1] = sep;
+        } else {
+            seq = ids;
+        }
+        float[][] hidden = model.forward(BertModel.Batch.of(List.of(seq)), tap, par);
+        return new Output.Embedding(BertModel.l2Normalize(BertModel.meanPool(hidden[0], null, hiddenSize())));
+    }
+}
