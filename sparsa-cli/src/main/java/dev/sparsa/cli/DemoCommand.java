@@ -28,7 +28,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ProfileOptions opt = ProfileOptions.defaults().withTokens(tokens).withEvalTokens(1024);
+        ProfileOptions opt = ProfileOptions.defaults().withTokens(tokens);
         ProfileCommand.Result r = ProfileCommand.run(model, null, "brown-valid", tokens, out, null, opt, System.err);
         System.out.print(r.summary());
         System.out.println("results: " + r.json().toAbsolutePath());

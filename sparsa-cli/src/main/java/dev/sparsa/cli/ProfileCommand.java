@@ -49,7 +49,7 @@ public final class ProfileCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1234", description = "seed of every random choice")
     long seed;
 
-    @Option(names = "--eval-tokens", paramLabel = "N", defaultValue = "1024",
+    @Option(names = "--eval-tokens", paramLabel = "N", defaultValue = "512",
             description = "tokens per PPL-p% / predictor-quality evaluation (default ${DEFAULT-VALUE})")
     int evalTokens;
 
@@ -61,7 +61,11 @@ public final class ProfileCommand implements Callable<Integer> {
             description = "tokens per half (train / held-out) for the predictors")
     int predictorTokens;
 
-    @Option(names = "--bisection-steps", paramLabel = "N", defaultValue = "5",
+    @Option(names = "--cett-tokens", paramLabel = "N", defaultValue = "4096",
+            description = "per-token CETT searches per layer at most (O(F*D) each); beyond that every s-th position")
+    int cettTokens;
+
+    @Option(names = "--bisection-steps", paramLabel = "N", defaultValue = "4",
             description = "bisection steps per PPL-p% target after the grid bracket")
     int bisectionSteps;
 
@@ -78,7 +82,7 @@ public final class ProfileCommand implements Callable<Integer> {
     ProfileOptions options() {
         ProfileOptions d = ProfileOptions.defaults();
         return new ProfileOptions(tokens, calibrationTokens, d.cettTargets(), d.activeCett(), d.qualityPercents(),
-                evalTokens, bisectionSteps, d.predictorRank(), d.predictorEpochs(), predictorTokens, seed);
+                evalTokens, bisectionSteps, d.predictorRank(), d.predictorEpochs(), predictorTokens, seed, cettTokens);
     }
 
     record Result(Path json, Path html, String summary) {

@@ -47,6 +47,7 @@ public final class Profiler {
     private final int d;
     private final int f;
     private final float[][] down;
+    private final double[][] downD;
     private final float[][] norms;
     private final boolean relu;
 
@@ -62,6 +63,7 @@ public final class Profiler {
             throw new SparsaException.UsageException(model.name() + ": model reports no FFN layers");
         }
         down = new float[layers][];
+        downD = new double[layers][];
         norms = new float[layers][];
         for (int l = 0; l < layers; l++) {
             down[l] = model.downColumns(l);
@@ -70,6 +72,7 @@ public final class Profiler {
                         + down[l].length + " values, expected F×D = " + (long) f * d);
             }
             norms[l] = LayerContext.columnNorms(down[l], f, d);
+            downD[l] = Cett.toDouble(down[l]);
         }
         relu = ProfiledModel.isReluFamily(model.activation());
     }
@@ -86,9 +89,9 @@ public final class Profiler {
         final Affinity affinity = new Affinity();
         final PredictorSamples samples;
 
-        LayerState(LayerContext ctx, int predictorTokens) {
+        LayerState(LayerContext ctx, int predictorTokens, int cettStride) {
             this.ctx = ctx;
-            this.cett = new CettMetric(ctx);
+            this.cett = new CettMetric(ctx, cettStride);
             this.samples = new PredictorSamples(predictorTokens);
         }
 
@@ -105,18 +108,25 @@ public final class Profiler {
     }
 
     /** Result of the calibration pass. */
-    private record Calibration(CettCalibrator[] calib, LayerState[] states, long positions, String activeDef) {
+    private record Calibration(CettCalibrator[] calib, LayerState[] states, long positions, String activeDef,
+                               int cettStride) {
     }
 
     /** Result of the measuring pass. */
     private record Measurement(Object[] denseOut, long positions, double seconds) {
     }
 
+    /** Positions per window the model taps (content + special tokens), from a one-window dry count. */
+    private int cettStride(Windows win, long positionsPerWindow) {
+        long total = positionsPerWindow * win.windows().size();
+        return (int) Math.max(1, (total + opt.cettTokens() - 1) / opt.cettTokens());
+    }
+
     private Calibration calibrate(Windows win, Taps.Capture cap) {
         List<int[]> ws = win.windows();
         CettCalibrator[] calib = new CettCalibrator[layers];
         for (int l = 0; l < layers; l++) {
-            calib[l] = new CettCalibrator(down[l], opt.calibrationTokens());
+            calib[l] = new CettCalibrator(downD[l], opt.calibrationTokens());
         }
         progress.phase("calibrate", Math.min(opt.calibrationTokens(), win.tokens()), "tok");
         long calibPositions = 0;
@@ -136,19 +146,20 @@ public final class Profiler {
         }
         double[] targets = opt.cettTargets().clone();
         Arrays.sort(targets);
+        int stride = cettStride(win, cap.positions[0]);
         LayerState[] st = new LayerState[layers];
         for (int l = 0; l < layers; l++) {
             double[] eps = calib[l].epsilons(targets);
             double activeEps = relu ? 0 : calib[l].epsilon(opt.activeCett());
-            st[l] = new LayerState(new LayerContext(l, f, d, down[l], norms[l], targets, eps, relu, activeEps),
-                    opt.predictorTokens());
+            st[l] = new LayerState(new LayerContext(l, f, d, downD[l], norms[l], targets, eps, relu, activeEps),
+                    opt.predictorTokens(), stride);
         }
         String activeDef = relu
                 ? "active = h_i != 0 (ReLU-family activation " + model.activation() + ")"
                 : String.format(Locale.ROOT, "active = m_i = |h_i|*||d_i|| >= eps_l(CETT %.2f), the per-layer "
                 + "calibrated CETT threshold (activation %s is not ReLU-family, so exact zeros are rare)",
                 opt.activeCett(), model.activation());
-        return new Calibration(calib, st, calibPositions, activeDef);
+        return new Calibration(calib, st, calibPositions, activeDef, stride);
     }
 
     private Measurement measure(Windows win, Taps.Capture cap, LayerState[] st) {
@@ -243,7 +254,8 @@ public final class Profiler {
         ProfileResults.Predictivity predictivity = null;
         List<Integer> oddWindows = new ArrayList<>();
         long oddTokens = 0;
-        for (int w = 1; w < ws.size() && oddTokens < opt.evalTokens(); w += 2) {
+        for (int w = 1; w < ws.size() && (oddTokens == 0 || oddTokens + ws.get(w).length <= opt.evalTokens());
+             w += 2) {
             oddWindows.add(w);
             oddTokens += ws.get(w).length;
         }
@@ -271,7 +283,8 @@ public final class Profiler {
         // ---- 4. PPL-p% / cosine-p%
         List<Integer> evalWindows = new ArrayList<>();
         long evalTokens = 0;
-        for (int w = 0; w < ws.size() && evalTokens < opt.evalTokens(); w++) {
+        for (int w = 0; w < ws.size() && (evalTokens == 0 || evalTokens + ws.get(w).length <= opt.evalTokens());
+             w++) {
             evalWindows.add(w);
             evalTokens += ws.get(w).length;
         }
@@ -290,8 +303,11 @@ public final class Profiler {
                 model.activation(), layers, d, f, win.contextLength(), corpusName, corpusBytes, win.tokens(),
                 win.bytes(), positions, ws.size(), calibPositions, targets, activeDef, opt.seed(), par.threads(),
                 seconds, win.tokens() / measureSeconds);
-        notes.add("CETT per-token: exhaustive search over each token's sorted magnitudes; per-layer: eps_l(c) "
-                + "calibrated on the first " + calibPositions + " positions (mean CETT over them <= c)");
+        notes.add("CETT per-token: exhaustive search over each token's sorted magnitudes, on "
+                + (c.cettStride() == 1 ? "every position" : "every " + c.cettStride() + "th position (the search costs "
+                + "O(F*D) per token; --cett-tokens raises the cap)") + "; per-layer: eps_l(c) = the largest threshold "
+                + "whose mean CETT over the first " + calibPositions + " positions is <= c, then applied to every "
+                + "position");
         notes.add("hot-set coverage is in-sample: the hot set is chosen on the same tokens it is scored on");
         progress.finish();
         return new ProfileResults(ProfileResults.SCHEMA, run, dense, out, overall(out), qs, predictivity, notes);
@@ -354,7 +370,7 @@ public final class Profiler {
     }
 
     /** The fixed grid of shared CETT targets evaluated before bisection (brackets for every p). */
-    static final double[] GRID = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5};
+    static final double[] GRID = {0.05, 0.1, 0.2, 0.35};
 
     private ProfileResults.QualitySparsity qualitySparsity(CettCalibrator[] calib, Object[] denseOut,
                                                            List<Integer> evalWindows, long evalTokens,

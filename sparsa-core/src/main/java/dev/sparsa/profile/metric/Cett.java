@@ -1,5 +1,9 @@
 package dev.sparsa.profile.metric;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.Arrays;
 import java.util.List;
 
@@ -79,10 +83,27 @@ public final class Cett {
         }
     }
 
-    /**
-     * Scans one token: h = {@code h[hOff .. hOff+F)}, m = {@code mags[mOff ..]}, down F × D (row i = d_i).
-     */
+    /** The down columns in double precision, as {@link #scan} wants them (convert once per layer). */
+    public static double[] toDouble(float[] down) {
+        double[] d = new double[down.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = down[i];
+        }
+        return d;
+    }
+
+    /** {@link #scan(float[], int, float[], int, double[], int, int)} with float columns (converted per call). */
     public static Scan scan(float[] h, int hOff, float[] mags, int mOff, float[] down, int f, int d) {
+        return scan(h, hOff, mags, mOff, toDouble(down), f, d);
+    }
+
+    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+
+    /**
+     * Scans one token: h = {@code h[hOff .. hOff+F)}, m = {@code mags[mOff ..]}, down F × D (row i = d_i), in double
+     * precision. O(F·D): the residual r = Σ of the removed h_i d_i is updated and its norm taken once per neuron.
+     */
+    public static Scan scan(float[] h, int hOff, float[] mags, int mOff, double[] down, int f, int d) {
         long[] keys = new long[f];
         for (int i = 0; i < f; i++) {
             // m ≥ 0, so its IEEE bits order like the values; the index rides in the low 32 bits.
@@ -92,22 +113,29 @@ public final class Cett {
         float[] sorted = new float[f];
         double[] r = new double[d];
         double[] norm = new double[f + 1];
+        int bound = S.loopBound(d);
         for (int k = 0; k < f; k++) {
             int i = (int) keys[k];
             sorted[k] = mags[mOff + i];
             double a = h[hOff + i];
-            double s = 0;
-            if (a != 0) {
-                int base = i * d;
-                for (int j = 0; j < d; j++) {
-                    double v = r[j] + a * down[base + j];
-                    r[j] = v;
-                    s += v * v;
-                }
-            } else {
-                for (int j = 0; j < d; j++) {
-                    s += r[j] * r[j];
-                }
+            if (a == 0) {
+                norm[k + 1] = norm[k]; // r unchanged
+                continue;
+            }
+            int base = i * d;
+            DoubleVector acc = DoubleVector.zero(S);
+            DoubleVector av = DoubleVector.broadcast(S, a);
+            int j = 0;
+            for (; j < bound; j += S.length()) {
+                DoubleVector v = DoubleVector.fromArray(S, down, base + j).fma(av, DoubleVector.fromArray(S, r, j));
+                v.intoArray(r, j);
+                acc = v.fma(v, acc);
+            }
+            double s = acc.reduceLanes(VectorOperators.ADD);
+            for (; j < d; j++) {
+                double v = r[j] + a * down[base + j];
+                r[j] = v;
+                s += v * v;
             }
             norm[k + 1] = Math.sqrt(s);
         }

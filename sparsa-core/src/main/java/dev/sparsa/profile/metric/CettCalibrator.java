@@ -8,12 +8,16 @@ import java.util.List;
  * calibrates per-layer thresholds ε_ℓ(c) from them ({@link Cett#calibrate}).
  */
 public final class CettCalibrator implements LayerMetric<List<Cett.Scan>> {
-    private final float[] down;
+    private final double[] down;
     private final int capacity;
     private final List<Cett.Scan> scans = new ArrayList<>();
     private Cett.MeanCurve curve;
 
     public CettCalibrator(float[] down, int capacity) {
+        this(Cett.toDouble(down), capacity);
+    }
+
+    public CettCalibrator(double[] down, int capacity) {
         this.down = down;
         this.capacity = capacity;
     }

@@ -32,6 +32,8 @@ public final class CettMetric implements LayerMetric<CettMetric.Result> {
     }
 
     private final LayerContext ctx;
+    private final int stride;
+    private long seen;
     private final Dist.Acc[] perToken;
     private final Dist.Acc[] calibrated;
     private final Dist.Acc[] calibratedCett;
@@ -39,7 +41,16 @@ public final class CettMetric implements LayerMetric<CettMetric.Result> {
     private long tokens;
 
     public CettMetric(LayerContext ctx) {
+        this(ctx, 1);
+    }
+
+    /**
+     * @param stride scan every stride-th position of the layer (the O(F·D) per-token search is the profiler's most
+     *               expensive metric; the CLI subsamples on long runs and says so in the notes)
+     */
+    public CettMetric(LayerContext ctx, int stride) {
         this.ctx = ctx;
+        this.stride = Math.max(1, stride);
         int n = ctx.cettTargets().length;
         perToken = new Dist.Acc[n];
         calibrated = new Dist.Acc[n];
@@ -55,8 +66,9 @@ public final class CettMetric implements LayerMetric<CettMetric.Result> {
     public void accept(LayerWindow w) {
         int f = w.f();
         for (int t = 0; t < w.tokens(); t++) {
-            Cett.Scan s = Cett.scan(w.h(), t * f, w.mags(), t * f, ctx.down(), f, w.d());
-            acceptScan(s);
+            if (seen++ % stride == 0) {
+                acceptScan(Cett.scan(w.h(), t * f, w.mags(), t * f, ctx.down(), f, w.d()));
+            }
         }
     }
 

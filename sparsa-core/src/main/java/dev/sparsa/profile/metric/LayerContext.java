@@ -7,14 +7,14 @@ package dev.sparsa.profile.metric;
  * @param layer          ℓ
  * @param f              F
  * @param d              D
- * @param down           F × D row-major, row i = d_i
+ * @param down           F × D row-major, row i = d_i, in double precision (for {@link Cett#scan})
  * @param downNorms      ‖d_i‖₂
  * @param cettTargets    the CETT targets c calibrated for (ascending)
  * @param epsilons       calibrated ε_ℓ(c) for each target, same order
  * @param reluFamily     "active" means h_i ≠ 0; otherwise m_i ≥ ε_ℓ(activeCett)
  * @param activeEpsilon  the magnitude threshold that defines "active" (0 for ReLU family: any h_i ≠ 0)
  */
-public record LayerContext(int layer, int f, int d, float[] down, float[] downNorms, double[] cettTargets,
+public record LayerContext(int layer, int f, int d, double[] down, float[] downNorms, double[] cettTargets,
                            double[] epsilons, boolean reluFamily, double activeEpsilon) {
 
     public static float[] columnNorms(float[] down, int f, int d) {

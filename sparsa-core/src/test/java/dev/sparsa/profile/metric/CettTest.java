@@ -150,7 +150,7 @@ class CettTest {
     void metricReportsTargetsCalibrationAndAMonotoneCurve() {
         float[] down = {1, 0, 0, 0, 1, 0, 0, 0, 1};
         float[] norms = {1, 1, 1};
-        LayerContext ctx = new LayerContext(0, 3, 3, down, norms, new double[]{0.1}, new double[]{3.5}, false, 0);
+        LayerContext ctx = new LayerContext(0, 3, 3, Cett.toDouble(down), norms, new double[]{0.1}, new double[]{3.5}, false, 0);
         CettMetric m = new CettMetric(ctx);
         m.acceptScan(scan(new float[]{3, 4, 0.5f}, down, 3));
         CettMetric.Result r = m.result();
