@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
                 + "split, write out/demo/report.html.")
 public final class DemoCommand implements Callable<Integer> {
 
-    @Option(names = "--tokens", paramLabel = "N", defaultValue = "20000",
+    @Option(names = "--tokens", paramLabel = "N", defaultValue = "4032",
             description = "validation tokens to profile (default ${DEFAULT-VALUE})")
     long tokens;
 

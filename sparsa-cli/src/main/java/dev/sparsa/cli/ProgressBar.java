@@ -18,6 +18,7 @@ final class ProgressBar implements ProgressListener {
     private long start;
     private long lastPrint;
     private long done;
+    private long printed = -1;
 
     ProgressBar(PrintStream out, boolean tty) {
         this.out = out;
@@ -37,6 +38,7 @@ final class ProgressBar implements ProgressListener {
         this.start = System.nanoTime();
         this.lastPrint = 0;
         this.done = 0;
+        this.printed = -1;
     }
 
     @Override
@@ -51,7 +53,9 @@ final class ProgressBar implements ProgressListener {
 
     private void endPhase() {
         if (phase != null) {
-            print(true);
+            if (tty || printed != done) {
+                print(true);
+            }
             phase = null;
         }
     }
@@ -62,6 +66,7 @@ final class ProgressBar implements ProgressListener {
     }
 
     private void print(boolean last) {
+        printed = done;
         double secs = (System.nanoTime() - start) / 1e9;
         double frac = Math.min(1, (double) done / total);
         int width = 28;

@@ -144,6 +144,7 @@ public final class Profiler {
             done += ws.get(w).length;
             progress.progress(done);
         }
+        progress.progress(Math.min(opt.calibrationTokens(), win.tokens())); // done (counted in positions)
         double[] targets = opt.cettTargets().clone();
         Arrays.sort(targets);
         int stride = cettStride(win, cap.positions[0]);
@@ -233,7 +234,8 @@ public final class Profiler {
                     n++;
                 }
             }
-            dense = new ProfileResults.Dense(s / n, Math.exp(s / n), s / Math.log(2) / win.bytes(), n);
+            dense = new ProfileResults.Dense(s / n, Math.exp(s / n),
+                    win.bytes() > 0 ? s / Math.log(2) / win.bytes() : Double.NaN, n);
         } else {
             notes.add("perplexity and bits-per-byte skipped: " + model.name() + " is an encoder (no next-token "
                     + "loss); PPL-p% is replaced by its embedding-cosine analogue");

@@ -186,10 +186,11 @@ public final class ReportHtml {
                         + "to the dense ones drops by p%")
                 .append(". Evaluated on ").append(q.evalTokens()).append(" tokens.</p>");
         List<Svg.Point> pts = new ArrayList<>();
+        pts.add(new Svg.Point(0, q.dense())); // dense: no neuron removed
         double maxY = 0;
         double minY = Double.MAX_VALUE;
         for (ProfileResults.Point p : q.points()) {
-            double y = ppl ? p.quality() : p.quality();
+            double y = p.quality();
             pts.add(new Svg.Point(p.sparsity(), y));
             if (Double.isFinite(y)) {
                 maxY = Math.max(maxY, y);

@@ -199,7 +199,7 @@ final class Svg {
         if (a.integer()) {
             int step = (int) Math.max(1, Math.ceil(span / 12));
             for (double v = Math.ceil(a.min()); v <= a.max(); v += step) {
-                t.add(v);
+                t.add(v + 0.0);
             }
             return t;
         }
@@ -237,16 +237,18 @@ final class Svg {
     static String fmt(double v, boolean percent) {
         if (percent) {
             double p = v * 100;
-            return Math.abs(p - Math.rint(p)) < 1e-6 ? String.format(Locale.ROOT, "%.0f%%", p)
+            return Math.abs(p - Math.rint(p)) < 1e-6 ? String.format(Locale.ROOT, "%.0f%%", p + 0.0)
                     : String.format(Locale.ROOT, "%.1f%%", p);
         }
-        if (Math.abs(v) >= 1e6) {
+        if (!Double.isFinite(v)) {
+            return String.valueOf(v);
+        }
+        if (Math.abs(v) >= 1e6 || (v != 0 && Math.abs(v) < 1e-4)) {
             return String.format(Locale.ROOT, "%.3g", v);
         }
-        if (v == Math.rint(v)) {
-            return String.format(Locale.ROOT, "%.0f", v);
-        }
-        return Math.abs(v) >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.3g", v);
+        // Up to 4 significant digits, trailing zeros dropped: 0.2, 0.95, 1, 12.5, 1234.
+        return new java.math.BigDecimal(v + 0.0).round(new java.math.MathContext(4)).stripTrailingZeros()
+                .toPlainString();
     }
 
     static String esc(String s) {

@@ -1,7 +1,6 @@
 package dev.sparsa.profile.metric;
 
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
@@ -114,6 +113,7 @@ public final class Cett {
         double[] r = new double[d];
         double[] norm = new double[f + 1];
         int bound = S.loopBound(d);
+        double[] lanes = new double[S.length()];
         for (int k = 0; k < f; k++) {
             int i = (int) keys[k];
             sorted[k] = mags[mOff + i];
@@ -131,7 +131,13 @@ public final class Cett {
                 v.intoArray(r, j);
                 acc = v.fma(v, acc);
             }
-            double s = acc.reduceLanes(VectorOperators.ADD);
+            // Fixed-order lane sum: reduceLanes(ADD) leaves the order to the JIT, which would make results depend
+            // on the compilation tier.
+            acc.intoArray(lanes, 0);
+            double s = 0;
+            for (double x : lanes) {
+                s += x;
+            }
             for (; j < d; j++) {
                 double v = r[j] + a * down[base + j];
                 r[j] = v;
