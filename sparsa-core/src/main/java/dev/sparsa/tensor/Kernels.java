@@ -322,38 +322,64 @@ public final class Kernels {
         return sum;
     }
 
-    // Σ_blocks d · Σ_j q[j]·x[j]   (block = fp16 d + 32 int8 q)
+    // Σ_blocks d · Σ_j q[j]·x[j]   (block = fp16 d + 32 int8 q); two accumulators break the per-block FMA chain
     static float dotQ8_0(MemorySegment s, long base, float[] x, int xo, int n) {
-        FloatVector acc = FloatVector.zero(FS);
-        for (int b = 0; b < n / 32; b++) {
-            long blk = base + 34L * b;
-            int xb = xo + 32 * b;
-            FloatVector blockSum = q8(s, blk + 2).mul(FloatVector.fromArray(FS, x, xb));
-            for (int j = L; j < 32; j += L) {
-                blockSum = q8(s, blk + 2 + j).fma(FloatVector.fromArray(FS, x, xb + j), blockSum);
-            }
-            acc = blockSum.fma(FloatVector.broadcast(FS, Float.float16ToFloat(s.get(I16, blk))), acc);
+        FloatVector acc0 = FloatVector.zero(FS), acc1 = acc0;
+        int nb = n / 32;
+        int b = 0;
+        for (; b + 1 < nb; b += 2) {
+            acc0 = blockQ8_0(s, base + 34L * b, x, xo + 32 * b).fma(scale(s, base + 34L * b), acc0);
+            acc1 = blockQ8_0(s, base + 34L * (b + 1), x, xo + 32 * (b + 1)).fma(scale(s, base + 34L * (b + 1)), acc1);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (b < nb) {
+            acc0 = blockQ8_0(s, base + 34L * b, x, xo + 32 * b).fma(scale(s, base + 34L * b), acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    // Σ_j q[j]·x[j] over one Q8_0 block, per lane
+    private static FloatVector blockQ8_0(MemorySegment s, long blk, float[] x, int xb) {
+        ByteVector q = ByteVector.fromMemorySegment(ByteVector.SPECIES_256, s, blk + 2, LE); // all 32 int8
+        FloatVector sum = ((FloatVector) q.convertShape(VectorOperators.B2F, FS, 0)).mul(FloatVector.fromArray(FS, x, xb));
+        for (int p = 1; p < 32 / L; p++) {
+            sum = ((FloatVector) q.convertShape(VectorOperators.B2F, FS, p)).fma(FloatVector.fromArray(FS, x, xb + p * L), sum);
+        }
+        return sum;
     }
 
     // Σ_blocks d · Σ_j (nibble[j]−8)·x[j]   (block = fp16 d + 16 bytes: low nibbles = j, high nibbles = j+16)
     static float dotQ4_0(MemorySegment s, long base, float[] x, int xo, int n) {
-        FloatVector acc = FloatVector.zero(FS);
-        for (int b = 0; b < n / 32; b++) {
-            long blk = base + 18L * b;
-            int xb = xo + 32 * b;
-            ByteVector q = ByteVector.fromMemorySegment(BS, s, blk + 2, LE);
-            FloatVector blockSum = lo4(q).mul(FloatVector.fromArray(FS, x, xb))
-                    .add(hi4(q).mul(FloatVector.fromArray(FS, x, xb + 16)));
-            for (int j = L; j < 16; j += L) {
-                q = ByteVector.fromMemorySegment(BS, s, blk + 2 + j, LE);
-                blockSum = lo4(q).fma(FloatVector.fromArray(FS, x, xb + j), blockSum);
-                blockSum = hi4(q).fma(FloatVector.fromArray(FS, x, xb + j + 16), blockSum);
-            }
-            acc = blockSum.fma(FloatVector.broadcast(FS, Float.float16ToFloat(s.get(I16, blk))), acc);
+        FloatVector acc0 = FloatVector.zero(FS), acc1 = acc0;
+        int nb = n / 32;
+        int b = 0;
+        for (; b + 1 < nb; b += 2) {
+            acc0 = blockQ4_0(s, base + 18L * b, x, xo + 32 * b).fma(scale(s, base + 18L * b), acc0);
+            acc1 = blockQ4_0(s, base + 18L * (b + 1), x, xo + 32 * (b + 1)).fma(scale(s, base + 18L * (b + 1)), acc1);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (b < nb) {
+            acc0 = blockQ4_0(s, base + 18L * b, x, xo + 32 * b).fma(scale(s, base + 18L * b), acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    // Σ_j (nibble[j]−8)·x[j] over one Q4_0 block, per lane (nibbles unpacked in int lanes: x86 has no byte shift)
+    private static FloatVector blockQ4_0(MemorySegment s, long blk, float[] x, int xb) {
+        FloatVector sum = FloatVector.zero(FS);
+        for (int j = 0; j < 16; j += L) {
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(BS, s, blk + 2 + j, LE)
+                    .convertShape(VectorOperators.B2I, IS, 0);
+            FloatVector lo = (FloatVector) q.and(0x0f).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector hi = (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8)
+                    .convert(VectorOperators.I2F, 0);
+            sum = lo.fma(FloatVector.fromArray(FS, x, xb + j), sum);
+            sum = hi.fma(FloatVector.fromArray(FS, x, xb + j + 16), sum);
+        }
+        return sum;
+    }
+
+    // a block's fp16 scale, broadcast
+    private static FloatVector scale(MemorySegment s, long blk) {
+        return FloatVector.broadcast(FS, Float.float16ToFloat(s.get(I16, blk)));
     }
 
     // y[i] = fma(a, W[row, i], y[i]) for i in [c0, c1); c0 block-aligned for quantized types
@@ -440,12 +466,14 @@ public final class Kernels {
 
     // low nibbles − 8 → floats
     private static FloatVector lo4(ByteVector q) {
-        return (FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, FS, 0);
+        IntVector i = (IntVector) q.convertShape(VectorOperators.B2I, IS, 0);
+        return (FloatVector) i.and(0x0f).sub(8).convert(VectorOperators.I2F, 0);
     }
 
-    // high nibbles − 8 → floats
+    // high nibbles − 8 → floats (in int lanes: x86 has no byte shift)
     private static FloatVector hi4(ByteVector q) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, FS, 0);
+        IntVector i = (IntVector) q.convertShape(VectorOperators.B2I, IS, 0);
+        return (FloatVector) i.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8).convert(VectorOperators.I2F, 0);
     }
 
     // bfloat16 bits → float: widen to int lanes, shift into the upper half
