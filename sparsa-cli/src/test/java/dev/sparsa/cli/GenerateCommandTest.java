@@ -60,6 +60,24 @@ class GenerateCommandTest {
     }
 
     @Test
+    void ggufModelGeneratesTheSameTokens() throws Exception {
+        GoldenWeights.Golden g = GoldenWeights.load("qwen2_bias_tied");
+        Path dir = g.writeDir(tmp.resolve("m"));
+        Path gguf = dir.resolve("model-f32.gguf");   // beside tokenizer.json, which generate then finds
+        try (dev.sparsa.io.ModelFiles files = dev.sparsa.io.ModelFiles.open(dir)) {
+            dev.sparsa.io.GgufExport.write(files, gguf, dev.sparsa.tensor.DType.F32, null);
+        }
+        Run r = run("generate", "--model", gguf.toString(), "--prompt-ids", ids(g.promptIds()), "--max-tokens", "16",
+                "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        // greedy ids of the golden qwen2 model; the GGUF vocabulary's EOS (id 3 of the tiny tokenizer) never comes up
+        assertThat(new ObjectMapper().convertValue(j.get("generated_ids"), int[].class)).containsExactly(g.greedyIds());
+        Run text = run("generate", "--model", gguf.toString(), "--prompt", "ab", "--max-tokens", "2");
+        assertThat(text.code()).as(text.err()).isZero();
+    }
+
+    @Test
     void textPromptStreamsAndReportsSpeed() {
         // the tiny SentencePiece-style tokenizer beside the golden model (12 tokens; other ids decode to nothing)
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
