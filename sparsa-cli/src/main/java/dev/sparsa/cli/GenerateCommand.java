@@ -1,6 +1,7 @@
 package dev.sparsa.cli;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
@@ -207,9 +208,25 @@ public final class GenerateCommand implements Callable<Integer> {
         return TokenizerJson.load(p);
     }
 
-    private static int[] stopIds(ModelFiles files, Tokenizer tok) {
-        int a = files.config().eosTokenId();
-        int b = tok == null ? -1 : tok.eosId();
-        return Arrays.stream(new int[] {a, b}).filter(i -> i >= 0).distinct().toArray();
+    /** EOS ids from config.json, the tokenizer and generation_config.json (Llama 3 lists several). */
+    static int[] stopIds(ModelFiles files, Tokenizer tok) {
+        List<Integer> ids = new ArrayList<>();
+        ids.add(files.config().eosTokenId());
+        ids.add(tok == null ? -1 : tok.eosId());
+        Path loc = files.location().toAbsolutePath();
+        Path gen = (Files.isDirectory(loc) ? loc : loc.getParent()).resolve("generation_config.json");
+        if (Files.isRegularFile(gen)) {
+            try {
+                JsonNode eos = new ObjectMapper().readTree(gen.toFile()).get("eos_token_id");
+                if (eos != null && eos.isArray()) {
+                    eos.forEach(e -> ids.add(e.asInt(-1)));
+                } else if (eos != null && eos.isIntegralNumber()) {
+                    ids.add(eos.asInt());
+                }
+            } catch (java.io.IOException e) {
+                throw SparsaException.FormatException.of(gen, "not valid JSON: " + e.getMessage());
+            }
+        }
+        return ids.stream().mapToInt(Integer::intValue).filter(i -> i >= 0).distinct().toArray();
     }
 }

@@ -60,6 +60,22 @@ class GenerateCommandTest {
     }
 
     @Test
+    void stopsAtAnEosListedInGenerationConfig() throws Exception {
+        GoldenWeights.Golden g = GoldenWeights.load("llama_gqa_rope3");
+        Path dir = g.writeDir(tmp.resolve("m"));
+        int eos = g.greedyIds()[3];
+        java.nio.file.Files.writeString(dir.resolve("generation_config.json"),
+                "{\"bos_token_id\": 1, \"eos_token_id\": [500, " + eos + "]}");
+        Run r = run("generate", "--model", dir.toString(), "--prompt-ids", ids(g.promptIds()), "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        int[] got = new ObjectMapper().convertValue(j.get("generated_ids"), int[].class);
+        assertThat(got[got.length - 1]).isEqualTo(eos);
+        assertThat(got).containsExactly(Arrays.copyOf(g.greedyIds(), got.length));
+        assertThat(j.get("stop_reason").asText()).isEqualTo("eos");
+    }
+
+    @Test
     void ggufModelGeneratesTheSameTokens() throws Exception {
         GoldenWeights.Golden g = GoldenWeights.load("qwen2_bias_tied");
         Path dir = g.writeDir(tmp.resolve("m"));
