@@ -1,0 +1,452 @@
+package dev.sparsa.model.bert;
+
+import dev.sparsa.SparsaException;
+import dev.sparsa.SparsaException.UsageException;
+import dev.sparsa.io.onnx.OnnxModel;
+import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.ModelConfig;
+import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.Parallel;
+import dev.sparsa.tensor.Tensor;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A BERT encoder (Devlin et al. 2019; post-LayerNorm transformer of Vaswani et al. 2017), e.g. all-MiniLM-L6-v2:
+ * <pre>
+ *   x⁰ = LN(E_word[id] + E_pos[t] + E_type[type])
+ *   per layer ℓ:  a  = LN(x + (MHA(x)·W_Oᵀ + b_O))             (attention block, residual, post-LN)
+ *                 g  = a·W_inᵀ + b_in;  h = GELU(g)               (FFN up; the ActivationTap sees a, g, GELU(g), h)
+ *                 x' = LN(a + (h·W_outᵀ + b_out))               (FFN down, residual, post-LN)
+ * </pre>
+ * All linear weights are Sparsa's {@code [out, in]} layout; the tokens of a batch are processed together by
+ * {@link Kernels#matmul}. Thread counts give bit-identical results (every kernel splits over independent outputs).
+ */
+public final class BertModel {
+
+    /** One encoder layer; linear weights are {@code [out, in]}, norms and biases plain arrays. */
+    public record Layer(Tensor wq, float[] bq, Tensor wk, float[] bk, Tensor wv, float[] bv,
+                        Tensor wo, float[] bo, float[] ln1Gamma, float[] ln1Beta,
+                        Tensor wIn, float[] bIn, Tensor wOut, float[] bOut, float[] ln2Gamma, float[] ln2Beta) {
+    }
+
+    /**
+     * All weights. {@code typeEmb} may be null (no token-type embedding in the model). {@code attnScale} multiplies
+     * q·k (1/√d_head in BERT).
+     */
+    public record Weights(Tensor wordEmb, Tensor posEmb, Tensor typeEmb, float[] embLnGamma, float[] embLnBeta,
+                          List<Layer> layers, float attnScale) {
+    }
+
+    /**
+     * A batch of token-id sequences. Sequences may have different lengths (no padding needed: each attends only
+     * within itself); a padded batch is given with {@code mask[b][t] = 0} on the padding, which no token attends
+     * to (exactly as BERT's additive −∞ mask). {@code typeIds} may be null (all 0); {@code mask} may be null (all 1).
+     * Positions are 0..len−1 for every sequence (BERT's absolute positions, right padding).
+     */
+    public record Batch(int[][] ids, int[][] mask, int[][] typeIds) {
+        public Batch {
+            Objects.requireNonNull(ids, "ids");
+            for (int b = 0; b < ids.length; b++) {
+                if (mask != null && (mask.length != ids.length || mask[b].length != ids[b].length)) {
+                    throw new UsageException("attention mask shape differs from the ids' at sequence " + b);
+                }
+                if (typeIds != null && (typeIds.length != ids.length || typeIds[b].length != ids[b].length)) {
+                    throw new UsageException("token type ids shape differs from the ids' at sequence " + b);
+                }
+            }
+        }
+
+        /** Unpadded sequences, all tokens attended, token type 0. */
+        public static Batch of(List<int[]> ids) {
+            return new Batch(ids.toArray(int[][]::new), null, null);
+        }
+
+        public int size() {
+            return ids.length;
+        }
+
+        int mask(int b, int t) {
+            return mask == null ? 1 : mask[b][t];
+        }
+
+        int type(int b, int t) {
+            return typeIds == null ? 0 : typeIds[b][t];
+        }
+    }
+
+    private final ModelConfig config;
+    private final Weights w;
+    private final float[][] downColumnNorms;
+    private final Act act;
+
+    public BertModel(ModelConfig config, Weights weights) {
+        this.config = config;
+        this.w = weights;
+        int d = config.hiddenSize();
+        int f = config.intermediateSize();
+        if (!config.architecture().equals("bert") || weights.layers().size() != config.numLayers()
+                || config.numHeads() * config.headDim() != d) {
+            throw new SparsaException("BERT config and weights disagree: " + config);
+        }
+        this.act = switch (config.hiddenAct()) {
+            case "gelu" -> Act.GELU;
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Act.GELU_TANH;
+            case "relu" -> Act.RELU;
+            default -> throw new SparsaException.UnsupportedException("BERT hidden_act '" + config.hiddenAct()
+                    + "' is not supported (gelu, gelu_new, relu)");
+        };
+        this.downColumnNorms = new float[config.numLayers()][];
+        for (int l = 0; l < config.numLayers(); l++) {
+            Layer ly = weights.layers().get(l);
+            checkShape(ly.wq(), d, d);
+            checkShape(ly.wk(), d, d);
+            checkShape(ly.wv(), d, d);
+            checkShape(ly.wo(), d, d);
+            checkShape(ly.wIn(), f, d);
+            checkShape(ly.wOut(), d, f);
+            // ‖d_i‖₂ of column i of W_out [D, F]: the output direction of intermediate neuron i (CETT, DESIGN §4).
+            double[] ss = new double[f];
+            float[] row = new float[f];
+            for (int r = 0; r < d; r++) {
+                Kernels.getRow(ly.wOut(), r, row, 0);
+                for (int i = 0; i < f; i++) {
+                    ss[i] += (double) row[i] * row[i];
+                }
+            }
+            float[] norms = new float[f];
+            for (int i = 0; i < f; i++) {
+                norms[i] = (float) Math.sqrt(ss[i]);
+            }
+            downColumnNorms[l] = norms;
+        }
+    }
+
+    /** Loads a BERT encoder from an ONNX export (see {@link BertOnnx} for how the graph is mapped). */
+    public static BertModel fromOnnx(Path file) {
+        try (OnnxModel onnx = OnnxModel.open(file)) {
+            return BertOnnx.load(onnx);
+        }
+    }
+
+    /** Maps an already opened ONNX model; the returned model holds its own copy of the weights. */
+    public static BertModel fromOnnx(OnnxModel onnx) {
+        return BertOnnx.load(onnx);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Weights weights() {
+        return w;
+    }
+
+    /** ‖d_i‖₂ for each intermediate neuron i of layer ℓ, d_i = column i of W_out (a copy). */
+    public float[] ffnDownColumnNorms(int layer) {
+        return downColumnNorms[layer].clone();
+    }
+
+    /** Last hidden states, no tap. */
+    public float[][] lastHiddenStates(Batch batch, Parallel par) {
+        return forward(batch, ActivationTap.NONE, par);
+    }
+
+    /**
+     * The encoder's last hidden states: {@code out[b]} is {@code len_b × D}, row-major (padding positions
+     * included, as every BERT implementation computes them).
+     *
+     * <p>The tap is called on the calling thread, for each layer ℓ in order, for each sequence b, for each
+     * attended position t (mask 1) in order: {@code onFfn(ℓ, t, x = FFN input a, gate = g, act = GELU(g), h)}, where
+     * {@code h} is a separate copy of {@code act}; the (possibly modified) {@code h} is what W_out multiplies.
+     */
+    public float[][] forward(Batch batch, ActivationTap tap, Parallel par) {
+        final int d = config.hiddenSize();
+        final int f = config.intermediateSize();
+        final int nh = config.numHeads();
+        final int dh = config.headDim();
+        final int nb = batch.size();
+        int[] off = new int[nb + 1];
+        int maxLen = 0;
+        for (int b = 0; b < nb; b++) {
+            int len = batch.ids()[b].length;
+            if (len > config.maxPositions()) {
+                throw new UsageException("sequence " + b + " has " + len + " tokens, more than the model's "
+                        + config.maxPositions() + " positions");
+            }
+            off[b + 1] = Math.addExact(off[b], len);
+            maxLen = Math.max(maxLen, len);
+        }
+        final int n = off[nb];
+        if (n == 0) {
+            float[][] out = new float[nb][];
+            for (int b = 0; b < nb; b++) {
+                out[b] = new float[0];
+            }
+            return out;
+        }
+        float[] x = new float[n * d];
+        float[] q = new float[n * d];
+        float[] k = new float[n * d];
+        float[] v = new float[n * d];
+        float[] ctx = new float[n * d];
+        float[] tmp = new float[n * d];
+        float[] gate = new float[n * f];
+        float[] act = new float[n * f];
+
+        embed(batch, off, x, par);
+
+        for (int l = 0; l < config.numLayers(); l++) {
+            Layer ly = w.layers().get(l);
+            // Q = x·W_Qᵀ + b_Q, K = x·W_Kᵀ + b_K, V = x·W_Vᵀ + b_V  (Vaswani et al. eq. 1 inputs)
+            linear(ly.wq(), ly.bq(), x, n, q, par);
+            linear(ly.wk(), ly.bk(), x, n, k, par);
+            linear(ly.wv(), ly.bv(), x, n, v, par);
+            attention(batch, off, q, k, v, ctx, nh, dh, maxLen, par);
+            // a = LN(x + ctx·W_Oᵀ + b_O)  (BertSelfOutput: dense, residual, post-LN)
+            linear(ly.wo(), ly.bo(), ctx, n, tmp, par);
+            addNorm(tmp, x, ly.ln1Gamma(), ly.ln1Beta(), n, par); // x ← a
+            // g = a·W_inᵀ + b_in;  act = GELU(g) = g·Φ(g)  (Hendrycks & Gimpel 2016, exact erf form)
+            linear(ly.wIn(), ly.bIn(), x, n, gate, par);
+            par.forRange(n, 8, (from, to) -> {
+                for (int i = from * f; i < to * f; i++) {
+                    act[i] = activation(gate[i]);
+                }
+            });
+            float[] h = act;
+            if (tap.wants(l)) {
+                h = tapFfn(tap, l, batch, off, x, gate, act, d, f);
+            }
+            // x' = LN(a + h·W_outᵀ + b_out)  (BertOutput: dense, residual, post-LN)
+            linear(ly.wOut(), ly.bOut(), h, n, tmp, par);
+            addNorm(tmp, x, ly.ln2Gamma(), ly.ln2Beta(), n, par);
+        }
+
+        float[][] out = new float[nb][];
+        for (int b = 0; b < nb; b++) {
+            out[b] = java.util.Arrays.copyOfRange(x, off[b] * d, off[b + 1] * d);
+        }
+        return out;
+    }
+
+    /**
+     * Sentence embeddings as sentence-transformers computes them for all-MiniLM-L6-v2: the masked mean of the
+     * last hidden states, L2-normalized. {@code out[b]} has length D.
+     */
+    public float[][] sentenceEmbeddings(Batch batch, Parallel par) {
+        float[][] hidden = lastHiddenStates(batch, par);
+        float[][] out = new float[batch.size()][];
+        for (int b = 0; b < batch.size(); b++) {
+            int[] mask = batch.mask() == null ? null : batch.mask()[b];
+            out[b] = l2Normalize(meanPool(hidden[b], mask, config.hiddenSize()));
+        }
+        return out;
+    }
+
+    /** Masked mean over positions: e = Σ_t m_t·x_t / max(Σ_t m_t, 1e-9) (sentence-transformers Pooling). */
+    public static float[] meanPool(float[] hidden, int[] mask, int d) {
+        int len = hidden.length / d;
+        double[] sum = new double[d];
+        double count = 0;
+        for (int t = 0; t < len; t++) {
+            if (mask != null && mask[t] == 0) {
+                continue;
+            }
+            count++;
+            for (int i = 0; i < d; i++) {
+                sum[i] += hidden[t * d + i];
+            }
+        }
+        float[] out = new float[d];
+        double denom = Math.max(count, 1e-9);
+        for (int i = 0; i < d; i++) {
+            out[i] = (float) (sum[i] / denom);
+        }
+        return out;
+    }
+
+    /** e / max(‖e‖₂, 1e-12), in place (torch.nn.functional.normalize); returns e. */
+    public static float[] l2Normalize(float[] e) {
+        double ss = 0;
+        for (float v : e) {
+            ss += (double) v * v;
+        }
+        float inv = (float) (1.0 / Math.max(Math.sqrt(ss), 1e-12));
+        for (int i = 0; i < e.length; i++) {
+            e[i] *= inv;
+        }
+        return e;
+    }
+
+    // ------------------------------------------------------------------------------------------------ ops
+
+    /** x⁰_t = LN(E_word[id_t] + E_pos[t] + E_type[type_t])  (BERT §3.2, input representation). */
+    private void embed(Batch batch, int[] off, float[] x, Parallel par) {
+        int d = config.hiddenSize();
+        int vocab = w.wordEmb().rows();
+        int types = w.typeEmb() == null ? 1 : w.typeEmb().rows();
+        for (int b = 0; b < batch.size(); b++) {
+            int[] ids = batch.ids()[b];
+            for (int t = 0; t < ids.length; t++) {
+                if (ids[t] < 0 || ids[t] >= vocab) {
+                    throw new UsageException("token id " + ids[t] + " at sequence " + b + " position " + t
+                            + " is outside the vocabulary [0, " + vocab + ")");
+                }
+                int type = batch.type(b, t);
+                if (type < 0 || type >= types) {
+                    throw new UsageException("token type " + type + " at sequence " + b + " position " + t
+                            + " is outside [0, " + types + ")");
+                }
+            }
+        }
+        par.forRange(batch.size(), 1, (from, to) -> {
+            float[] row = new float[d];
+            float[] sum = new float[d];
+            for (int b = from; b < to; b++) {
+                int[] ids = batch.ids()[b];
+                for (int t = 0; t < ids.length; t++) {
+                    Kernels.getRow(w.wordEmb(), ids[t], sum, 0);
+                    if (w.typeEmb() != null) {
+                        Kernels.getRow(w.typeEmb(), batch.type(b, t), row, 0);
+                        for (int i = 0; i < d; i++) {
+                            sum[i] += row[i];
+                        }
+                    }
+                    Kernels.getRow(w.posEmb(), t, row, 0);
+                    for (int i = 0; i < d; i++) {
+                        sum[i] += row[i];
+                    }
+                    Kernels.layernorm(x, (off[b] + t) * d, sum, 0, w.embLnGamma(), w.embLnBeta(), d,
+                            config.normEps());
+                }
+            }
+        });
+    }
+
+    /** The FFN activation named by {@code hidden_act}. */
+    private float activation(float g) {
+        return switch (act) {
+            case GELU -> Kernels.gelu(g);
+            case GELU_TANH -> Kernels.geluTanh(g);
+            case RELU -> Kernels.relu(g);
+        };
+    }
+
+    private enum Act { GELU, GELU_TANH, RELU }
+
+    /** y_t = W·x_t + b for each of the n tokens (W [out, in]). */
+    private static void linear(Tensor wt, float[] bias, float[] x, int n, float[] y, Parallel par) {
+        Kernels.matmul(wt, x, n, y, par);
+        int out = wt.rows();
+        par.forRange(n, 16, (from, to) -> {
+            for (int t = from; t < to; t++) {
+                for (int i = 0; i < out; i++) {
+                    y[t * out + i] += bias[i];
+                }
+            }
+        });
+    }
+
+    /** x_t ← LN(x_t + y_t)  (residual, then post-LayerNorm). */
+    private void addNorm(float[] y, float[] x, float[] gamma, float[] beta, int n, Parallel par) {
+        int d = config.hiddenSize();
+        par.forRange(n, 8, (from, to) -> {
+            float[] s = new float[d];
+            for (int t = from; t < to; t++) {
+                for (int i = 0; i < d; i++) {
+                    s[i] = x[t * d + i] + y[t * d + i];
+                }
+                Kernels.layernorm(x, t * d, s, 0, gamma, beta, d, config.normEps());
+            }
+        });
+    }
+
+    /**
+     * Multi-head scaled dot-product attention, per sequence and head (Vaswani et al. eq. 1):
+     * ctx_t = Σ_s softmax_s(q_t·k_s · scale + mask_s) v_s over the positions s of t's own sequence, masked
+     * positions excluded (BERT adds −∞, which gives them weight exactly 0). A sequence with no attended position
+     * attends uniformly to all (what the −∞ mask does then).
+     */
+    private void attention(Batch batch, int[] off, float[] q, float[] k, float[] v, float[] ctx, int nh, int dh,
+                           int maxLen, Parallel par) {
+        int d = nh * dh;
+        float scale = w.attnScale();
+        int n = off[batch.size()];
+        int[] seqOf = new int[n];
+        for (int b = 0; b < batch.size(); b++) {
+            java.util.Arrays.fill(seqOf, off[b], off[b + 1], b);
+        }
+        // one work item per (token, head): independent outputs, so the result does not depend on the split
+        par.forRange(n * nh, 4, (from, to) -> {
+            float[] p = new float[maxLen];
+            int[] keys = new int[maxLen];
+            for (int item = from; item < to; item++) {
+                int tok = item / nh;
+                int head = item % nh;
+                int b = seqOf[tok];
+                int len = off[b + 1] - off[b];
+                int nk = 0;
+                for (int s = 0; s < len; s++) {
+                    if (batch.mask(b, s) != 0) {
+                        keys[nk++] = s;
+                    }
+                }
+                if (nk == 0) {
+                    for (int s = 0; s < len; s++) {
+                        keys[nk++] = s;
+                    }
+                }
+                int qo = tok * d + head * dh;
+                for (int j = 0; j < nk; j++) {
+                    int ko = (off[b] + keys[j]) * d + head * dh;
+                    p[j] = Kernels.dot(q, qo, k, ko, dh) * scale;
+                }
+                Kernels.softmax(p, 0, nk);
+                for (int i = 0; i < dh; i++) {
+                    ctx[qo + i] = 0f;
+                }
+                for (int j = 0; j < nk; j++) {
+                    int vo = (off[b] + keys[j]) * d + head * dh;
+                    float pj = p[j];
+                    for (int i = 0; i < dh; i++) {
+                        ctx[qo + i] += pj * v[vo + i];
+                    }
+                }
+            }
+        });
+    }
+
+    /** Calls the tap per attended token; returns the h to multiply by W_out (act's copy, as changed by the tap). */
+    private float[] tapFfn(ActivationTap tap, int layer, Batch batch, int[] off, float[] x, float[] gate,
+                           float[] act, int d, int f) {
+        float[] h = act.clone();
+        float[] xt = new float[d];
+        float[] gt = new float[f];
+        float[] at = new float[f];
+        float[] ht = new float[f];
+        for (int b = 0; b < batch.size(); b++) {
+            int len = off[b + 1] - off[b];
+            for (int t = 0; t < len; t++) {
+                if (batch.mask(b, t) == 0) {
+                    continue;
+                }
+                int tok = off[b] + t;
+                System.arraycopy(x, tok * d, xt, 0, d);
+                System.arraycopy(gate, tok * f, gt, 0, f);
+                System.arraycopy(act, tok * f, at, 0, f);
+                System.arraycopy(act, tok * f, ht, 0, f);
+                tap.onFfn(layer, t, xt, gt, at, ht);
+                System.arraycopy(ht, 0, h, tok * f, f);
+            }
+        }
+        return h;
+    }
+
+    private static void checkShape(Tensor t, int rows, int cols) {
+        if (t.rank() != 2 || t.shape()[0] != rows || t.shape()[1] != cols) {
+            throw new SparsaException(t.describe() + ": expected [" + rows + ", " + cols + "]");
+        }
+    }
+}

@@ -1,0 +1,606 @@
+package dev.sparsa.model.bert;
+
+import dev.sparsa.SparsaException.FormatException;
+import dev.sparsa.SparsaException.UnsupportedException;
+import dev.sparsa.io.onnx.OnnxModel;
+import dev.sparsa.io.onnx.OnnxModel.Node;
+import dev.sparsa.io.onnx.OnnxModel.OnnxTensor;
+import dev.sparsa.model.ModelConfig;
+import dev.sparsa.tensor.DType;
+import dev.sparsa.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Maps an ONNX export of a BERT encoder onto {@link BertModel} by walking the graph's data flow, not by
+ * initializer names (exports from PyTorch name most weights {@code onnx::MatMul_NNN}). The mapping:
+ * <ol>
+ *   <li><b>Embeddings</b>: the {@code Gather} whose indices are the graph input {@code input_ids} (else the first
+ *   input) reads the word table; following its {@code Add} chain, each added {@code Gather} over a float table is
+ *   the token-type table (indices = {@code token_type_ids}) or the position table (any other indices; positions are
+ *   taken as 0..len−1, as the {@code position_ids} buffer / {@code Range} of an HF export gives); then a LayerNorm.</li>
+ *   <li><b>LayerNorm</b>: a {@code LayerNormalization} node, or its decomposition
+ *   {@code Sub(x, ReduceMean(x)) → Pow 2 → ReduceMean → Add ε → Sqrt → Div → Mul γ → Add β}.</li>
+ *   <li><b>Per layer</b>, from the hidden state h: exactly three linear consumers ({@code MatMul} with an
+ *   initializer weight, or {@code Gemm}), each followed by an {@code Add} bias. Which is Q, K and V follows from
+ *   where they lead through {@code Reshape/Transpose}: Q is input 0 and K input 1 of the score {@code MatMul};
+ *   V is input 1 of the {@code MatMul} that takes the {@code Softmax}. Scalar {@code Mul/Div} on the way give the
+ *   attention scale; the head count comes from the {@code Reshape} target shape (else from scale = 1/√d_head).
+ *   The context goes through {@code Transpose/Reshape} to the output dense W_O + bias, {@code Add} with h, LayerNorm
+ *   → a. From a: one linear W_in + bias, an activation subgraph ({@code Gelu}, or its {@code Erf} decomposition
+ *   x·½(1+erf(x/√2)) → "gelu"; {@code Tanh} form → "gelu_new"; {@code Relu}), the linear W_out + bias, {@code Add}
+ *   with a, LayerNorm → next h. Layers end where h has no linear consumers.</li>
+ * </ol>
+ * Anything else fails with a FormatException naming the file and the value where the walk stopped.
+ *
+ * <p>ONNX {@code MatMul(x, W)} stores W as {@code [in, out]} (y = x·W); Sparsa's linear weights are {@code [out, in]}
+ * (y = W·x, one contiguous row per output for {@code Kernels.matvec/matmul}). Each weight is therefore transposed
+ * once here into its own memory (auto arena, ~90 MB for MiniLM), so the ONNX file can be closed after loading.
+ */
+final class BertOnnx {
+    private static final Set<String> SHAPE_OPS = Set.of("Reshape", "Transpose", "Identity", "Cast", "Squeeze",
+            "Unsqueeze", "Dropout");
+
+    private final OnnxModel m;
+    private final String file;
+    private final Map<String, Node> producer = new HashMap<>();
+    private final Map<String, List<Node>> consumers = new HashMap<>();
+    private final Map<String, OnnxTensor> constants = new HashMap<>();
+    private final Set<String> graphInputs = new HashSet<>();
+    private final Arena arena = Arena.ofAuto();
+
+    private BertOnnx(OnnxModel m) {
+        this.m = m;
+        this.file = m.location();
+        for (Node n : m.nodes()) {
+            for (String o : n.outputs()) {
+                producer.put(o, n);
+            }
+            for (String i : n.inputs()) {
+                if (!i.isEmpty()) {
+                    consumers.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
+                }
+            }
+            if (n.opType().equals("Constant")
+                    && n.attribute("value").orElse(null) instanceof OnnxModel.Attribute.TensorValue(var a, var t)) {
+                constants.put(n.output(0), t);
+            }
+        }
+        for (OnnxModel.ValueInfo v : m.inputs()) {
+            graphInputs.add(v.name());
+        }
+    }
+
+    static BertModel load(OnnxModel m) {
+        return new BertOnnx(m).load();
+    }
+
+    private record Linear(Tensor w, float[] b, String out) {
+    }
+
+    private record Norm(float[] gamma, float[] beta, float eps, String out) {
+    }
+
+    private BertModel load() {
+        // ---- embeddings
+        String idsInput = graphInputs.contains("input_ids") ? "input_ids"
+                : m.inputs().isEmpty() ? "" : m.inputs().getFirst().name();
+        Node wordGather = consumers(idsInput).stream().filter(n -> n.opType().equals("Gather") && isTable(n))
+                .findFirst().orElseThrow(() -> notBert("no Gather of an embedding table indexed by the input '"
+                        + idsInput + "'"));
+        Tensor word = floatInit(wordGather.input(0));
+        int d = word.shape()[1];
+        Tensor pos = null;
+        Tensor type = null;
+        String cur = wordGather.output(0);
+        while (true) {
+            List<Node> cs = consumers(cur);
+            if (cs.size() != 1 || !cs.getFirst().opType().equals("Add")) {
+                break;
+            }
+            Node add = cs.getFirst();
+            String other = add.input(0).equals(cur) ? add.input(1) : add.input(0);
+            Node g = producer.get(other);
+            if (g == null || !g.opType().equals("Gather") || !isTable(g)) {
+                break;
+            }
+            Tensor table = floatInit(g.input(0));
+            if (table.shape()[1] != d) {
+                throw notBert("embedding table " + g.input(0) + " has width " + table.shape()[1] + ", not " + d);
+            }
+            if (g.input(1).equals("token_type_ids")) {
+                type = table;
+            } else {
+                checkPositionIds(g.input(1));
+                pos = table;
+            }
+            cur = add.output(0);
+        }
+        if (pos == null) {
+            throw notBert("no position embedding Gather added to the word embeddings");
+        }
+        Norm embLn = layerNorm(cur, d, "embeddings");
+
+        // ---- layers
+        List<BertModel.Layer> layers = new ArrayList<>();
+        String h = embLn.out();
+        int heads = -1;
+        int f = -1;
+        float scale = Float.NaN;
+        String act = null;
+        while (true) {
+            int l = layers.size();
+            String where = "layer " + l;
+            List<Node> projections = consumers(h).stream().filter(this::isLinear).toList();
+            if (projections.isEmpty()) {
+                break;
+            }
+            if (projections.size() != 3) {
+                throw notBert(where + ": expected 3 projections (Q, K, V) of '" + h + "', found "
+                        + projections.size());
+            }
+            Linear[] qkv = new Linear[3];
+            Trace[] to = new Trace[3];
+            for (int i = 0; i < 3; i++) {
+                qkv[i] = linear(projections.get(i), d, d, where);
+                to[i] = traceToMatMul(qkv[i].out(), where);
+            }
+            int qi = -1;
+            int ki = -1;
+            int vi = -1;
+            for (int i = 0; i < 3; i++) {
+                if (to[i].index() == 0) {
+                    qi = i;
+                }
+            }
+            if (qi < 0) {
+                throw notBert(where + ": no projection leads to the first input of an attention MatMul");
+            }
+            for (int i = 0; i < 3; i++) {
+                if (i != qi && to[i].node() == to[qi].node() && to[i].index() == 1) {
+                    ki = i;
+                } else if (i != qi && to[i].index() == 1) {
+                    vi = i;
+                }
+            }
+            if (ki < 0 || vi < 0) {
+                throw notBert(where + ": cannot tell the Q, K and V projections apart");
+            }
+            Node scoreMm = to[qi].node();
+            Node ctxMm = to[vi].node();
+            float s = to[qi].scale() * to[ki].scale() * scoresToSoftmax(scoreMm, ctxMm, where);
+            int[] hd = headsFromReshape(to[qi].reshape(), d);
+            int dh = hd != null ? hd[1] : (int) Math.round(1.0 / (s * (double) s));
+            if (dh <= 0 || d % dh != 0) {
+                throw notBert(where + ": cannot determine the number of attention heads");
+            }
+            if (heads >= 0 && (heads != d / dh || Math.abs(scale - s) > 1e-6f * Math.abs(scale))) {
+                throw notBert(where + ": attention heads or scale differ from layer 0");
+            }
+            heads = d / dh;
+            scale = s;
+
+            Node oNode = traceToLinear(ctxMm.output(0), where + " attention output");
+            Linear o = linear(oNode, d, d, where + " attention output");
+            Norm ln1 = layerNorm(residual(o.out(), h, where + " attention"), d, where + " attention");
+            String a = ln1.out();
+
+            List<Node> ups = consumers(a).stream().filter(this::isLinear).toList();
+            if (ups.size() != 1) {
+                throw notBert(where + ": expected 1 intermediate dense consuming '" + a + "', found " + ups.size());
+            }
+            Linear in = linear(ups.getFirst(), d, -1, where + " intermediate");
+            if (f >= 0 && in.w().shape()[0] != f) {
+                throw notBert(where + ": intermediate width " + in.w().shape()[0] + " differs from layer 0's " + f);
+            }
+            f = in.w().shape()[0];
+            ActivationWalk aw = activation(in.out(), where);
+            if (act != null && !act.equals(aw.act())) {
+                throw notBert(where + ": activation " + aw.act() + " differs from layer 0's " + act);
+            }
+            act = aw.act();
+            Linear out = linear(aw.down(), f, d, where + " output");
+            Norm ln2 = layerNorm(residual(out.out(), a, where + " output"), d, where + " output");
+            h = ln2.out();
+            layers.add(new BertModel.Layer(qkv[qi].w(), qkv[qi].b(), qkv[ki].w(), qkv[ki].b(), qkv[vi].w(),
+                    qkv[vi].b(), o.w(), o.b(), ln1.gamma(), ln1.beta(), in.w(), in.b(), out.w(), out.b(),
+                    ln2.gamma(), ln2.beta()));
+        }
+        if (layers.isEmpty()) {
+            throw notBert("no encoder layer after the embeddings");
+        }
+        ModelConfig config = new ModelConfig("bert", d, f, layers.size(), heads, heads, d / heads, word.shape()[0],
+                pos.shape()[0], embLn.eps(), 0f, null, act, 0f, false, true, type == null ? 0 : type.shape()[0],
+                -1, -1);
+        BertModel.Weights w = new BertModel.Weights(copy(word), copy(pos), type == null ? null : copy(type),
+                embLn.gamma(), embLn.beta(), List.copyOf(layers), scale);
+        return new BertModel(config, w);
+    }
+
+    // ------------------------------------------------------------------------------------------------ pieces
+
+    /** MatMul(x, W[in,out]) or Gemm(x, W, C) with W an initializer, then an optional Add of a bias initializer. */
+    private Linear linear(Node n, int in, int out, String where) {
+        Tensor wt;
+        float[] bias = null;
+        String y = n.output(0);
+        if (n.opType().equals("MatMul")) {
+            OnnxTensor w = m.initializer(n.input(1));
+            checkRank2(w, where);
+            // ONNX [in, out] → Sparsa [out, in]: transpose once (see class comment).
+            wt = transposed(w);
+        } else { // Gemm: Y = alpha·x·op(W) + beta·C
+            OnnxTensor w = m.initializer(n.input(1));
+            checkRank2(w, where);
+            if (n.floatAttr("alpha", 1f) != 1f || n.floatAttr("beta", 1f) != 1f || n.intAttr("transA", 0) != 0) {
+                throw new UnsupportedException(file + ": " + where + ": Gemm with alpha/beta ≠ 1 or transA");
+            }
+            wt = n.intAttr("transB", 0) == 1 ? copy(asTensor(w)) : transposed(w);
+            if (!n.input(2).isEmpty()) {
+                bias = floats(n.input(2), wt.shape()[0], where + " bias");
+            }
+        }
+        int rows = wt.shape()[0];
+        int cols = wt.shape()[1];
+        if ((in >= 0 && cols != in) || (out >= 0 && rows != out)) {
+            throw notBert(where + ": weight " + n.input(1) + " is [in " + cols + ", out " + rows + "], expected [in "
+                    + in + ", out " + (out >= 0 ? out : "F") + "]");
+        }
+        if (bias == null) {
+            List<Node> cs = consumers(y);
+            if (cs.size() == 1 && cs.getFirst().opType().equals("Add")) {
+                Node add = cs.getFirst();
+                String other = add.input(0).equals(y) ? add.input(1) : add.input(0);
+                if (isFloatInit(other)) {
+                    bias = floats(other, rows, where + " bias");
+                    y = add.output(0);
+                }
+            }
+        }
+        return new Linear(wt, bias != null ? bias : new float[rows], y);
+    }
+
+    /** LayerNormalization node, or its ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add decomposition, applied to x. */
+    private Norm layerNorm(String x, int d, String where) {
+        for (Node n : consumers(x)) {
+            if (n.opType().equals("LayerNormalization") && n.input(0).equals(x)) {
+                if (n.intAttr("axis", -1) != -1) {
+                    throw notBert(where + ": LayerNormalization over axis " + n.intAttr("axis", -1));
+                }
+                float[] beta = n.input(2).isEmpty() ? new float[d] : floats(n.input(2), d, where + " LayerNorm β");
+                return new Norm(floats(n.input(1), d, where + " LayerNorm γ"), beta, n.floatAttr("epsilon", 1e-5f),
+                        n.output(0));
+            }
+        }
+        // x − mean(x)
+        Node sub = consumers(x).stream().filter(n -> n.opType().equals("Sub") && n.input(0).equals(x)
+                && producer.containsKey(n.input(1)) && producer.get(n.input(1)).opType().equals("ReduceMean")
+                && producer.get(n.input(1)).input(0).equals(x)).findFirst()
+                .orElseThrow(() -> notBert(where + ": expected a LayerNorm of '" + x + "'"));
+        String c = sub.output(0);
+        Node div = only(c, "Div", where + " LayerNorm");
+        Node sqrt = producer.get(div.input(1));
+        Node addEps = sqrt == null ? null : producer.get(sqrt.input(0));
+        Node var = addEps == null ? null : producer.get(addEps.input(0));
+        Node pow = var == null ? null : producer.get(var.input(0));
+        if (sqrt == null || !sqrt.opType().equals("Sqrt") || !addEps.opType().equals("Add") || var == null
+                || !var.opType().equals("ReduceMean") || pow == null || !pow.input(0).equals(c)
+                || !(pow.opType().equals("Pow") || pow.opType().equals("Mul"))) {
+            throw notBert(where + ": LayerNorm decomposition of '" + x + "' not recognized (variance)");
+        }
+        float eps = scalar(addEps.input(1), where + " LayerNorm ε");
+        Node mul = only(div.output(0), "Mul", where + " LayerNorm γ");
+        String g = mul.input(0).equals(div.output(0)) ? mul.input(1) : mul.input(0);
+        Node add = only(mul.output(0), "Add", where + " LayerNorm β");
+        String b = add.input(0).equals(mul.output(0)) ? add.input(1) : add.input(0);
+        return new Norm(floats(g, d, where + " LayerNorm γ"), floats(b, d, where + " LayerNorm β"), eps,
+                add.output(0));
+    }
+
+    /** The Add of {@code y} and the residual {@code x}; returns its output. */
+    private String residual(String y, String x, String where) {
+        for (Node n : consumers(y)) {
+            if (n.opType().equals("Add") && (n.input(0).equals(x) || n.input(1).equals(x))) {
+                return n.output(0);
+            }
+        }
+        throw notBert(where + ": no residual Add of '" + y + "' and '" + x + "'");
+    }
+
+    /** Where a projection's output leads: an activation MatMul, the input index, scalar scale, the Reshape met. */
+    private record Trace(Node node, int index, float scale, Node reshape) {
+    }
+
+    private Trace traceToMatMul(String v, String where) {
+        float scale = 1f;
+        Node reshape = null;
+        for (int steps = 0; steps < 16; steps++) {
+            List<Node> cs = consumers(v).stream().filter(n -> !n.opType().equals("Shape")).toList();
+            if (cs.size() != 1) {
+                break;
+            }
+            Node n = cs.getFirst();
+            String op = n.opType();
+            if (op.equals("MatMul") && !isFloatInit(n.input(1))) {
+                return new Trace(n, n.input(0).equals(v) ? 0 : 1, scale, reshape);
+            }
+            if (op.equals("Reshape") && reshape == null) {
+                reshape = n;
+            }
+            if (SHAPE_OPS.contains(op) && n.input(0).equals(v)) {
+                v = n.output(0);
+            } else if ((op.equals("Mul") || op.equals("Div")) && n.input(0).equals(v) && isScalar(n.input(1))) {
+                float c = scalar(n.input(1), where);
+                scale *= op.equals("Mul") ? c : 1f / c;
+                v = n.output(0);
+            } else {
+                break;
+            }
+        }
+        throw notBert(where + ": projection output '" + v + "' does not lead to an attention MatMul");
+    }
+
+    /** Checks scores → [scale] → [+mask] → Softmax → ctxMm input 0; returns the scale applied on the way. */
+    private float scoresToSoftmax(Node scoreMm, Node ctxMm, String where) {
+        float scale = 1f;
+        String v = scoreMm.output(0);
+        for (int steps = 0; steps < 16; steps++) {
+            List<Node> cs = consumers(v);
+            if (cs.size() != 1) {
+                break;
+            }
+            Node n = cs.getFirst();
+            String op = n.opType();
+            if (op.equals("Softmax")) {
+                String p = n.output(0);
+                for (int k = 0; k < 4 && !ctxMm.input(0).equals(p); k++) {
+                    List<Node> next = consumers(p);
+                    if (next.size() != 1 || !SHAPE_OPS.contains(next.getFirst().opType())) {
+                        break;
+                    }
+                    p = next.getFirst().output(0);
+                }
+                if (!ctxMm.input(0).equals(p)) {
+                    throw notBert(where + ": attention probabilities do not feed the V MatMul");
+                }
+                return scale;
+            }
+            if ((op.equals("Mul") || op.equals("Div")) && n.input(0).equals(v) && isScalar(n.input(1))) {
+                float c = scalar(n.input(1), where);
+                scale *= op.equals("Mul") ? c : 1f / c;
+            } else if (!op.equals("Add") && !op.equals("Where") && !SHAPE_OPS.contains(op)) {
+                break;
+            }
+            v = n.output(0);
+        }
+        throw notBert(where + ": attention scores '" + v + "' do not lead to a Softmax");
+    }
+
+    /** [heads, headDim] from the last two entries of the Reshape's target shape, when they are constants. */
+    private int[] headsFromReshape(Node reshape, int d) {
+        if (reshape == null) {
+            return null;
+        }
+        long[] shape = constInts(reshape.input(1));
+        if (shape == null || shape.length < 2) {
+            return null;
+        }
+        long heads = shape[shape.length - 2];
+        long dh = shape[shape.length - 1];
+        return heads > 0 && dh > 0 && heads * dh == d ? new int[]{(int) heads, (int) dh} : null;
+    }
+
+    /** The values of an int tensor known at load time: an initializer, a Constant, or a Concat of those
+     * (unknown entries −1). */
+    private long[] constInts(String v) {
+        OnnxTensor t = constant(v);
+        if (t != null && t.dataType() != OnnxModel.FLOAT) {
+            return t.longs();
+        }
+        Node p = producer.get(v);
+        if (p != null && p.opType().equals("Concat")) {
+            List<Long> out = new ArrayList<>();
+            for (String in : p.inputs()) {
+                long[] part = constInts(in);
+                if (part == null) {
+                    out.add(-1L);
+                } else {
+                    for (long x : part) {
+                        out.add(x);
+                    }
+                }
+            }
+            return out.stream().mapToLong(Long::longValue).toArray();
+        }
+        return null;
+    }
+
+    private Node traceToLinear(String v, String where) {
+        for (int steps = 0; steps < 16; steps++) {
+            List<Node> cs = consumers(v).stream().filter(n -> !n.opType().equals("Shape")).toList();
+            if (cs.size() != 1) {
+                break;
+            }
+            Node n = cs.getFirst();
+            if (isLinear(n)) {
+                return n;
+            }
+            if (!SHAPE_OPS.contains(n.opType())) {
+                break;
+            }
+            v = n.output(0);
+        }
+        throw notBert(where + ": attention context '" + v + "' does not lead to the output dense");
+    }
+
+    private record ActivationWalk(String act, Node down) {
+    }
+
+    /** Walks the element-wise subgraph between W_in's output and the W_out linear, and names the activation. */
+    private ActivationWalk activation(String g, String where) {
+        Set<String> ops = new LinkedHashSet<>();
+        Node down = null;
+        ArrayDeque<String> queue = new ArrayDeque<>(List.of(g));
+        Set<String> seen = new HashSet<>();
+        String approx = "none";
+        while (!queue.isEmpty()) {
+            String v = queue.poll();
+            if (!seen.add(v)) {
+                continue;
+            }
+            if (seen.size() > 64) {
+                throw notBert(where + ": the FFN activation after '" + g + "' does not reach a single output dense");
+            }
+            for (Node n : consumers(v)) {
+                if (isLinear(n)) {
+                    if (down != null && down != n) {
+                        throw notBert(where + ": the intermediate activation feeds more than one dense");
+                    }
+                    down = n;
+                    continue;
+                }
+                ops.add(n.opType());
+                if (n.opType().equals("Gelu") || n.opType().equals("FastGelu")) {
+                    approx = n.opType().equals("FastGelu") ? "tanh"
+                            : n.attribute("approximate").orElse(null) instanceof OnnxModel.Attribute.Str(var k,
+                                    var val) ? val : "none";
+                }
+                queue.addAll(n.outputs());
+            }
+        }
+        if (down == null) {
+            throw notBert(where + ": no output dense after the intermediate activation");
+        }
+        String act;
+        if (ops.contains("Erf") || ((ops.contains("Gelu")) && approx.equals("none"))) {
+            act = "gelu";
+        } else if (ops.contains("Tanh") || ops.contains("FastGelu") || ops.contains("Gelu")) {
+            act = "gelu_new";
+        } else if (ops.equals(Set.of("Relu"))) {
+            act = "relu";
+        } else {
+            throw new UnsupportedException(file + ": " + where + ": unsupported FFN activation built from " + ops);
+        }
+        return new ActivationWalk(act, down);
+    }
+
+    /** If position ids come from a Slice of an int initializer (HF's position_ids buffer), it must be 0..n−1. */
+    private void checkPositionIds(String v) {
+        Node p = producer.get(v);
+        String src = p != null && p.opType().equals("Slice") ? p.input(0) : v;
+        OnnxTensor t = constant(src);
+        if (t == null || t.dataType() == OnnxModel.FLOAT) {
+            return; // computed (Range, etc.): BERT's absolute positions 0..len−1
+        }
+        long[] ids = t.longs();
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] != i) {
+                throw new UnsupportedException(file + ": position ids '" + src + "' are not 0, 1, 2, ...");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    private List<Node> consumers(String v) {
+        return consumers.getOrDefault(v, List.of());
+    }
+
+    private Node only(String v, String op, String where) {
+        List<Node> cs = consumers(v).stream().filter(n -> n.opType().equals(op)).toList();
+        if (cs.size() != 1) {
+            throw notBert(where + ": expected one " + op + " consuming '" + v + "', found " + cs.size());
+        }
+        return cs.getFirst();
+    }
+
+    private boolean isLinear(Node n) {
+        return (n.opType().equals("MatMul") || n.opType().equals("Gemm")) && isFloatInit(n.input(1))
+                && m.initializer(n.input(1)).dims().length == 2;
+    }
+
+    private boolean isTable(Node gather) {
+        return isFloatInit(gather.input(0)) && m.initializer(gather.input(0)).dims().length == 2
+                && gather.intAttr("axis", 0) == 0;
+    }
+
+    private boolean isFloatInit(String v) {
+        return m.initializers().containsKey(v) && OnnxModel.dtypeOf(m.initializer(v).dataType()) != null;
+    }
+
+    private OnnxTensor constant(String v) {
+        OnnxTensor t = m.initializers().get(v);
+        return t != null ? t : constants.get(v);
+    }
+
+    private boolean isScalar(String v) {
+        OnnxTensor t = constant(v);
+        return t != null && t.numel() == 1 && t.data() != null;
+    }
+
+    private float scalar(String v, String where) {
+        if (!isScalar(v)) {
+            throw notBert(where + ": '" + v + "' is not a scalar constant");
+        }
+        return constant(v).floats()[0];
+    }
+
+    private float[] floats(String v, int n, String where) {
+        OnnxTensor t = constant(v);
+        if (t == null || OnnxModel.dtypeOf(t.dataType()) == null) {
+            throw notBert(where + ": '" + v + "' is not a float constant");
+        }
+        if (t.numel() != n) {
+            throw notBert(where + ": '" + v + "' has " + t.numel() + " values, expected " + n);
+        }
+        return t.floats();
+    }
+
+    private Tensor floatInit(String name) {
+        return m.tensor(name);
+    }
+
+    private static Tensor asTensor(OnnxTensor t) {
+        return new Tensor(t.name(), OnnxModel.dtypeOf(t.dataType()), new int[]{(int) t.dims()[0], (int) t.dims()[1]},
+                t.data());
+    }
+
+    private void checkRank2(OnnxTensor w, String where) {
+        if (w.dims().length != 2 || OnnxModel.dtypeOf(w.dataType()) == null) {
+            throw notBert(where + ": weight '" + w.name() + "' is " + w + ", expected a float matrix");
+        }
+    }
+
+    /** W [in, out] (ONNX) → Wᵀ [out, in] (Sparsa), as F32 in the loader's arena. */
+    private Tensor transposed(OnnxTensor w) {
+        int in = (int) w.dims()[0];
+        int out = (int) w.dims()[1];
+        float[] src = w.floats();
+        MemorySegment seg = arena.allocate(4L * in * out, 64);
+        for (int o = 0; o < out; o++) {
+            for (int i = 0; i < in; i++) {
+                seg.setAtIndex(ValueLayout.JAVA_FLOAT, (long) o * in + i, src[i * out + o]);
+            }
+        }
+        return new Tensor(w.name() + "ᵀ", DType.F32, new int[]{out, in}, seg);
+    }
+
+    /** A copy out of the (mmap'd) file, so the model outlives the OnnxModel. */
+    private Tensor copy(Tensor t) {
+        return t.copyTo(arena);
+    }
+
+    private FormatException notBert(String problem) {
+        return FormatException.of(file, "not a BERT encoder graph: " + problem);
+    }
+}
