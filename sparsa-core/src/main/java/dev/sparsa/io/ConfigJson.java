@@ -11,9 +11,6 @@ import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UnsupportedException;
 import dev.sparsa.model.ModelConfig;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -45,6 +42,8 @@ import java.util.List;
  */
 public final class ConfigJson {
     public static final List<String> SUPPORTED = List.of("llama", "mistral", "qwen2", "bert");
+    /** Largest config.json accepted. */
+    static final long MAX_BYTES = 16L << 20;
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
@@ -55,17 +54,7 @@ public final class ConfigJson {
 
     /** Reads and validates {@code path}. */
     public static ModelConfig read(Path path) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readAllBytes(path));
-        } catch (NoSuchFileException e) {
-            throw FormatException.of(path, "no such file");
-        } catch (JsonProcessingException e) {
-            throw FormatException.of(path, "not valid JSON: " + e.getOriginalMessage());
-        } catch (IOException e) {
-            throw FormatException.of(path, "cannot read: " + e.getMessage());
-        }
-        return parse(path, root);
+        return parse(path, JsonFiles.readObject(path, MAX_BYTES));
     }
 
     /** Builds the config from an already parsed JSON tree; {@code file} names it in errors. */

@@ -136,6 +136,9 @@ class ConfigJsonTest {
                 "missing field rope_scaling.low_freq_factor");
         bad("{\"model_type\":\"llama\"," + SIZES + ",\"hidden_act\":\"tanh\"}", uns,
                 "unsupported hidden_act 'tanh' (supported: silu, gelu, gelu_new, relu, relu2, fatrelu)");
+        Path huge = cfg(" ".repeat((16 << 20) + 1));
+        assertThatThrownBy(() -> ConfigJson.read(huge)).isInstanceOf(fmt)
+                .hasMessage(huge + ": is 16777217 bytes, more than the 16777216 accepted");
         Path p = cfg("{\"model_type\": ");
         assertThatThrownBy(() -> ConfigJson.read(p)).isInstanceOf(fmt).hasMessageStartingWith(p + ": not valid JSON: ")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
