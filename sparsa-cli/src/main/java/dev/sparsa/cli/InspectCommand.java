@@ -42,7 +42,7 @@ public final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Report r;
-        try (ModelFiles m = ModelFiles.open(model)) {
+        try (ModelFiles m = ModelFiles.open(model, true)) {
             List<TensorRow> rows = new ArrayList<>();
             long params = 0;
             long bytes = 0;

@@ -127,9 +127,9 @@ class HostileFilesTest {
                 st("{\"t\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8), "shape[0] = -2"));
         cs.add(ggufCase("bad magic", new RawGguf().u32(0x67676d6c).u32(3).u64(0).u64(0), "bad magic"));
         cs.add(ggufCase("bad version", new RawGguf().header(7, 0, 0), "unsupported GGUF version 7"));
-        cs.add(ggufCase("unsupported ggml type",
-                new RawGguf().header(3, 1, 0).tensorInfo("blk.0.ffn_up.weight", 14, 0, 256).align(32).bytes(210),
-                "ggml type Q6_K"));
+        cs.add(ggufCase("unknown ggml type",
+                new RawGguf().header(3, 1, 0).tensorInfo("blk.0.ffn_up.weight", 77, 0, 256).align(32).bytes(210),
+                "unknown ggml type 77"));
         cs.add(ggufCase("absurd tensor count", new RawGguf().header(3, Long.MAX_VALUE, 0), "tensor count"));
         cs.add(ggufCase("absurd kv count", new RawGguf().header(3, 0, 1L << 60), "metadata count"));
         cs.add(ggufCase("string length beyond file",
@@ -205,7 +205,32 @@ class HostileFilesTest {
         cs.add(inspect("gguf truncated in metadata", cut, "cut.gguf", "truncated"));
         Path cut2 = write(tmp.resolve("cut2.gguf"), java.util.Arrays.copyOf(all, all.length - 100));
         cs.add(inspect("gguf truncated in data", cut2, "cut2.gguf", "runs past the end of the file"));
+        // The same model with blk.0.ffn_up.weight's type patched from F32 to Q4_1 (smaller, so the layout stays
+        // valid): inspect lists it, convert must refuse it naming the tensor and the type.
+        byte[] q41 = all.clone();
+        byte[] name = "blk.0.ffn_up.weight".getBytes(StandardCharsets.US_ASCII);
+        int at = indexOf(q41, name) + name.length + 4 + 16;
+        assertThat(q41[at]).isZero();
+        q41[at] = 3;
+        Path patched = write(tmp.resolve("q41.gguf"), q41);
+        assertThat(run("inspect", "--model", patched.toString()).out()).containsPattern("up_proj\\.weight +Q4_1");
+        cs.add(new Case("unsupported ggml type", new String[]{"convert", "--model", patched.toString(), "--out",
+                tmp.resolve("q41-out.gguf").toString()}, "q41.gguf",
+                "tensor model.layers.0.mlp.up_proj.weight has unsupported dtype Q4_1"));
         return cs;
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new IllegalStateException("not found");
     }
 
     @TestFactory
