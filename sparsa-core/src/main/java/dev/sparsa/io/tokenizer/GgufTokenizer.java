@@ -86,7 +86,7 @@ public final class GgufTokenizer {
             suffix.add(eos);
         }
         PostProcessor post = new PostProcessor.Template(prefix.toArray(), suffix.toArray());
-        Map<String, Integer> frozen = Map.copyOf(vocab);
+        Map<String, Integer> frozen = java.util.Collections.unmodifiableMap(vocab);
         return switch (model) {
             case "llama" -> {
                 List<?> scoreList = m.list("tokenizer.ggml.scores");

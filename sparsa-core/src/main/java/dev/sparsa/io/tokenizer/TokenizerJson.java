@@ -40,7 +40,7 @@ public final class TokenizerJson {
         } catch (NoSuchFileException e) {
             throw FormatException.of(file, "no such file");
         } catch (JsonProcessingException e) {
-            throw FormatException.of(file, "malformed JSON: " + e.getOriginalMessage()
+            throw FormatException.of(file, "malformed JSON: " + jsonProblem(e)
                     + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ")" : ""));
         } catch (IOException e) {
             throw FormatException.of(file, "cannot read: " + e.getMessage());
@@ -54,7 +54,7 @@ public final class TokenizerJson {
                 throw FormatException.of(cfg, "cannot read: " + e.getMessage());
             }
         }
-        return build(root, config, file.getFileName().toString());
+        return build(root, config, file.toString());
     }
 
     /** Loads tokenizer.json content from a stream (e.g. a classpath resource); {@code name} names it in errors. */
@@ -62,10 +62,16 @@ public final class TokenizerJson {
         try {
             return build(JSON.readTree(in), null, name);
         } catch (JsonProcessingException e) {
-            throw FormatException.of(name, "malformed JSON: " + e.getOriginalMessage());
+            throw FormatException.of(name, "malformed JSON: " + jsonProblem(e));
         } catch (IOException e) {
             throw FormatException.of(name, "cannot read: " + e.getMessage());
         }
+    }
+
+    /** Jackson's message without its "[Source: ...]" noise, on one line. */
+    private static String jsonProblem(JsonProcessingException e) {
+        return e.getOriginalMessage().replaceAll("\\s*\\(start marker at \\[Source:[^\\]]*\\]\\)", "")
+                .replaceAll("\\s+", " ").strip();
     }
 
     private static Tokenizer build(JsonNode root, JsonNode config, String src) {
@@ -329,7 +335,7 @@ public final class TokenizerJson {
             if (vocab.isEmpty()) {
                 throw err("model.vocab", "empty");
             }
-            return Map.copyOf(vocab);
+            return java.util.Collections.unmodifiableMap(vocab); // HashMap: Map.copyOf probes slowly at this size
         }
 
         Model model(JsonNode m) {

@@ -1,7 +1,6 @@
 package dev.sparsa.io.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -104,26 +103,20 @@ class TokenizerVariantsTest {
 
     @Test
     void gpt2StyleByteLevelWithRegexAndTemplate() throws IOException {
-        // GPT-2 style: ByteLevel does the regex split itself (with a prefix space); merges as [a, b] arrays;
-        // a BOS+EOS template inside a Sequence post-processor.
-        check(Tok.LLAMA3, "gpt2-style", r -> {
+        // GPT-2 style: ByteLevel does the regex split itself (with a prefix space); a BOS+EOS template inside a
+        // Sequence post-processor. (Qwen3's merges are [a, b] arrays, Llama-3's "a b" strings: both formats are
+        // covered by the reference test.)
+        check(Tok.QWEN3, "gpt2-style", r -> {
             r.set("pre_tokenizer", obj("{\"type\":\"ByteLevel\",\"add_prefix_space\":true,\"trim_offsets\":true,"
                     + "\"use_regex\":true}"));
-            ArrayNode merges = JSON.createArrayNode();
-            for (JsonNode m : r.get("model").get("merges")) {
-                String[] p = m.asText().split(" ");
-                merges.add(JSON.createArrayNode().add(p[0]).add(p[1]));
-            }
-            ((ObjectNode) r.get("model")).set("merges", merges);
-            ((ObjectNode) r.get("model")).put("ignore_merges", false);
             r.set("post_processor", obj("{\"type\":\"Sequence\",\"processors\":[{\"type\":\"ByteLevel\","
                     + "\"add_prefix_space\":true,\"trim_offsets\":false,\"use_regex\":true},"
-                    + "{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<|begin_of_text|>\","
+                    + "{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<|im_start|>\","
                     + "\"type_id\":0}},{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},{\"SpecialToken\":{\"id\":"
-                    + "\"<|end_of_text|>\",\"type_id\":0}}],\"pair\":[],\"special_tokens\":{\"<|begin_of_text|>\":"
-                    + "{\"id\":\"<|begin_of_text|>\",\"ids\":[128000],\"tokens\":[\"<|begin_of_text|>\"]},"
-                    + "\"<|end_of_text|>\":{\"id\":\"<|end_of_text|>\",\"ids\":[128001],\"tokens\":"
-                    + "[\"<|end_of_text|>\"]}}}]}"));
+                    + "\"<|im_end|>\",\"type_id\":0}}],\"pair\":[],\"special_tokens\":{\"<|im_start|>\":"
+                    + "{\"id\":\"<|im_start|>\",\"ids\":[151644],\"tokens\":[\"<|im_start|>\"]},"
+                    + "\"<|im_end|>\":{\"id\":\"<|im_end|>\",\"ids\":[151645],\"tokens\":"
+                    + "[\"<|im_end|>\"]}}}]}"));
         });
     }
 
