@@ -28,6 +28,8 @@ import java.util.regex.PatternSyntaxException;
  */
 public final class TokenizerJson {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Largest token id accepted (real vocabularies stay below a few hundred thousand). */
+    static final int MAX_ID = 16_000_000;
 
     private TokenizerJson() {
     }
@@ -330,6 +332,10 @@ public final class TokenizerJson {
                 if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 0) {
                     throw err("model.vocab[\"" + e.getKey() + "\"]", "expected a non-negative integer id");
                 }
+                if (e.getValue().asInt() > MAX_ID) {
+                    // Ids index arrays: refuse absurd ones rather than allocate gigabytes.
+                    throw err("model.vocab[\"" + e.getKey() + "\"]", "id " + e.getValue().asInt() + " is too large");
+                }
                 vocab.put(e.getKey(), e.getValue().asInt());
             }
             if (vocab.isEmpty()) {
@@ -397,8 +403,8 @@ public final class TokenizerJson {
                     throw err(f, "expected an object");
                 }
                 JsonNode id = req(t, "id", f);
-                if (!id.canConvertToInt() || id.asInt() < 0) {
-                    throw err(f + ".id", "expected a non-negative integer");
+                if (!id.canConvertToInt() || id.asInt() < 0 || id.asInt() > MAX_ID) {
+                    throw err(f + ".id", "expected a non-negative integer up to " + MAX_ID);
                 }
                 boolean special = bool(t, "special", false, f);
                 list.add(new AddedVocabulary.AddedToken(id.asInt(), str(t, "content", f), special,

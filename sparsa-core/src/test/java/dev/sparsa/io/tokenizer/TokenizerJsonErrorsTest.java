@@ -75,7 +75,9 @@ class TokenizerJsonErrorsTest {
                 .isEqualTo("tokenizer.json: post_processor.single[0].SpecialToken.id: token \"<s>\" is not in the "
                         + "vocabulary");
         assertThat(fail(withBpe + ",\"added_tokens\":[{\"id\":-1,\"content\":\"x\"}]}"))
-                .isEqualTo("tokenizer.json: added_tokens[0].id: expected a non-negative integer");
+                .isEqualTo("tokenizer.json: added_tokens[0].id: expected a non-negative integer up to 16000000");
+        assertThat(fail("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":2000000000},\"merges\":[]}}"))
+                .isEqualTo("tokenizer.json: model.vocab[\"a\"]: id 2000000000 is too large");
     }
 
     @Test
