@@ -326,9 +326,7 @@ public final class TokenizerJson {
                 throw err("model.vocab", "expected an object {token: id}");
             }
             Map<String, Integer> vocab = new HashMap<>(v.size() * 2);
-            var it = v.fields();
-            while (it.hasNext()) {
-                var e = it.next();
+            for (var e : v.properties()) {
                 if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 0) {
                     throw err("model.vocab[\"" + e.getKey() + "\"]", "expected a non-negative integer id");
                 }

@@ -34,7 +34,7 @@ class TokenizerGgufTest {
         JsonNode root = JSON.readTree(file.toFile());
         JsonNode m = root.get("model");
         Map<String, Integer> vocab = new HashMap<>();
-        m.get("vocab").fields().forEachRemaining(e -> vocab.put(e.getKey(), e.getValue().asInt()));
+        m.get("vocab").properties().forEach(e -> vocab.put(e.getKey(), e.getValue().asInt()));
         Map<Integer, Integer> types = new HashMap<>();
         for (JsonNode a : root.get("added_tokens")) {
             vocab.put(a.get("content").asText(), a.get("id").asInt());
