@@ -8,6 +8,7 @@ import dev.sparsa.SparsaException;
 import dev.sparsa.infer.ExactSparseFfn;
 import dev.sparsa.infer.Generator;
 import dev.sparsa.io.ModelFiles;
+import dev.sparsa.io.tokenizer.GgufTokenizer;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
 import dev.sparsa.model.DenseFfn;
@@ -38,7 +39,7 @@ public final class GenerateCommand implements Callable<Integer> {
             description = "HF model directory (config.json + safetensors), a .safetensors file or a .gguf file.")
     Path model;
 
-    @Option(names = "--prompt", description = "Prompt text (tokenized with the model's tokenizer.json).")
+    @Option(names = "--prompt", description = "Prompt text (tokenized with the model's tokenizer.json, or the GGUF's own vocabulary).")
     String prompt;
 
     @Option(names = "--prompt-ids", split = ",", paramLabel = "ID,ID,...",
@@ -197,6 +198,9 @@ public final class GenerateCommand implements Callable<Integer> {
         if (p == null && files.format().equals("gguf")) {   // a tokenizer.json beside the .gguf
             Path beside = files.location().toAbsolutePath().resolveSibling(ModelFiles.TOKENIZER);
             p = Files.isRegularFile(beside) ? beside : null;
+        }
+        if (p == null && files.ggufMetadata() != null && files.ggufMetadata().containsKey("tokenizer.ggml.tokens")) {
+            return GgufTokenizer.fromMetadata(files.ggufMetadata(), files.location());   // the vocabulary in the GGUF
         }
         if (p == null) {
             if (promptIds != null) {

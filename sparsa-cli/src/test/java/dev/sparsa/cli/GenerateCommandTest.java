@@ -89,8 +89,18 @@ class GenerateCommandTest {
         JsonNode j = new ObjectMapper().readTree(r.out());
         // greedy ids of the golden qwen2 model; the GGUF vocabulary's EOS (id 3 of the tiny tokenizer) never comes up
         assertThat(new ObjectMapper().convertValue(j.get("generated_ids"), int[].class)).containsExactly(g.greedyIds());
-        Run text = run("generate", "--model", gguf.toString(), "--prompt", "ab", "--max-tokens", "2");
+        Run text = run("generate", "--model", gguf.toString(), "--prompt", "ab", "--max-tokens", "2", "--json");
         assertThat(text.code()).as(text.err()).isZero();
+
+        // Alone, the GGUF tokenizes with the vocabulary it carries: same prompt ids as tokenizer.json gave.
+        Path alone = tmp.resolve("alone");
+        java.nio.file.Files.createDirectories(alone);
+        Path moved = java.nio.file.Files.move(gguf, alone.resolve("model.gguf"));
+        Run own = run("generate", "--model", moved.toString(), "--prompt", "ab", "--max-tokens", "2", "--json");
+        assertThat(own.code()).as(own.err()).isZero();
+        assertThat(new ObjectMapper().readTree(text.out()).get("prompt_ids").size()).isPositive();
+        assertThat(new ObjectMapper().readTree(own.out()).get("prompt_ids"))
+                .isEqualTo(new ObjectMapper().readTree(text.out()).get("prompt_ids"));
     }
 
     @Test
