@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
         description = "Measure, induce and exploit activation sparsity in transformer models.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                EmbedCommand.class,
         })
 public final class Main implements Runnable {
 
