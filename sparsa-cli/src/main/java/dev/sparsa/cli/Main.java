@@ -9,6 +9,8 @@ import picocli.CommandLine.Command;
         description = "Measure, induce and exploit activation sparsity in transformer models.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                InspectCommand.class,
+                ConvertCommand.class,
                 EmbedCommand.class,
         })
 public final class Main implements Runnable {

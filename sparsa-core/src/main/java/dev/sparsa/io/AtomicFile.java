@@ -1,0 +1,68 @@
+package dev.sparsa.io;
+
+import dev.sparsa.SparsaException;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Writes a file atomically: the content goes to a temporary file in the same directory, which is forced to disk
+ * and renamed over the target with {@code ATOMIC_MOVE}. A crash or an exception leaves the target untouched.
+ */
+public final class AtomicFile {
+    private AtomicFile() {
+    }
+
+    /** What writes the content; it may throw IOException. */
+    @FunctionalInterface
+    public interface Body {
+        void write(FileChannel out) throws IOException;
+    }
+
+    /** Writes {@code target} through {@code body} on a temp file that replaces it at the end. */
+    public static void write(Path target, Body body) {
+        Path abs = target.toAbsolutePath();
+        Path dir = abs.getParent();
+        Path tmp = null;
+        try {
+            Files.createDirectories(dir);
+            tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                body.write(ch);
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+            }
+            tmp = null;
+        } catch (IOException e) {
+            throw new SparsaException(target + ": cannot write: " + e, e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // best effort: the temp file has a hidden name and is harmless
+                }
+            }
+        }
+    }
+
+    /** Writes {@code bytes} to {@code target} atomically. */
+    public static void write(Path target, byte[] bytes) {
+        write(target, ch -> {
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+        });
+    }
+}

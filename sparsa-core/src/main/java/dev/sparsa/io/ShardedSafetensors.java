@@ -1,0 +1,159 @@
+package dev.sparsa.io;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sparsa.SparsaException.FormatException;
+import dev.sparsa.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A checkpoint split over several safetensors files, described by {@code model.safetensors.index.json}:
+ * {@code {"metadata": {"total_size": ...}, "weight_map": {"tensor name": "model-00001-of-00002.safetensors"}}}.
+ * Shard names are resolved beside the index; each shard is opened (and validated) once, and every tensor the
+ * weight map names must exist in its shard. Tensors a shard holds but the map does not name are not exposed.
+ */
+public final class ShardedSafetensors implements WeightSource {
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    private final Path index;
+    private final Map<String, SafetensorsFile> byTensor;
+    private final Map<String, SafetensorsFile> shards;
+    private final Map<String, Object> metadata;
+
+    private ShardedSafetensors(Path index, Map<String, SafetensorsFile> byTensor, Map<String, SafetensorsFile> shards,
+                               Map<String, Object> metadata) {
+        this.index = index;
+        this.byTensor = byTensor;
+        this.shards = shards;
+        this.metadata = metadata;
+    }
+
+    /** Opens the index and all the shards it names. */
+    public static ShardedSafetensors open(Path indexJson) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readAllBytes(indexJson));
+        } catch (NoSuchFileException e) {
+            throw FormatException.of(indexJson, "no such file");
+        } catch (JsonProcessingException e) {
+            throw FormatException.of(indexJson, "not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw FormatException.of(indexJson, "cannot read: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw FormatException.of(indexJson, "not a JSON object");
+        }
+        JsonNode wm = root.get("weight_map");
+        if (wm == null || !wm.isObject()) {
+            throw FormatException.of(indexJson, "missing or non-object field weight_map");
+        }
+        Map<String, Object> meta = new LinkedHashMap<>();
+        JsonNode md = root.get("metadata");
+        if (md != null && md.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = md.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                JsonNode v = e.getValue();
+                meta.put(e.getKey(), v.isIntegralNumber() ? (Object) v.longValue()
+                        : v.isNumber() ? (Object) v.doubleValue() : v.isTextual() ? v.textValue() : v.toString());
+            }
+        }
+        Path dir = indexJson.toAbsolutePath().getParent();
+        Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
+        Map<String, SafetensorsFile> byTensor = new LinkedHashMap<>();
+        try {
+            for (Iterator<Map.Entry<String, JsonNode>> it = wm.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String tensor = e.getKey();
+                if (!e.getValue().isTextual()) {
+                    throw FormatException.of(indexJson, "weight_map." + tensor + " is not a file name");
+                }
+                String shard = e.getValue().textValue();
+                Path rel = Path.of(shard);
+                if (shard.isEmpty() || rel.isAbsolute() || rel.normalize().startsWith("..")) {
+                    throw FormatException.of(indexJson, "weight_map." + tensor + ": shard '" + shard
+                            + "' is not a file beside the index");
+                }
+                SafetensorsFile f = shards.get(shard);
+                if (f == null) {
+                    Path p = dir.resolve(rel);
+                    if (!Files.isRegularFile(p)) {
+                        throw FormatException.of(indexJson, "shard '" + shard + "' (holding " + tensor
+                                + ") does not exist");
+                    }
+                    f = SafetensorsFile.open(p);
+                    shards.put(shard, f);
+                }
+                if (!f.contains(tensor)) {
+                    throw FormatException.of(indexJson, "tensor " + tensor + " is mapped to shard '" + shard
+                            + "' which does not contain it");
+                }
+                byTensor.put(tensor, f);
+            }
+        } catch (RuntimeException ex) {
+            shards.values().forEach(SafetensorsFile::close);
+            throw ex;
+        }
+        return new ShardedSafetensors(indexJson, Collections.unmodifiableMap(byTensor),
+                Collections.unmodifiableMap(shards), Collections.unmodifiableMap(meta));
+    }
+
+    /** The shard files, by the name the index gives them. */
+    public Map<String, SafetensorsFile> shards() {
+        return shards;
+    }
+
+    /** The shard holding {@code name}, or null. */
+    public SafetensorsFile shardOf(String name) {
+        return byTensor.get(name);
+    }
+
+    @Override
+    public String location() {
+        return index.toString();
+    }
+
+    @Override
+    public Collection<String> names() {
+        return byTensor.keySet();
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return byTensor.containsKey(name);
+    }
+
+    @Override
+    public Tensor tensor(String name) {
+        SafetensorsFile f = byTensor.get(name);
+        if (f == null) {
+            throw FormatException.of(index, "missing tensor " + name);
+        }
+        return f.tensor(name);
+    }
+
+    /** The index's {@code metadata} object (e.g. total_size), numbers as Long/Double. */
+    @Override
+    public Map<String, Object> metadata() {
+        return metadata;
+    }
+
+    @Override
+    public void close() {
+        for (SafetensorsFile f : shards.values()) {
+            f.close();
+        }
+    }
+}
