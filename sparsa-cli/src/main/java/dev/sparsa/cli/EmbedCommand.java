@@ -34,12 +34,13 @@ import java.util.concurrent.Callable;
                 + "between the texts."})
 public final class EmbedCommand implements Callable<Integer> {
 
-    @Option(names = "--model", paramLabel = "PATH.onnx",
-            description = "BERT encoder in ONNX form (default: all-MiniLM-L6-v2, fetched into the cache)")
+    @Option(names = "--model", paramLabel = "PATH",
+            description = "BERT encoder: an .onnx export, or a Hugging Face directory (config.json + "
+                    + "model.safetensors) or .safetensors file (default: all-MiniLM-L6-v2 ONNX, fetched into the cache)")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "tokenizer.json",
-            description = "Hugging Face tokenizer.json (default: the one of the default model)")
+            description = "Hugging Face tokenizer.json (default: the default model's, or tokenizer.json beside --model)")
     Path tokenizer;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -96,6 +97,11 @@ public final class EmbedCommand implements Callable<Integer> {
             if (tokPath == null) {
                 tokPath = f.tokenizer();
             }
+        } else if (tokPath == null) {
+            Path dir = Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent();
+            if (dir != null && Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+                tokPath = dir.resolve("tokenizer.json");
+            }
         }
         // texts and their token ids
         List<String> texts = new ArrayList<>();
@@ -108,7 +114,7 @@ public final class EmbedCommand implements Callable<Integer> {
         } else {
             texts.addAll(input.texts != null ? input.texts : readLines(input.file));
             if (tokPath == null) {
-                throw new UsageException("--tokenizer is required with --model (or give --ids)");
+                throw new UsageException("no tokenizer.json beside --model: give --tokenizer (or --ids)");
             }
             Tokenizer tok = loadTokenizer(tokPath);
             for (String t : texts) {
@@ -119,7 +125,7 @@ public final class EmbedCommand implements Callable<Integer> {
             throw new UsageException("nothing to embed");
         }
 
-        BertModel bert = BertModel.fromOnnx(modelPath);
+        BertModel bert = BertModel.open(modelPath);
         int max = bert.config().maxPositions();
         for (int i = 0; i < ids.size(); i++) {
             if (ids.get(i).length > max) {

@@ -40,6 +40,28 @@ class BertModelTest {
     }
 
     @Test
+    void graphWalkAgreesWithTheExportersNames() {
+        // The export kept transformers' names on biases and LayerNorms: the roles found by walking the graph must
+        // be the ones those names say (e.g. the projection mapped to Q has query's bias).
+        MiniLmFixture fx = MiniLmFixture.get();
+        BertModel.Weights w = fx.model.weights();
+        assertThat(w.embLnGamma()).containsExactly(fx.onnx.initializer("embeddings.LayerNorm.weight").floats());
+        for (int l = 0; l < 6; l++) {
+            BertModel.Layer ly = w.layers().get(l);
+            String p = "encoder.layer." + l + ".";
+            float[][] ours = {ly.bq(), ly.bk(), ly.bv(), ly.bo(), ly.ln1Gamma(), ly.ln1Beta(), ly.bIn(), ly.bOut(),
+                    ly.ln2Gamma(), ly.ln2Beta()};
+            String[] names = {"attention.self.query.bias", "attention.self.key.bias", "attention.self.value.bias",
+                    "attention.output.dense.bias", "attention.output.LayerNorm.weight",
+                    "attention.output.LayerNorm.bias", "intermediate.dense.bias", "output.dense.bias",
+                    "output.LayerNorm.weight", "output.LayerNorm.bias"};
+            for (int i = 0; i < names.length; i++) {
+                assertThat(ours[i]).as(p + names[i]).containsExactly(fx.onnx.initializer(p + names[i]).floats());
+            }
+        }
+    }
+
+    @Test
     void threadCountsOneAndTwoGiveIdenticalOutput() {
         MiniLmFixture fx = MiniLmFixture.get();
         BertModel.Batch b = batch(fx);
