@@ -2,10 +2,10 @@ package dev.sparsa.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.sparsa.SparsaException;
 import dev.sparsa.SparsaException.UsageException;
 import dev.sparsa.io.onnx.MiniLm;
 import dev.sparsa.io.tokenizer.Tokenizer;
+import dev.sparsa.io.tokenizer.TokenizerJson;
 import dev.sparsa.model.bert.BertModel;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine.ArgGroup;
@@ -195,15 +195,9 @@ public final class EmbedCommand implements Callable<Integer> {
         return 0;
     }
 
-    /**
-     * Sparsa's tokenizer for {@code tokenizer.json}.
-     * TODO(tokenizers): return {@code dev.sparsa.io.tokenizer.TokenizerJson.load(path)} once branch
-     * {@code tokenizers} is merged; until then {@code --text/--file} report that the tokenizer is missing
-     * ({@code --ids} works).
-     */
+    /** Sparsa's tokenizer for {@code tokenizer.json} (WordPiece for BERT; truncation is done here, not there). */
     static Tokenizer loadTokenizer(Path path) {
-        throw new SparsaException.UnsupportedException("sparsa embed --text/--file needs Sparsa's tokenizer.json "
-                + "reader (dev.sparsa.io.tokenizer.TokenizerJson), which is not in this build yet; use --ids");
+        return TokenizerJson.load(path);
     }
 
     static int[] parseIds(String s) {

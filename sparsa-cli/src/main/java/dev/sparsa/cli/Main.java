@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 InspectCommand.class,
                 ConvertCommand.class,
+                GenerateCommand.class,
                 EmbedCommand.class,
         })
 public final class Main implements Runnable {

@@ -53,6 +53,22 @@ class EmbedCommandTest {
     }
 
     @Test
+    void textsAreTokenizedWithTheModelsTokenizerJson() throws Exception {
+        StringWriter out = new StringWriter();
+        CommandLine cl = new CommandLine(new Main()).setOut(new PrintWriter(out));
+        int rc = cl.execute("embed", "--model", miniLm.model().toString(), "--tokenizer",
+                miniLm.tokenizer().toString(), "--json", "--text", "hello world", "--text", "Hello, World!",
+                "--text", "The stock market fell.");
+        assertThat(rc).isZero();
+        JsonNode doc = new ObjectMapper().readTree(out.toString());
+        assertThat(doc.get("texts").get(0).get("ids").toString()).isEqualTo("[101,7592,2088,102]");
+        assertThat(doc.get("texts").get(1).get("ids").toString()).isEqualTo("[101,7592,1010,2088,999,102]");
+        JsonNode cos = doc.get("cosine");
+        assertThat(cos.get(0).get(1).asDouble()).isGreaterThan(0.9);
+        assertThat(cos.get(0).get(2).asDouble()).isLessThan(0.5);
+    }
+
+    @Test
     void textOutputAndErrors() {
         StringWriter out = new StringWriter();
         CommandLine cl = new CommandLine(new Main()).setOut(new PrintWriter(out));

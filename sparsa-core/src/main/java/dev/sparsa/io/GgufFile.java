@@ -37,7 +37,7 @@ import java.util.Map;
  *
  * <p>Validation, before anything sized by the file is allocated: magic and version; tensor and metadata counts
  * bounded by what the file could hold; every string, array and nested array bounded by the bytes left (arrays
- * nest at most {@value #MAX_DEPTH} deep); duplicate keys or names; {@code general.alignment} a power of two;
+ * nest at most {@value #MAX_DEPTH} deep, hold at most {@link #MAX_ARRAY} values); duplicate keys or names; {@code general.alignment} a power of two;
  * n_dims ≤ 4, dims non-negative and each ≤ 2^31−1, ne[0] a whole number of blocks; offsets aligned; tensor data
  * inside the file and not overlapping. Only F32, F16, BF16, Q8_0 and Q4_0 tensors are supported: any other ggml
  * type is rejected at open with a message naming the tensor and the type (its size is then unknown, so the
@@ -50,6 +50,10 @@ public final class GgufFile implements WeightSource {
     public static final int DEFAULT_ALIGNMENT = 32;
     public static final int MAX_DIMS = 4;
     static final int MAX_DEPTH = 8;
+    /** Largest metadata array accepted (real vocabularies have ≤ 300k entries); bounds the boxed values held. */
+    public static final long MAX_ARRAY = 1L << 24;
+    /** Largest string accepted (fits a Java array). */
+    static final long MAX_STRING = Integer.MAX_VALUE - 16;
 
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -160,6 +164,9 @@ public final class GgufFile implements WeightSource {
         String str(String what) {
             long n = u64(what + " length");
             need(n, what);
+            if (n > MAX_STRING) {
+                throw bad(what + " is " + n + " bytes long, more than Sparsa accepts");
+            }
             byte[] b = seg.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
             pos += n;
             return new String(b, StandardCharsets.UTF_8);
@@ -316,6 +323,10 @@ public final class GgufFile implements WeightSource {
                     if (n < 0 || n > (size - pos) / elem.minBytes) {
                         throw bad("metadata " + key + ": array of " + Long.toUnsignedString(n) + " " + elem
                                 + " values runs past the end of the file");
+                    }
+                    if (n > MAX_ARRAY) {
+                        throw bad("metadata " + key + ": array of " + n + " values exceeds Sparsa's limit of "
+                                + MAX_ARRAY);
                     }
                     List<Object> out = new ArrayList<>((int) Math.min(n, 1 << 16));
                     for (long i = 0; i < n; i++) {

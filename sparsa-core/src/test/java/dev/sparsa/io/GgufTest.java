@@ -157,6 +157,8 @@ class GgufTest {
         bad(new RawGguf().header(3, 0, 1).str("k").u32(9).u32(4).u64(1L << 50).bytes(4), fmt,
                 "metadata k: array of 1125899906842624 UINT32 values runs past the end of the file");
         bad(new RawGguf().header(3, 0, 1).str("k").u32(13).bytes(4), fmt, "metadata k has unknown value type 13");
+        RawGguf big = new RawGguf().header(3, 0, 1).str("k").u32(9).u32(0).u64((1L << 24) + 1);
+        bad(big.bytes((1 << 24) + 1), fmt, "metadata k: array of 16777217 values exceeds Sparsa's limit of 16777216");
         bad(new RawGguf().header(3, 0, 1).str("k").u32(7).u8(2), fmt, "bool value 2 is neither 0 nor 1");
         bad(new RawGguf().header(3, 0, 2).str("k").u32(7).u8(1).str("k").u32(7).u8(0), fmt,
                 "duplicate metadata key k");

@@ -20,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * Loading BERT from a Hugging Face state dict (config.json + safetensors). The checkpoint is MiniLM's own weights
  * (from the ONNX file) written under the transformers BertModel names, so the HF-loaded model must reproduce the
- * ONNX-loaded one bit for bit — any role mix-up (Q/K, the two LayerNorms, ...) would show.
+ * ONNX-loaded one (same weights, same code; up to {@link MiniLmFixture#RERUN}) — any role mix-up (Q/K, the two
+ * LayerNorms, ...) would show as a difference of order 1.
  */
 class BertHfTest {
 
@@ -68,9 +69,10 @@ class BertHfTest {
     }
 
     @Test
-    void safetensorsCheckpointReproducesTheOnnxModelExactly(@TempDir Path dir) throws Exception {
+    void safetensorsCheckpointReproducesTheOnnxModel(@TempDir Path dir) throws Exception {
         MiniLmFixture fx = MiniLmFixture.get();
-        BertModel.Batch batch = MiniLmFixture.padded(fx.ids("Loading from safetensors."), fx.ids("Same numbers?"));
+        BertModel.Batch batch = BertModel.Batch.of(List.of(fx.ids("Loading from safetensors."),
+                fx.ids("Same numbers?")));
         float[][] expected;
         try (Parallel par = new Parallel(2)) {
             expected = fx.model.lastHiddenStates(batch, par);
@@ -82,7 +84,8 @@ class BertHfTest {
             assertThat(a.config()).isEqualTo(fx.model.config());
             float[][] got = a.lastHiddenStates(batch, par);
             for (int i = 0; i < got.length; i++) {
-                assertThat(got[i]).containsExactly(expected[i]);
+                assertThat(MiniLmFixture.maxAbsDiff(got[i], expected[i]))
+                        .isLessThanOrEqualTo(MiniLmFixture.RERUN);
             }
 
             // a task model's checkpoint: "bert." prefix, old gamma/beta names; opened by its .safetensors file
@@ -92,7 +95,8 @@ class BertHfTest {
             SafetensorsWriter.write(st, stateDict(fx.model, "bert.", true, null), Map.of());
             got = BertModel.open(st).lastHiddenStates(batch, par);
             for (int i = 0; i < got.length; i++) {
-                assertThat(got[i]).containsExactly(expected[i]);
+                assertThat(MiniLmFixture.maxAbsDiff(got[i], expected[i]))
+                        .isLessThanOrEqualTo(MiniLmFixture.RERUN);
             }
         }
     }

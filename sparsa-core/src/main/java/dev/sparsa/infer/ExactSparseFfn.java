@@ -1,0 +1,117 @@
+package dev.sparsa.infer;
+
+import dev.sparsa.SparsaException;
+import dev.sparsa.model.Activation;
+import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.DenseFfn;
+import dev.sparsa.model.FfnKernel;
+import dev.sparsa.model.FfnWeights;
+import dev.sparsa.tensor.DType;
+import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.Parallel;
+import dev.sparsa.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+
+/**
+ * Exact-sparse gated FFN for ReLU-family activations (DESIGN.md §6): the gate is computed densely, then only the
+ * active neurons I = {i : h_i ≠ 0} are touched: {@code up_i = W_up[i,:]·x} for i ∈ I and
+ * {@code y = Σ_{i∈I} h_i d_i} from a transposed down projection (one contiguous row per neuron). Equals
+ * {@link DenseFfn} up to float summation order.
+ *
+ * <p>The transposed down projection keeps the dtype of a float source (lossless) and is F32 for a quantized source
+ * (dequantized, so the result stays exact); it lives in an automatic arena, freed with the kernel.
+ */
+public final class ExactSparseFfn implements FfnKernel {
+    private final FfnWeights w;
+    private final Activation act;
+    private final Tensor downT;
+    private volatile float[] downNorms;
+
+    public ExactSparseFfn(FfnWeights weights, Activation act) {
+        if (!act.zeroBelow()) {
+            throw new SparsaException.UnsupportedException("layer " + weights.layer() + ": the exact-sparse FFN needs "
+                    + "a ReLU-family activation (relu, relu2, fatrelu), the model uses " + act.kind().name().toLowerCase());
+        }
+        this.w = weights;
+        this.act = act;
+        DType src = weights.down().dtype();
+        this.downT = Kernels.transpose(weights.down(), src.quantized() ? DType.F32 : src, Arena.ofAuto());
+    }
+
+    @Override
+    public FfnWeights weights() {
+        return w;
+    }
+
+    @Override
+    public Activation activation() {
+        return act;
+    }
+
+    /** The down projection transposed, [F, D]: row i is d_i. */
+    public Tensor downTransposed() {
+        return downT;
+    }
+
+    @Override
+    public void forward(float[] x, int batch, int pos0, float[] y, ActivationTap tap, Parallel par) {
+        int d = w.hiddenSize();
+        int f = w.intermediateSize();
+        float[] gate = new float[batch * f];
+        if (batch == 1) {
+            Kernels.matvec(w.gate(), x, gate, par);                // gate = W_gate x (dense)
+        } else {
+            Kernels.matmul(w.gate(), x, batch, gate, par);
+        }
+        boolean tapped = tap.wants(w.layer());
+        float[] xb = new float[d];
+        float[] gb = new float[f];
+        float[] a = new float[f];
+        float[] up = new float[f];
+        float[] h = new float[f];
+        float[] yb = new float[d];
+        int[] active = new int[f];
+        float[] coef = new float[f];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(x, b * d, xb, 0, d);
+            System.arraycopy(gate, b * f, gb, 0, f);
+            int n = 0;
+            for (int i = 0; i < f; i++) {
+                a[i] = act.apply(gb[i]);                           // a = act(gate)
+                if (a[i] != 0f) {
+                    active[n++] = i;                               // I = {i : a_i ≠ 0}
+                }
+            }
+            Arrays.fill(up, 0f);
+            Kernels.matvecRows(w.up(), active, n, xb, up, par);    // up_i = W_up[i,:]·x, i ∈ I
+            for (int i = 0; i < f; i++) {
+                h[i] = a[i] * up[i];                               // h = a ⊙ up (0 outside I)
+            }
+            if (tapped) {
+                tap.onFfn(w.layer(), pos0 + b, xb, gb, a, h);
+            }
+            n = 0;
+            for (int i = 0; i < f; i++) {
+                if (h[i] != 0f) {                                  // the tap may have zeroed (or set) entries
+                    active[n] = i;
+                    coef[n++] = h[i];
+                }
+            }
+            Arrays.fill(yb, 0f);
+            Kernels.axpyRows(downT, active, coef, n, yb, par);     // y = Σ_{i∈I} h_i d_i
+            System.arraycopy(yb, 0, y, b * d, d);
+        }
+    }
+
+    @Override
+    public float[] downColumnNorms() {
+        float[] n = downNorms;
+        if (n == null) {
+            n = w.downColumnNorms();
+            downNorms = n;
+        }
+        return n;
+    }
+}

@@ -1,0 +1,102 @@
+package dev.sparsa.infer;
+
+import dev.sparsa.SparsaException;
+import dev.sparsa.io.ConfigJson;
+import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.DenseFfn;
+import dev.sparsa.model.ModelConfig;
+import dev.sparsa.model.llama.GoldenWeights;
+import dev.sparsa.model.llama.LlamaModel;
+import dev.sparsa.tensor.Parallel;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ExactSparseFfnTest {
+
+    @Test
+    void equalsDenseOnAReluModelAndSkipsNeurons() {
+        GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
+        ModelConfig cfg = ConfigJson.parse("golden", g.config());
+        LlamaModel dense = LlamaModel.load(cfg, g.weights(), DenseFfn::new);
+        LlamaModel sparse = LlamaModel.load(cfg, g.weights(), ExactSparseFfn::new);
+        assertThat(sparse.ffn(0)).isInstanceOf(ExactSparseFfn.class);
+        int[] ids = g.allIds();
+        int[] active = new int[2];
+        int[] total = new int[2];
+        List<float[]> hDense = new ArrayList<>();
+        List<float[]> hSparse = new ArrayList<>();
+        ActivationTap count = (layer, pos, x, gate, act, h) -> {
+            for (float v : h) {
+                total[0]++;
+                if (v != 0f) {
+                    active[0]++;
+                }
+            }
+            hSparse.add(h.clone());
+        };
+        try (Parallel par = new Parallel(2)) {
+            float[] a = dense.forward(dense.newCache(ids.length), ids, true,
+                    (layer, pos, x, gate, act, h) -> hDense.add(h.clone()), par);
+            float[] b = sparse.forward(sparse.newCache(ids.length), ids, true, count, par);
+            float maxD = 0f;
+            for (int i = 0; i < a.length; i++) {
+                maxD = Math.max(maxD, Math.abs(a[i] - b[i]));
+            }
+            System.out.printf("exact-sparse vs dense: max |Δlogit| = %.3g, active neurons %.1f%%%n", maxD,
+                    100.0 * active[0] / total[0]);
+            assertThat(maxD).isLessThanOrEqualTo(1e-5f);
+            // the comparison is meaningful: about half the neurons are off and were skipped
+            assertThat((double) active[0] / total[0]).isBetween(0.2, 0.8);
+            // the tap saw the same intermediates
+            assertThat(hSparse).hasSameSizeAs(hDense);
+            for (int k = 0; k < hDense.size(); k++) {
+                for (int i = 0; i < hDense.get(k).length; i++) {
+                    assertThat(hSparse.get(k)[i] == 0f).isEqualTo(hDense.get(k)[i] == 0f);
+                }
+            }
+            // decode path (batch 1) too
+            var c1 = dense.newCache(ids.length);
+            var c2 = sparse.newCache(ids.length);
+            for (int id : ids) {
+                float[] d1 = dense.decode(c1, id, ActivationTap.NONE, par);
+                float[] d2 = sparse.decode(c2, id, ActivationTap.NONE, par);
+                for (int i = 0; i < d1.length; i++) {
+                    assertThat(Math.abs(d1[i] - d2[i])).isLessThanOrEqualTo(1e-5f);
+                }
+            }
+        }
+        assertThat(sparse.downColumnNorms(1)).containsExactly(dense.downColumnNorms(1));
+    }
+
+    @Test
+    void tapThatZeroesHIsHonoured() {
+        GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
+        ModelConfig cfg = ConfigJson.parse("golden", g.config());
+        LlamaModel dense = LlamaModel.load(cfg, g.weights(), DenseFfn::new);
+        LlamaModel sparse = LlamaModel.load(cfg, g.weights(), ExactSparseFfn::new);
+        ActivationTap keepFirstHalf = (layer, pos, x, gate, act, h) -> java.util.Arrays.fill(h, h.length / 2, h.length, 0f);
+        int[] ids = g.promptIds();
+        try (Parallel par = Parallel.serial()) {
+            float[] a = dense.forward(dense.newCache(ids.length), ids, true, keepFirstHalf, par);
+            float[] b = sparse.forward(sparse.newCache(ids.length), ids, true, keepFirstHalf, par);
+            for (int i = 0; i < a.length; i++) {
+                assertThat(Math.abs(a[i] - b[i])).isLessThanOrEqualTo(1e-5f);
+            }
+        }
+    }
+
+    @Test
+    void refusesNonReluActivations() {
+        GoldenWeights.Golden g = GoldenWeights.load("llama_gqa_rope3");
+        ModelConfig cfg = ConfigJson.parse("golden", g.config());
+        assertThatThrownBy(() -> LlamaModel.load(cfg, g.weights(), ExactSparseFfn::new))
+                .isInstanceOf(SparsaException.UnsupportedException.class)
+                .hasMessage("layer 0: the exact-sparse FFN needs a ReLU-family activation (relu, relu2, fatrelu), "
+                        + "the model uses silu");
+    }
+}
