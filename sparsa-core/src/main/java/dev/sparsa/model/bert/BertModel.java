@@ -201,6 +201,9 @@ public final class BertModel {
             maxLen = Math.max(maxLen, len);
         }
         final int n = off[nb];
+        if ((long) n * Math.max(d, f) > Integer.MAX_VALUE - 8) {
+            throw new UsageException("batch of " + n + " tokens is too large for one forward; split it");
+        }
         if (n == 0) {
             float[][] out = new float[nb][];
             for (int b = 0; b < nb; b++) {
