@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 InspectCommand.class,
                 ConvertCommand.class,
                 GenerateCommand.class,
+                EmbedCommand.class,
         })
 public final class Main implements Runnable {
 
