@@ -18,7 +18,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link DType}; activations are {@code float[]}. Row-parallel kernels split over output rows only (column-split
  * {@link #axpyRows} over output columns only), so results do not depend on the thread count.
  *
- * <p>Vector API implementations (one species, {@code FloatVector.SPECIES_PREFERRED}, chosen once); each is tested
+ * <p>Vector API implementations (one float species {@code FS}, chosen once); each is tested
  * against {@link ScalarKernels}. Results equal the scalar reference within float rounding (summation order
  * differs), except {@link #getRow}, {@link #axpyRow} and {@link #axpyRows}, which are bit-identical to it.
  * {@link #matmul} and {@link #matvec} agree within rounding, not bitwise.
@@ -31,20 +31,17 @@ public final class Kernels {
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    /**
+     * The float species, chosen once: the CPU's preferred one when it holds 8 or 16 floats (AVX2, AVX-512);
+     * 256-bit otherwise (on 128-bit NEON/SSE the Vector API then emulates it: correct, not fast), capped at 512.
+     */
+    static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED.length() < 8 ? FloatVector.SPECIES_256
+            : FloatVector.SPECIES_PREFERRED.length() > 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_PREFERRED;
     static final int L = FS.length();
     private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, FS.vectorShape());
     private static final VectorSpecies<Short> SS = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
     private static final FloatVector ONE = FloatVector.broadcast(FS, 1f);
     private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
-
-    static {
-        if (L < 8 || L > 16) {
-            throw new IllegalStateException("Sparsa kernels need 256- or 512-bit float vectors (AVX2 or AVX-512); "
-                    + "this JVM prefers " + FS + " (run with --add-modules jdk.incubator.vector on an x86-64/AArch64 "
-                    + "CPU with wide vectors)");
-        }
-    }
 
     // ---------------------------------------------------------------- weight-side kernels
 
@@ -322,44 +319,29 @@ public final class Kernels {
         return sum;
     }
 
-    // Σ_blocks d · Σ_j q[j]·x[j]   (block = fp16 d + 32 int8 q); two accumulators break the per-block FMA chain
+    // Σ_blocks d · Σ_j q[j]·x[j]   (block = fp16 d + 32 int8 q)
     static float dotQ8_0(MemorySegment s, long base, float[] x, int xo, int n) {
-        FloatVector acc0 = FloatVector.zero(FS), acc1 = acc0;
-        int nb = n / 32;
-        int b = 0;
-        for (; b + 1 < nb; b += 2) {
-            acc0 = blockQ8_0(s, base + 34L * b, x, xo + 32 * b).fma(scale(s, base + 34L * b), acc0);
-            acc1 = blockQ8_0(s, base + 34L * (b + 1), x, xo + 32 * (b + 1)).fma(scale(s, base + 34L * (b + 1)), acc1);
+        FloatVector acc = FloatVector.zero(FS);
+        for (int b = 0; b < n / 32; b++) {
+            long blk = base + 34L * b;
+            int xb = xo + 32 * b;
+            FloatVector blockSum = q8(s, blk + 2).mul(FloatVector.fromArray(FS, x, xb));
+            for (int j = L; j < 32; j += L) {
+                blockSum = q8(s, blk + 2 + j).fma(FloatVector.fromArray(FS, x, xb + j), blockSum);
+            }
+            acc = blockSum.fma(scale(s, blk), acc);
         }
-        if (b < nb) {
-            acc0 = blockQ8_0(s, base + 34L * b, x, xo + 32 * b).fma(scale(s, base + 34L * b), acc0);
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
-    // Σ_j q[j]·x[j] over one Q8_0 block, per lane
-    private static FloatVector blockQ8_0(MemorySegment s, long blk, float[] x, int xb) {
-        ByteVector q = ByteVector.fromMemorySegment(ByteVector.SPECIES_256, s, blk + 2, LE); // all 32 int8
-        FloatVector sum = ((FloatVector) q.convertShape(VectorOperators.B2F, FS, 0)).mul(FloatVector.fromArray(FS, x, xb));
-        for (int p = 1; p < 32 / L; p++) {
-            sum = ((FloatVector) q.convertShape(VectorOperators.B2F, FS, p)).fma(FloatVector.fromArray(FS, x, xb + p * L), sum);
-        }
-        return sum;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     // Σ_blocks d · Σ_j (nibble[j]−8)·x[j]   (block = fp16 d + 16 bytes: low nibbles = j, high nibbles = j+16)
     static float dotQ4_0(MemorySegment s, long base, float[] x, int xo, int n) {
-        FloatVector acc0 = FloatVector.zero(FS), acc1 = acc0;
-        int nb = n / 32;
-        int b = 0;
-        for (; b + 1 < nb; b += 2) {
-            acc0 = blockQ4_0(s, base + 18L * b, x, xo + 32 * b).fma(scale(s, base + 18L * b), acc0);
-            acc1 = blockQ4_0(s, base + 18L * (b + 1), x, xo + 32 * (b + 1)).fma(scale(s, base + 18L * (b + 1)), acc1);
+        FloatVector acc = FloatVector.zero(FS);
+        for (int b = 0; b < n / 32; b++) {
+            long blk = base + 18L * b;
+            acc = blockQ4_0(s, blk, x, xo + 32 * b).fma(scale(s, blk), acc);
         }
-        if (b < nb) {
-            acc0 = blockQ4_0(s, base + 18L * b, x, xo + 32 * b).fma(scale(s, base + 18L * b), acc0);
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     // Σ_j (nibble[j]−8)·x[j] over one Q4_0 block, per lane (nibbles unpacked in int lanes: x86 has no byte shift)
