@@ -9,6 +9,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -276,7 +277,7 @@ public final class Kernels {
         for (int up = FS.loopBound(n); i < up; i += L) {
             a0 = FloatVector.fromMemorySegment(FS, s, base + 4L * i, LE).fma(FloatVector.fromArray(FS, x, xo + i), a0);
         }
-        float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float sum = hsum(a0.add(a1).add(a2.add(a3)));
         for (; i < n; i++) {
             sum = Math.fma(s.get(F32, base + 4L * i), x[xo + i], sum);
         }
@@ -294,7 +295,7 @@ public final class Kernels {
         for (int up = SS.loopBound(n); i < up; i += L) {
             a0 = f16(ShortVector.fromMemorySegment(SS, s, base + 2L * i, LE)).fma(FloatVector.fromArray(FS, x, xo + i), a0);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = hsum(a0.add(a1));
         for (; i < n; i++) {
             sum = Math.fma(Float.float16ToFloat(s.get(I16, base + 2L * i)), x[xo + i], sum);
         }
@@ -312,7 +313,7 @@ public final class Kernels {
         for (int up = SS.loopBound(n); i < up; i += L) {
             a0 = bf16(ShortVector.fromMemorySegment(SS, s, base + 2L * i, LE)).fma(FloatVector.fromArray(FS, x, xo + i), a0);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = hsum(a0.add(a1));
         for (; i < n; i++) {
             sum = Math.fma(Half.bf16ToFloat(s.get(I16, base + 2L * i)), x[xo + i], sum);
         }
@@ -331,7 +332,7 @@ public final class Kernels {
             }
             acc = blockSum.fma(scale(s, blk), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return hsum(acc);
     }
 
     // Σ_blocks d · Σ_j (nibble[j]−8)·x[j]   (block = fp16 d + 16 bytes: low nibbles = j, high nibbles = j+16)
@@ -341,7 +342,7 @@ public final class Kernels {
             long blk = base + 18L * b;
             acc = blockQ4_0(s, blk, x, xo + 32 * b).fma(scale(s, blk), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return hsum(acc);
     }
 
     // Σ_j (nibble[j]−8)·x[j] over one Q4_0 block, per lane (nibbles unpacked in int lanes: x86 has no byte shift)
@@ -479,7 +480,7 @@ public final class Kernels {
         for (int up = FS.loopBound(n); i < up; i += L) {
             acc = FloatVector.fromArray(FS, a, ao + i).fma(FloatVector.fromArray(FS, b, bo + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = hsum(acc);
         for (; i < n; i++) {
             sum = Math.fma(a[ao + i], b[bo + i], sum);
         }
@@ -539,11 +540,43 @@ public final class Kernels {
 
     // reduce one accumulator and add the scalar tail [i, n) of wt·x
     private static float finish(FloatVector c, float[] wt, int wo, float[] x, int xo, int i, int n) {
-        float sum = c.reduceLanes(VectorOperators.ADD);
+        float sum = hsum(c);
         for (int k = i; k < n; k++) {
             sum = Math.fma(wt[wo + k], x[xo + k], sum);
         }
         return sum;
+    }
+
+    // Σ lanes in a fixed order (reduceLanes(ADD) may reassociate, and differs between interpreter and JIT)
+    static float hsum(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < L; i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
+
+    private static final FloatVector LOG2E = FloatVector.broadcast(FS, 1.44269504088896341f);
+    private static final float ROUND = 12582912f; // 1.5·2^23: adding it rounds to an integer
+    private static final FloatVector EXP_P1 = FloatVector.broadcast(FS, 1.3981999507E-3f);
+    private static final FloatVector EXP_P2 = FloatVector.broadcast(FS, 8.3334519073E-3f);
+    private static final FloatVector EXP_P3 = FloatVector.broadcast(FS, 4.1665795894E-2f);
+    private static final FloatVector EXP_P4 = FloatVector.broadcast(FS, 1.6666665459E-1f);
+    private static final FloatVector EXP_P5 = FloatVector.broadcast(FS, 5.0000001201E-1f);
+
+    /**
+     * e^x per lane (Cephes expf: x = n·ln2 + r, degree-6 polynomial in r, times 2^n; ≤ 2 ulp), x clamped to
+     * [−87, 88]. Built from plain lanewise arithmetic so it gives the same bits in the interpreter and in JIT code
+     * (VectorOperators.EXP does not).
+     */
+    static FloatVector exp(FloatVector x) {
+        x = x.max(-87f).min(88f);
+        FloatVector t = x.fma(LOG2E, FloatVector.broadcast(FS, ROUND));
+        FloatVector n = t.sub(ROUND);
+        IntVector pow2 = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND) - 127).lanewise(VectorOperators.LSHL, 23);
+        FloatVector r = x.sub(n.mul(0.693359375f)).add(n.mul(2.12194440e-4f)); // ln2 in two parts
+        FloatVector p = r.mul(1.9875691500E-4f).add(EXP_P1).fma(r, EXP_P2).fma(r, EXP_P3).fma(r, EXP_P4).fma(r, EXP_P5);
+        return p.fma(r.mul(r), r).add(1f).mul(pow2.reinterpretAsFloats());
     }
 
     // ---------------------------------------------------------------- activation-side kernels
@@ -558,7 +591,7 @@ public final class Kernels {
         for (int up = FS.loopBound(n); i < up; i += L) {
             a0 = FloatVector.fromArray(FS, a, aOff + i).fma(FloatVector.fromArray(FS, b, bOff + i), a0);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = hsum(a0.add(a1));
         for (; i < n; i++) {
             sum = Math.fma(a[aOff + i], b[bOff + i], sum);
         }
@@ -589,7 +622,7 @@ public final class Kernels {
             FloatVector d = FloatVector.fromArray(FS, x, xOff + i).sub(m);
             acc = d.fma(d, acc);
         }
-        float var = acc.reduceLanes(VectorOperators.ADD);
+        float var = hsum(acc);
         for (; i < n; i++) {
             float d = x[xOff + i] - mean;
             var = Math.fma(d, d, var);
@@ -612,7 +645,7 @@ public final class Kernels {
         for (int up = FS.loopBound(n); i < up; i += L) {
             acc = acc.add(FloatVector.fromArray(FS, x, off + i));
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = hsum(acc);
         for (; i < n; i++) {
             s += x[off + i];
         }
@@ -631,25 +664,16 @@ public final class Kernels {
             max = Math.max(max, x[off + i]);
         }
         FloatVector acc = FloatVector.zero(FS);
-        i = 0;
-        for (int up = FS.loopBound(n); i < up; i += L) {
-            FloatVector e = FloatVector.fromArray(FS, x, off + i).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(x, off + i);
-            acc = acc.add(e);
+        for (i = 0; i < n; i += L) { // masked last step: every element goes through the same vector exp
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            FloatVector e = exp(FloatVector.fromArray(FS, x, off + i, m).sub(max));
+            e.intoArray(x, off + i, m);
+            acc = acc.add(e, m);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
-            x[off + i] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
-        i = 0;
-        for (int up = FS.loopBound(n); i < up; i += L) {
-            FloatVector.fromArray(FS, x, off + i).mul(inv).intoArray(x, off + i);
-        }
-        for (; i < n; i++) {
-            x[off + i] *= inv;
+        float inv = 1f / hsum(acc);
+        for (i = 0; i < n; i += L) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            FloatVector.fromArray(FS, x, off + i, m).mul(inv).intoArray(x, off + i, m);
         }
     }
 
@@ -686,48 +710,39 @@ public final class Kernels {
         }
     }
 
-    /** In place: {@code x[i] = silu(x[i])} for i in [off, off+n). */
+    /** In place: {@code x[i] = silu(x[i]) = x[i] / (1 + exp(−x[i]))} for i in [off, off+n). */
     public static void silu(float[] x, int off, int n) {
-        int i = 0;
-        for (int up = FS.loopBound(n); i < up; i += L) {
-            FloatVector v = FloatVector.fromArray(FS, x, off + i);
-            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(x, off + i);
-        }
-        for (; i < n; i++) {
-            x[off + i] = silu(x[off + i]);
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(FS, x, off + i, m);
+            v.div(exp(v.neg()).add(1f)).intoArray(x, off + i, m);
         }
     }
 
     /** In place: {@code x[i] = gelu(x[i])} (erf form; float erf, |error| ≤ 1e-6·max(1, |x|)). */
     public static void gelu(float[] x, int off, int n) {
-        int i = 0;
-        for (int up = FS.loopBound(n); i < up; i += L) {
-            FloatVector v = FloatVector.fromArray(FS, x, off + i);
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(FS, x, off + i, m);
             // 0.5·(1 + erf(z)), z = x/√2, via erfc(|z|) ≈ t·P(t)·exp(−z²), t = 1/(1 + p|z|) (A&S 7.1.26)
             FloatVector z = v.mul((float) (1 / Math.sqrt(2))).abs();
             FloatVector t = ONE.div(z.fma(0.3275911f, 1f));
             FloatVector poly = t.fma(1.061405429f, -1.453152027f).mul(t).add(1.421413741f).mul(t).add(-0.284496736f)
                     .mul(t).add(0.254829592f).mul(t);
-            FloatVector half = poly.mul(z.mul(z).neg().lanewise(VectorOperators.EXP)).mul(0.5f); // erfc(|z|)/2
+            FloatVector half = poly.mul(exp(z.mul(z).neg())).mul(0.5f); // erfc(|z|)/2
             FloatVector cdf = half.neg().add(1f).blend(half, v.lt(0f));
-            v.mul(cdf).intoArray(x, off + i);
-        }
-        for (; i < n; i++) {
-            x[off + i] = gelu(x[off + i]);
+            v.mul(cdf).intoArray(x, off + i, m);
         }
     }
 
-    /** In place: {@code x[i] = geluTanh(x[i])}. */
+    /** In place: {@code x[i] = geluTanh(x[i])}, computed as x·σ(2·√(2/π)·(x + 0.044715x³)) (= 0.5x(1 + tanh(..))). */
     public static void geluTanh(float[] x, int off, int n) {
-        float c = (float) Math.sqrt(2.0 / Math.PI);
-        int i = 0;
-        for (int up = FS.loopBound(n); i < up; i += L) {
-            FloatVector v = FloatVector.fromArray(FS, x, off + i);
-            FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(c);
-            v.mul(0.5f).mul(inner.lanewise(VectorOperators.TANH).add(1f)).intoArray(x, off + i);
-        }
-        for (; i < n; i++) {
-            x[off + i] = geluTanh(x[off + i]);
+        float c2 = (float) (2 * Math.sqrt(2.0 / Math.PI));
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(FS, x, off + i, m);
+            FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(c2);
+            v.div(exp(inner.neg()).add(1f)).intoArray(x, off + i, m);
         }
     }
 
