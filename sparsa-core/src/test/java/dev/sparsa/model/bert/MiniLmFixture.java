@@ -138,13 +138,11 @@ final class MiniLmFixture {
     }
 
     /**
-     * How far two runs of the same forward may differ. Exact equality is what the design promises (kernels that
-     * split only over output rows), but the Vector API kernels in {@code Kernels} (softmax's lanewise EXP and
-     * {@code reduceLanes} sums, e.g. in layernorm) give slightly different floats before and after the JIT
-     * compiles them, so two calls in one JVM can differ by ~1e-6. TODO: back to exact equality once Kernels is
-     * deterministic.
+     * How far two runs of the same forward may differ: not at all. Kernels split only over output rows and sum in a
+     * fixed lane order (no reduceLanes(ADD), no intrinsic EXP), so interpreted and JIT-compiled code, and 1 or 2
+     * threads, give the same bits.
      */
-    static final float RERUN = 1e-5f;
+    static final float RERUN = 0f;
 
     static float maxAbsDiff(float[] a, float[] b) {
         if (a.length != b.length) {
