@@ -1,12 +1,14 @@
 package dev.sparsa.cli;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
 import dev.sparsa.infer.ExactSparseFfn;
 import dev.sparsa.infer.Generator;
 import dev.sparsa.io.ModelFiles;
+import dev.sparsa.io.tokenizer.GgufTokenizer;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
 import dev.sparsa.model.DenseFfn;
@@ -37,7 +39,7 @@ public final class GenerateCommand implements Callable<Integer> {
             description = "HF model directory (config.json + safetensors), a .safetensors file or a .gguf file.")
     Path model;
 
-    @Option(names = "--prompt", description = "Prompt text (tokenized with the model's tokenizer.json).")
+    @Option(names = "--prompt", description = "Prompt text (tokenized with the model's tokenizer.json, or the GGUF's own vocabulary).")
     String prompt;
 
     @Option(names = "--prompt-ids", split = ",", paramLabel = "ID,ID,...",
@@ -197,6 +199,9 @@ public final class GenerateCommand implements Callable<Integer> {
             Path beside = files.location().toAbsolutePath().resolveSibling(ModelFiles.TOKENIZER);
             p = Files.isRegularFile(beside) ? beside : null;
         }
+        if (p == null && files.ggufMetadata() != null && files.ggufMetadata().containsKey("tokenizer.ggml.tokens")) {
+            return GgufTokenizer.fromMetadata(files.ggufMetadata(), files.location());   // the vocabulary in the GGUF
+        }
         if (p == null) {
             if (promptIds != null) {
                 return null;
@@ -207,9 +212,25 @@ public final class GenerateCommand implements Callable<Integer> {
         return TokenizerJson.load(p);
     }
 
-    private static int[] stopIds(ModelFiles files, Tokenizer tok) {
-        int a = files.config().eosTokenId();
-        int b = tok == null ? -1 : tok.eosId();
-        return Arrays.stream(new int[] {a, b}).filter(i -> i >= 0).distinct().toArray();
+    /** EOS ids from config.json, the tokenizer and generation_config.json (Llama 3 lists several). */
+    static int[] stopIds(ModelFiles files, Tokenizer tok) {
+        List<Integer> ids = new ArrayList<>();
+        ids.add(files.config().eosTokenId());
+        ids.add(tok == null ? -1 : tok.eosId());
+        Path loc = files.location().toAbsolutePath();
+        Path gen = (Files.isDirectory(loc) ? loc : loc.getParent()).resolve("generation_config.json");
+        if (Files.isRegularFile(gen)) {
+            try {
+                JsonNode eos = new ObjectMapper().readTree(gen.toFile()).get("eos_token_id");
+                if (eos != null && eos.isArray()) {
+                    eos.forEach(e -> ids.add(e.asInt(-1)));
+                } else if (eos != null && eos.isIntegralNumber()) {
+                    ids.add(eos.asInt());
+                }
+            } catch (java.io.IOException e) {
+                throw SparsaException.FormatException.of(gen, "not valid JSON: " + e.getMessage());
+            }
+        }
+        return ids.stream().mapToInt(Integer::intValue).filter(i -> i >= 0).distinct().toArray();
     }
 }

@@ -9,8 +9,11 @@ import picocli.CommandLine.Command;
         description = "Measure, induce and exploit activation sparsity in transformer models.",
         subcommands = {
                 CommandLine.HelpCommand.class,
-                DemoCommand.class,
+                InspectCommand.class,
+                ConvertCommand.class,
                 GenerateCommand.class,
+                EmbedCommand.class,
+                DemoCommand.class,
                 ProfileCommand.class,
                 ProfileBenchCommand.class,
                 ReportCommand.class,

@@ -60,6 +60,50 @@ class GenerateCommandTest {
     }
 
     @Test
+    void stopsAtAnEosListedInGenerationConfig() throws Exception {
+        GoldenWeights.Golden g = GoldenWeights.load("llama_gqa_rope3");
+        Path dir = g.writeDir(tmp.resolve("m"));
+        int eos = g.greedyIds()[3];
+        java.nio.file.Files.writeString(dir.resolve("generation_config.json"),
+                "{\"bos_token_id\": 1, \"eos_token_id\": [500, " + eos + "]}");
+        Run r = run("generate", "--model", dir.toString(), "--prompt-ids", ids(g.promptIds()), "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        int[] got = new ObjectMapper().convertValue(j.get("generated_ids"), int[].class);
+        assertThat(got[got.length - 1]).isEqualTo(eos);
+        assertThat(got).containsExactly(Arrays.copyOf(g.greedyIds(), got.length));
+        assertThat(j.get("stop_reason").asText()).isEqualTo("eos");
+    }
+
+    @Test
+    void ggufModelGeneratesTheSameTokens() throws Exception {
+        GoldenWeights.Golden g = GoldenWeights.load("qwen2_bias_tied");
+        Path dir = g.writeDir(tmp.resolve("m"));
+        Path gguf = dir.resolve("model-f32.gguf");   // beside tokenizer.json, which generate then finds
+        try (dev.sparsa.io.ModelFiles files = dev.sparsa.io.ModelFiles.open(dir)) {
+            dev.sparsa.io.GgufExport.write(files, gguf, dev.sparsa.tensor.DType.F32, null);
+        }
+        Run r = run("generate", "--model", gguf.toString(), "--prompt-ids", ids(g.promptIds()), "--max-tokens", "16",
+                "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        // greedy ids of the golden qwen2 model; the GGUF vocabulary's EOS (id 3 of the tiny tokenizer) never comes up
+        assertThat(new ObjectMapper().convertValue(j.get("generated_ids"), int[].class)).containsExactly(g.greedyIds());
+        Run text = run("generate", "--model", gguf.toString(), "--prompt", "ab", "--max-tokens", "2", "--json");
+        assertThat(text.code()).as(text.err()).isZero();
+
+        // Alone, the GGUF tokenizes with the vocabulary it carries: same prompt ids as tokenizer.json gave.
+        Path alone = tmp.resolve("alone");
+        java.nio.file.Files.createDirectories(alone);
+        Path moved = java.nio.file.Files.move(gguf, alone.resolve("model.gguf"));
+        Run own = run("generate", "--model", moved.toString(), "--prompt", "ab", "--max-tokens", "2", "--json");
+        assertThat(own.code()).as(own.err()).isZero();
+        assertThat(new ObjectMapper().readTree(text.out()).get("prompt_ids").size()).isPositive();
+        assertThat(new ObjectMapper().readTree(own.out()).get("prompt_ids"))
+                .isEqualTo(new ObjectMapper().readTree(text.out()).get("prompt_ids"));
+    }
+
+    @Test
     void textPromptStreamsAndReportsSpeed() {
         // the tiny SentencePiece-style tokenizer beside the golden model (12 tokens; other ids decode to nothing)
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");

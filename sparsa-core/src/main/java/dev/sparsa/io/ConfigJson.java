@@ -11,9 +11,6 @@ import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UnsupportedException;
 import dev.sparsa.model.ModelConfig;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -25,7 +22,7 @@ import java.util.List;
  * the transformers configuration class of that model type (LlamaConfig, MistralConfig, Qwen2Config, BertConfig):
  * <pre>
  *                          llama    mistral   qwen2    bert
- * num_key_value_heads      heads    8         heads    heads
+ * num_key_value_heads      heads    8         32       heads   (explicit null: heads)
  * head_dim                 hidden/heads (all)
  * max_position_embeddings  2048     131072    32768    512
  * rms_norm_eps             1e-6     1e-6      1e-6     (layer_norm_eps 1e-12)
@@ -35,6 +32,8 @@ import java.util.List;
  * attention bias           attention_bias (false)  false  always  always
  * bos / eos                1 / 2    1 / 2     none     none
  * </pre>
+ * transformers ≥ 5 files carry {@code rope_parameters} ({@code rope_theta}, {@code rope_type}, llama3 fields)
+ * instead of {@code rope_theta} / {@code rope_scaling}; both are read, the older form is written.
  * {@code eos_token_id} may be a list (Llama 3.1); the first id is used. {@code rope_scaling} may be null,
  * {@code rope_type}/{@code type} "default" (no scaling) or "llama3" (factor, low_freq_factor, high_freq_factor,
  * original_max_position_embeddings); other schemes are unsupported. Sparsa's own field {@code fatrelu_threshold}
@@ -43,6 +42,8 @@ import java.util.List;
  */
 public final class ConfigJson {
     public static final List<String> SUPPORTED = List.of("llama", "mistral", "qwen2", "bert");
+    /** Largest config.json accepted. */
+    static final long MAX_BYTES = 16L << 20;
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
@@ -53,17 +54,7 @@ public final class ConfigJson {
 
     /** Reads and validates {@code path}. */
     public static ModelConfig read(Path path) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readAllBytes(path));
-        } catch (NoSuchFileException e) {
-            throw FormatException.of(path, "no such file");
-        } catch (JsonProcessingException e) {
-            throw FormatException.of(path, "not valid JSON: " + e.getOriginalMessage());
-        } catch (IOException e) {
-            throw FormatException.of(path, "cannot read: " + e.getMessage());
-        }
-        return parse(path, root);
+        return parse(path, JsonFiles.readObject(path, MAX_BYTES));
     }
 
     /** Builds the config from an already parsed JSON tree; {@code file} names it in errors. */
@@ -86,8 +77,14 @@ public final class ConfigJson {
         int layers = f.positive("num_hidden_layers");
         int heads = f.positive("num_attention_heads");
         int vocab = f.positive("vocab_size");
+        // Absent → the class default (MistralConfig 8, Qwen2Config 32, else heads); explicit null → heads.
         int kvHeads = f.has("num_key_value_heads") ? f.positive("num_key_value_heads")
-                : type.equals("mistral") ? 8 : heads;
+                : root.has("num_key_value_heads") ? heads
+                : switch (type) {
+                    case "mistral" -> 8;
+                    case "qwen2" -> 32;
+                    default -> heads;
+                };
         if (heads % kvHeads != 0) {
             throw FormatException.of(file, "num_attention_heads " + heads + " is not a multiple of num_key_value_heads "
                     + kvHeads);
@@ -109,11 +106,16 @@ public final class ConfigJson {
             default -> 512;
         };
         float eps = bert ? f.num("layer_norm_eps", 1e-12) : f.num("rms_norm_eps", 1e-6);
-        float theta = bert ? 0f : f.num("rope_theta", 10000.0);
+        // transformers ≥ 5 writes rope_parameters {rope_theta, rope_type, ...}; older files rope_theta + rope_scaling.
+        JsonNode rp = root.get("rope_parameters");
+        boolean v5 = rp != null && rp.isObject();
+        float theta = bert ? 0f : v5 && rp.has("rope_theta") ? new Fields(file, rp, "rope_parameters.")
+                .num("rope_theta", 10000.0) : f.num("rope_theta", 10000.0);
         if (!bert && !(theta > 0)) {
             throw FormatException.of(file, "rope_theta must be positive, got " + theta);
         }
-        ModelConfig.RopeScaling scaling = bert ? null : ropeScaling(file, root.get("rope_scaling"));
+        ModelConfig.RopeScaling scaling = bert ? null
+                : ropeScaling(file, v5 ? rp : root.get("rope_scaling"), v5 ? "rope_parameters" : "rope_scaling");
         String act = activation(file, f.str("hidden_act", bert ? "gelu" : "silu"));
         float threshold = f.has("fatrelu_threshold") ? f.num("fatrelu_threshold", 0)
                 : act.equals("fatrelu") ? f.num("hidden_act_param", 0) : 0f;
@@ -146,23 +148,26 @@ public final class ConfigJson {
         };
     }
 
-    private static ModelConfig.RopeScaling ropeScaling(Object file, JsonNode rs) {
+    private static ModelConfig.RopeScaling ropeScaling(Object file, JsonNode rs, String field) {
         if (rs == null || rs.isNull()) {
             return null;
         }
         if (!rs.isObject()) {
-            throw FormatException.of(file, "rope_scaling is not an object");
+            throw FormatException.of(file, field + " is not an object");
         }
-        Fields f = new Fields(file, rs, "rope_scaling.");
+        Fields f = new Fields(file, rs, field + ".");
         String type = f.has("rope_type") ? f.str("rope_type", null) : f.str("type", null);
         if (type == null) {
-            throw FormatException.of(file, "rope_scaling has neither rope_type nor type");
+            if (field.equals("rope_parameters")) {
+                return null;
+            }
+            throw FormatException.of(file, field + " has neither rope_type nor type");
         }
         if (type.equals("default")) {
             return null;
         }
         if (!type.equals("llama3")) {
-            throw new UnsupportedException(file + ": unsupported rope_scaling type '" + type + "' (supported: llama3)");
+            throw new UnsupportedException(file + ": unsupported " + field + " type '" + type + "' (supported: llama3)");
         }
         return new ModelConfig.RopeScaling("llama3", f.reqNum("factor"), f.reqNum("low_freq_factor"),
                 f.reqNum("high_freq_factor"), f.positive("original_max_position_embeddings"));

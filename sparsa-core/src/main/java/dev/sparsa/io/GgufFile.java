@@ -37,11 +37,12 @@ import java.util.Map;
  *
  * <p>Validation, before anything sized by the file is allocated: magic and version; tensor and metadata counts
  * bounded by what the file could hold; every string, array and nested array bounded by the bytes left (arrays
- * nest at most {@value #MAX_DEPTH} deep); duplicate keys or names; {@code general.alignment} a power of two;
+ * nest at most {@value #MAX_DEPTH} deep, hold at most {@link #MAX_ARRAY} values); duplicate keys or names; {@code general.alignment} a power of two;
  * n_dims ≤ 4, dims non-negative and each ≤ 2^31−1, ne[0] a whole number of blocks; offsets aligned; tensor data
- * inside the file and not overlapping. Only F32, F16, BF16, Q8_0 and Q4_0 tensors are supported: any other ggml
- * type is rejected at open with a message naming the tensor and the type (its size is then unknown, so the
- * layout could not be validated).
+ * inside the file and not overlapping. The layout of every ggml type is validated (block sizes as gguf-py lists
+ * them) so that any GGUF — K-quants included — opens and lists; only F32, F16, BF16, Q8_0 and Q4_0 tensors can be
+ * read: {@link #tensor(String)} on another type throws an UnsupportedException naming the tensor and the type
+ * ({@link TensorInfo#dtype()} is null for those). An unknown type id is a FormatException at open.
  *
  * <p>Metadata Java types: see {@link GgufType}.
  */
@@ -50,6 +51,10 @@ public final class GgufFile implements WeightSource {
     public static final int DEFAULT_ALIGNMENT = 32;
     public static final int MAX_DIMS = 4;
     static final int MAX_DEPTH = 8;
+    /** Largest metadata array accepted (real vocabularies have ≤ 300k entries); bounds the boxed values held. */
+    public static final long MAX_ARRAY = 1L << 24;
+    /** Largest string accepted (fits a Java array). */
+    static final long MAX_STRING = Integer.MAX_VALUE - 16;
 
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -65,6 +70,10 @@ public final class GgufFile implements WeightSource {
      * @param offset relative to the data section
      */
     public record TensorInfo(String name, int ggmlType, DType dtype, long[] ne, int[] shape, long offset, long bytes) {
+        /** The ggml type's name (Q4_K, ...), also for types Sparsa cannot compute with. */
+        public String typeName() {
+            return ggmlTypeName(ggmlType);
+        }
     }
 
     private final Path path;
@@ -111,12 +120,39 @@ public final class GgufFile implements WeightSource {
         }
     }
 
-    /** Name of a ggml type id, for messages (ggml.h {@code enum ggml_type}). */
+    /** A ggml tensor type: values per block and bytes per block. */
+    public record GgmlType(int id, String name, int blockSize, int typeSize) {
+    }
+
+    /** ggml.h {@code enum ggml_type} with block and type sizes (as gguf-py's GGML_QUANT_SIZES lists them). */
+    private static final List<GgmlType> GGML_TYPES = List.of(
+            new GgmlType(0, "F32", 1, 4), new GgmlType(1, "F16", 1, 2), new GgmlType(2, "Q4_0", 32, 18),
+            new GgmlType(3, "Q4_1", 32, 20), new GgmlType(6, "Q5_0", 32, 22), new GgmlType(7, "Q5_1", 32, 24),
+            new GgmlType(8, "Q8_0", 32, 34), new GgmlType(9, "Q8_1", 32, 40), new GgmlType(10, "Q2_K", 256, 84),
+            new GgmlType(11, "Q3_K", 256, 110), new GgmlType(12, "Q4_K", 256, 144), new GgmlType(13, "Q5_K", 256, 176),
+            new GgmlType(14, "Q6_K", 256, 210), new GgmlType(15, "Q8_K", 256, 292),
+            new GgmlType(16, "IQ2_XXS", 256, 66), new GgmlType(17, "IQ2_XS", 256, 74),
+            new GgmlType(18, "IQ3_XXS", 256, 98), new GgmlType(19, "IQ1_S", 256, 50), new GgmlType(20, "IQ4_NL", 32, 18),
+            new GgmlType(21, "IQ3_S", 256, 110), new GgmlType(22, "IQ2_S", 256, 82), new GgmlType(23, "IQ4_XS", 256, 136),
+            new GgmlType(24, "I8", 1, 1), new GgmlType(25, "I16", 1, 2), new GgmlType(26, "I32", 1, 4),
+            new GgmlType(27, "I64", 1, 8), new GgmlType(28, "F64", 1, 8), new GgmlType(29, "IQ1_M", 256, 56),
+            new GgmlType(30, "BF16", 1, 2), new GgmlType(34, "TQ1_0", 256, 54), new GgmlType(35, "TQ2_0", 256, 66),
+            new GgmlType(39, "MXFP4", 32, 17));
+
+    /** The ggml type with this id, or null if unknown. */
+    public static GgmlType ggmlType(int id) {
+        for (GgmlType t : GGML_TYPES) {
+            if (t.id() == id) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /** Name of a ggml type id, for messages. */
     public static String ggmlTypeName(int type) {
-        String[] names = {"F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K",
-                "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S",
-                "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M", "BF16"};
-        return type >= 0 && type < names.length ? names[type] : "type " + Integer.toUnsignedString(type);
+        GgmlType t = ggmlType(type);
+        return t != null ? t.name() : "type " + Integer.toUnsignedString(type);
     }
 
     /** Sequential little-endian reader over the mapped file, with every read bounded by the file size. */
@@ -160,6 +196,9 @@ public final class GgufFile implements WeightSource {
         String str(String what) {
             long n = u64(what + " length");
             need(n, what);
+            if (n > MAX_STRING) {
+                throw bad(what + " is " + n + " bytes long, more than Sparsa accepts");
+            }
             byte[] b = seg.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
             pos += n;
             return new String(b, StandardCharsets.UTF_8);
@@ -234,22 +273,21 @@ public final class GgufFile implements WeightSource {
                 }
                 int type = u32("type of " + name);
                 long offset = u64("offset of " + name);
+                GgmlType gt = ggmlType(type);
+                if (gt == null) {
+                    throw bad("tensor " + name + " has unknown ggml type " + Integer.toUnsignedString(type));
+                }
                 DType dt = DType.fromGgml(type);
-                if (dt == null) {
-                    throw new SparsaException.UnsupportedException(path + ": tensor " + name + " has ggml type "
-                            + ggmlTypeName(type) + ", which Sparsa does not support (supported: F32, F16, BF16, Q8_0,"
-                            + " Q4_0)");
+                if (nDims > 0 && ne[0] % gt.blockSize() != 0) {
+                    throw bad("tensor " + name + " row length " + ne[0] + " is not a multiple of the " + gt.name()
+                            + " block size " + gt.blockSize());
                 }
-                if (nDims > 0 && ne[0] % dt.blockSize() != 0) {
-                    throw bad("tensor " + name + " row length " + ne[0] + " is not a multiple of the " + dt
-                            + " block size " + dt.blockSize());
-                }
-                if (nDims == 0 && dt.blockSize() != 1) {
-                    throw bad("tensor " + name + " is a " + dt + " scalar");
+                if (nDims == 0 && gt.blockSize() != 1) {
+                    throw bad("tensor " + name + " is a " + gt.name() + " scalar");
                 }
                 long bytes;
                 try {
-                    bytes = dt.bytesFor(numel);
+                    bytes = Math.multiplyExact(numel / gt.blockSize(), (long) gt.typeSize());
                 } catch (ArithmeticException e) {
                     throw bad("tensor " + name + " dims " + Arrays.toString(ne) + " overflow");
                 }
@@ -317,6 +355,10 @@ public final class GgufFile implements WeightSource {
                         throw bad("metadata " + key + ": array of " + Long.toUnsignedString(n) + " " + elem
                                 + " values runs past the end of the file");
                     }
+                    if (n > MAX_ARRAY) {
+                        throw bad("metadata " + key + ": array of " + n + " values exceeds Sparsa's limit of "
+                                + MAX_ARRAY);
+                    }
                     List<Object> out = new ArrayList<>((int) Math.min(n, 1 << 16));
                     for (long i = 0; i < n; i++) {
                         GgufValue v = value(key, elem, depth + 1);
@@ -379,6 +421,10 @@ public final class GgufFile implements WeightSource {
         TensorInfo t = infos.get(name);
         if (t == null) {
             throw FormatException.of(path, "missing tensor " + name);
+        }
+        if (t.dtype() == null) {
+            throw new SparsaException.UnsupportedException(path + ": tensor " + name + " has ggml type "
+                    + t.typeName() + ", which Sparsa does not support (supported: F32, F16, BF16, Q8_0, Q4_0)");
         }
         return new Tensor(name, t.dtype(), t.shape().clone(), file.asSlice(dataStart + t.offset(), t.bytes()));
     }

@@ -1,15 +1,10 @@
 package dev.sparsa.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UnsupportedException;
 import dev.sparsa.model.ModelConfig;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,26 +32,13 @@ import java.util.regex.Pattern;
  * does), 6 byte ({@code <0xXX>}).
  */
 public final class GgufVocab {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern BYTE = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
 
     private GgufVocab() {
     }
 
     public static Map<String, GgufValue> fromTokenizerJson(Path file, ModelConfig c) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readAllBytes(file));
-        } catch (NoSuchFileException e) {
-            throw FormatException.of(file, "no such file");
-        } catch (JsonProcessingException e) {
-            throw FormatException.of(file, "not valid JSON: " + e.getOriginalMessage());
-        } catch (IOException e) {
-            throw FormatException.of(file, "cannot read: " + e.getMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw FormatException.of(file, "not a JSON object");
-        }
+        JsonNode root = JsonFiles.readObject(file, 1L << 30);
         JsonNode model = root.get("model");
         if (model == null || !model.isObject()) {
             throw FormatException.of(file, "missing field model");

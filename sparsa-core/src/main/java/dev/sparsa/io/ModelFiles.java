@@ -42,6 +42,28 @@ public record ModelFiles(ModelConfig config, WeightSource weights, Path tokenize
 
     /** Opens a model directory or file; see the class comment. */
     public static ModelFiles open(Path path) {
+        return open(path, false);
+    }
+
+    /**
+     * As {@link #open(Path)}; with {@code listOnly} tensors of dtypes Sparsa cannot compute with (GGUF K-quants,
+     * safetensors I64...) are accepted, for listing them ({@code sparsa inspect}). Presence and shapes are still
+     * checked.
+     */
+    public static ModelFiles open(Path path, boolean listOnly) {
+        ModelFiles m = open0(path);
+        try {
+            if (m.config().isDecoder()) {
+                m.checkDecoder(!listOnly);
+            }
+            return m;
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    private static ModelFiles open0(Path path) {
         if (Files.isDirectory(path)) {
             return openDir(path);
         }
@@ -59,7 +81,7 @@ public record ModelFiles(ModelConfig config, WeightSource weights, Path tokenize
                 throw FormatException.of(path, "no config.json beside it (needed for the architecture)");
             }
             ModelConfig c = ConfigJson.read(cfg);
-            return checked(new ModelFiles(c, SafetensorsFile.open(path), tokenizer(dir), null, "safetensors", path));
+            return new ModelFiles(c, SafetensorsFile.open(path), tokenizer(dir), null, "safetensors", path);
         }
         if (name.endsWith(".onnx")) {
             // ONNX (BERT initializers) is added by the ONNX/BERT work in io/onnx; it plugs in here.
@@ -78,11 +100,11 @@ public record ModelFiles(ModelConfig config, WeightSource weights, Path tokenize
         Path single = dir.resolve(SAFETENSORS);
         Path index = dir.resolve(INDEX);
         if (Files.isRegularFile(single)) {
-            return checked(new ModelFiles(c, SafetensorsFile.open(single), tokenizer(dir), null, "safetensors", dir));
+            return new ModelFiles(c, SafetensorsFile.open(single), tokenizer(dir), null, "safetensors", dir);
         }
         if (Files.isRegularFile(index)) {
-            return checked(new ModelFiles(c, ShardedSafetensors.open(index), tokenizer(dir), null,
-                    "safetensors-sharded", dir));
+            return new ModelFiles(c, ShardedSafetensors.open(index), tokenizer(dir), null,
+                    "safetensors-sharded", dir);
         }
         throw FormatException.of(dir, "no " + SAFETENSORS + " or " + INDEX);
     }
@@ -91,7 +113,7 @@ public record ModelFiles(ModelConfig config, WeightSource weights, Path tokenize
         GgufFile g = GgufFile.open(path);
         try {
             ModelConfig c = LlamaGguf.config(path, g.metadata(), g);
-            return checked(new ModelFiles(c, new GgufHfWeights(g, c), null, g.metadata(), "gguf", path));
+            return new ModelFiles(c, new GgufHfWeights(g, c), null, g.metadata(), "gguf", path);
         } catch (RuntimeException e) {
             g.close();
             throw e;
@@ -101,18 +123,6 @@ public record ModelFiles(ModelConfig config, WeightSource weights, Path tokenize
     private static Path tokenizer(Path dir) {
         Path t = dir.resolve(TOKENIZER);
         return Files.isRegularFile(t) ? t : null;
-    }
-
-    private static ModelFiles checked(ModelFiles m) {
-        try {
-            if (m.config().isDecoder()) {
-                m.checkDecoder();
-            }
-            return m;
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
     }
 
     /** Throws "LOCATION: missing tensor X" for the first of {@code names} the weights lack. */
@@ -156,12 +166,12 @@ public record ModelFiles(ModelConfig config, WeightSource weights, Path tokenize
         return m;
     }
 
-    private void checkDecoder() {
+    private void checkDecoder(boolean dtypes) {
         for (Map.Entry<String, int[]> e : decoderTensors(config).entrySet()) {
             String n = e.getKey();
             require(n);
             TensorMeta tm = describe(n);
-            if (tm.dtype() == null) {
+            if (dtypes && tm.dtype() == null) {
                 throw new SparsaException.UnsupportedException(location + ": tensor " + n + " has unsupported dtype "
                         + tm.dtypeName());
             }
@@ -191,7 +201,7 @@ public record ModelFiles(ModelConfig config, WeightSource weights, Path tokenize
         GgufFile.TensorInfo gi = w instanceof GgufHfWeights g ? g.info(name)
                 : w instanceof GgufFile f ? f.info(name) : null;
         if (gi != null) {
-            return new TensorMeta(name, gi.dtype().name(), gi.dtype(), gi.shape().clone(), gi.bytes());
+            return new TensorMeta(name, gi.typeName(), gi.dtype(), gi.shape().clone(), gi.bytes());
         }
         var t = w.tensor(name);
         return new TensorMeta(name, t.dtype().name(), t.dtype(), t.shape(), t.data().byteSize());

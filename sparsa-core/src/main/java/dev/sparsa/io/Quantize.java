@@ -3,6 +3,7 @@ package dev.sparsa.io;
 import dev.sparsa.SparsaException;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Half;
+import dev.sparsa.tensor.Quant;
 import dev.sparsa.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -11,7 +12,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Encoding and decoding of rows in every Sparsa dtype, with Q8_0 and Q4_0 quantized exactly as ggml's reference
+ * Encoding and decoding of rows in every Sparsa dtype for the format code. Encoding delegates to
+ * {@link Quant} (the one quantizer of the project); GgufGoldenTest checks its bytes against gguf-py. Q8_0 and Q4_0
+ * are quantized exactly as ggml's reference
  * quantizers (ggml-quants.c {@code quantize_row_q8_0_ref}, {@code quantize_row_q4_0_ref}), which are what
  * llama.cpp's converter and {@code llama-quantize} produce for these types:
  * <ul>
@@ -31,55 +34,16 @@ public final class Quantize {
     private Quantize() {
     }
 
-    /** C {@code roundf}: round half away from zero (double keeps x + 0.5 exact for any float). */
-    static float roundf(float x) {
-        double a = Math.floor(Math.abs((double) x) + 0.5);
-        return (float) Math.copySign(a, x);
-    }
-
     /** Quantizes {@code n} values (a multiple of 32) of {@code x} from {@code xOff} into Q8_0 blocks at dst+off. */
     public static void q8_0(float[] x, int xOff, int n, MemorySegment dst, long off) {
         checkBlocks(n);
-        for (int b = 0; b < n / QK; b++) {
-            int base = xOff + b * QK;
-            float amax = 0f;
-            for (int j = 0; j < QK; j++) {
-                amax = Math.max(amax, Math.abs(x[base + j]));
-            }
-            float d = amax / 127f;
-            float id = d != 0f ? 1f / d : 0f;
-            long o = off + (long) b * DType.Q8_0.blockBytes();
-            dst.set(S16, o, Half.floatToF16(d));
-            for (int j = 0; j < QK; j++) {
-                dst.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) (int) roundf(x[base + j] * id));
-            }
-        }
+        Quant.quantizeQ8_0(x, xOff, n, dst, off);
     }
 
     /** Quantizes {@code n} values (a multiple of 32) of {@code x} from {@code xOff} into Q4_0 blocks at dst+off. */
     public static void q4_0(float[] x, int xOff, int n, MemorySegment dst, long off) {
         checkBlocks(n);
-        for (int b = 0; b < n / QK; b++) {
-            int base = xOff + b * QK;
-            float amax = 0f;
-            float max = 0f;
-            for (int j = 0; j < QK; j++) {
-                float v = x[base + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
-            float d = max / -8f;
-            float id = d != 0f ? 1f / d : 0f;
-            long o = off + (long) b * DType.Q4_0.blockBytes();
-            dst.set(S16, o, Half.floatToF16(d));
-            for (int j = 0; j < QK / 2; j++) {
-                int q0 = Math.min(15, (int) (x[base + j] * id + 8.5f));
-                int q1 = Math.min(15, (int) (x[base + QK / 2 + j] * id + 8.5f));
-                dst.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) (q0 | (q1 << 4)));
-            }
-        }
+        Quant.quantizeQ4_0(x, xOff, n, dst, off);
     }
 
     private static void checkBlocks(int n) {
@@ -90,21 +54,10 @@ public final class Quantize {
 
     /** Encodes {@code n} floats into {@code type} at dst+off (n a multiple of the block size). */
     public static void encode(float[] x, int xOff, int n, DType type, MemorySegment dst, long off) {
-        switch (type) {
-            case F32 -> MemorySegment.copy(x, xOff, dst, F32, off, n);
-            case F16 -> {
-                for (int i = 0; i < n; i++) {
-                    dst.set(S16, off + 2L * i, Half.floatToF16(x[xOff + i]));
-                }
-            }
-            case BF16 -> {
-                for (int i = 0; i < n; i++) {
-                    dst.set(S16, off + 2L * i, Half.floatToBf16(x[xOff + i]));
-                }
-            }
-            case Q8_0 -> q8_0(x, xOff, n, dst, off);
-            case Q4_0 -> q4_0(x, xOff, n, dst, off);
+        if (n % type.blockSize() != 0) {
+            checkBlocks(n);
         }
+        Quant.quantize(type, x, xOff, n, dst, off);
     }
 
     /** Decodes {@code n} values of {@code type} at src+off into {@code out[outOff..]}. */

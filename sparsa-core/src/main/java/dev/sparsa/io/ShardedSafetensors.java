@@ -1,15 +1,10 @@
 package dev.sparsa.io;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.tensor.Tensor;
 
-import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.Collections;
@@ -24,9 +19,6 @@ import java.util.Map;
  * weight map names must exist in its shard. Tensors a shard holds but the map does not name are not exposed.
  */
 public final class ShardedSafetensors implements WeightSource {
-
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private final Path index;
     private final Map<String, SafetensorsFile> byTensor;
@@ -43,19 +35,7 @@ public final class ShardedSafetensors implements WeightSource {
 
     /** Opens the index and all the shards it names. */
     public static ShardedSafetensors open(Path indexJson) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(Files.readAllBytes(indexJson));
-        } catch (NoSuchFileException e) {
-            throw FormatException.of(indexJson, "no such file");
-        } catch (JsonProcessingException e) {
-            throw FormatException.of(indexJson, "not valid JSON: " + e.getOriginalMessage());
-        } catch (IOException e) {
-            throw FormatException.of(indexJson, "cannot read: " + e.getMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw FormatException.of(indexJson, "not a JSON object");
-        }
+        JsonNode root = JsonFiles.readObject(indexJson, 256L << 20);
         JsonNode wm = root.get("weight_map");
         if (wm == null || !wm.isObject()) {
             throw FormatException.of(indexJson, "missing or non-object field weight_map");

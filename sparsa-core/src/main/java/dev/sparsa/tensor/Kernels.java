@@ -9,6 +9,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -18,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link DType}; activations are {@code float[]}. Row-parallel kernels split over output rows only (column-split
  * {@link #axpyRows} over output columns only), so results do not depend on the thread count.
  *
- * <p>Vector API implementations (one species, {@code FloatVector.SPECIES_PREFERRED}, chosen once); each is tested
+ * <p>Vector API implementations (one float species {@code FS}, chosen once); each is tested
  * against {@link ScalarKernels}. Results equal the scalar reference within float rounding (summation order
  * differs), except {@link #getRow}, {@link #axpyRow} and {@link #axpyRows}, which are bit-identical to it.
  * {@link #matmul} and {@link #matvec} agree within rounding, not bitwise.
@@ -31,20 +32,17 @@ public final class Kernels {
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    /**
+     * The float species, chosen once: the CPU's preferred one when it holds 8 or 16 floats (AVX2, AVX-512);
+     * 256-bit otherwise (on 128-bit NEON/SSE the Vector API then emulates it: correct, not fast), capped at 512.
+     */
+    static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED.length() < 8 ? FloatVector.SPECIES_256
+            : FloatVector.SPECIES_PREFERRED.length() > 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_PREFERRED;
     static final int L = FS.length();
     private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, FS.vectorShape());
     private static final VectorSpecies<Short> SS = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
     private static final FloatVector ONE = FloatVector.broadcast(FS, 1f);
     private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
-
-    static {
-        if (L < 8 || L > 16) {
-            throw new IllegalStateException("Sparsa kernels need 256- or 512-bit float vectors (AVX2 or AVX-512); "
-                    + "this JVM prefers " + FS + " (run with --add-modules jdk.incubator.vector on an x86-64/AArch64 "
-                    + "CPU with wide vectors)");
-        }
-    }
 
     // ---------------------------------------------------------------- weight-side kernels
 
@@ -279,7 +277,7 @@ public final class Kernels {
         for (int up = FS.loopBound(n); i < up; i += L) {
             a0 = FloatVector.fromMemorySegment(FS, s, base + 4L * i, LE).fma(FloatVector.fromArray(FS, x, xo + i), a0);
         }
-        float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float sum = hsum(a0.add(a1).add(a2.add(a3)));
         for (; i < n; i++) {
             sum = Math.fma(s.get(F32, base + 4L * i), x[xo + i], sum);
         }
@@ -297,7 +295,7 @@ public final class Kernels {
         for (int up = SS.loopBound(n); i < up; i += L) {
             a0 = f16(ShortVector.fromMemorySegment(SS, s, base + 2L * i, LE)).fma(FloatVector.fromArray(FS, x, xo + i), a0);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = hsum(a0.add(a1));
         for (; i < n; i++) {
             sum = Math.fma(Float.float16ToFloat(s.get(I16, base + 2L * i)), x[xo + i], sum);
         }
@@ -315,7 +313,7 @@ public final class Kernels {
         for (int up = SS.loopBound(n); i < up; i += L) {
             a0 = bf16(ShortVector.fromMemorySegment(SS, s, base + 2L * i, LE)).fma(FloatVector.fromArray(FS, x, xo + i), a0);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = hsum(a0.add(a1));
         for (; i < n; i++) {
             sum = Math.fma(Half.bf16ToFloat(s.get(I16, base + 2L * i)), x[xo + i], sum);
         }
@@ -332,9 +330,9 @@ public final class Kernels {
             for (int j = L; j < 32; j += L) {
                 blockSum = q8(s, blk + 2 + j).fma(FloatVector.fromArray(FS, x, xb + j), blockSum);
             }
-            acc = blockSum.fma(FloatVector.broadcast(FS, Float.float16ToFloat(s.get(I16, blk))), acc);
+            acc = blockSum.fma(scale(s, blk), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return hsum(acc);
     }
 
     // Σ_blocks d · Σ_j (nibble[j]−8)·x[j]   (block = fp16 d + 16 bytes: low nibbles = j, high nibbles = j+16)
@@ -342,18 +340,29 @@ public final class Kernels {
         FloatVector acc = FloatVector.zero(FS);
         for (int b = 0; b < n / 32; b++) {
             long blk = base + 18L * b;
-            int xb = xo + 32 * b;
-            ByteVector q = ByteVector.fromMemorySegment(BS, s, blk + 2, LE);
-            FloatVector blockSum = lo4(q).mul(FloatVector.fromArray(FS, x, xb))
-                    .add(hi4(q).mul(FloatVector.fromArray(FS, x, xb + 16)));
-            for (int j = L; j < 16; j += L) {
-                q = ByteVector.fromMemorySegment(BS, s, blk + 2 + j, LE);
-                blockSum = lo4(q).fma(FloatVector.fromArray(FS, x, xb + j), blockSum);
-                blockSum = hi4(q).fma(FloatVector.fromArray(FS, x, xb + j + 16), blockSum);
-            }
-            acc = blockSum.fma(FloatVector.broadcast(FS, Float.float16ToFloat(s.get(I16, blk))), acc);
+            acc = blockQ4_0(s, blk, x, xo + 32 * b).fma(scale(s, blk), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return hsum(acc);
+    }
+
+    // Σ_j (nibble[j]−8)·x[j] over one Q4_0 block, per lane (nibbles unpacked in int lanes: x86 has no byte shift)
+    private static FloatVector blockQ4_0(MemorySegment s, long blk, float[] x, int xb) {
+        FloatVector sum = FloatVector.zero(FS);
+        for (int j = 0; j < 16; j += L) {
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(BS, s, blk + 2 + j, LE)
+                    .convertShape(VectorOperators.B2I, IS, 0);
+            FloatVector lo = (FloatVector) q.and(0x0f).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector hi = (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8)
+                    .convert(VectorOperators.I2F, 0);
+            sum = lo.fma(FloatVector.fromArray(FS, x, xb + j), sum);
+            sum = hi.fma(FloatVector.fromArray(FS, x, xb + j + 16), sum);
+        }
+        return sum;
+    }
+
+    // a block's fp16 scale, broadcast
+    private static FloatVector scale(MemorySegment s, long blk) {
+        return FloatVector.broadcast(FS, Float.float16ToFloat(s.get(I16, blk)));
     }
 
     // y[i] = fma(a, W[row, i], y[i]) for i in [c0, c1); c0 block-aligned for quantized types
@@ -440,12 +449,14 @@ public final class Kernels {
 
     // low nibbles − 8 → floats
     private static FloatVector lo4(ByteVector q) {
-        return (FloatVector) q.and((byte) 0x0f).sub((byte) 8).convertShape(VectorOperators.B2F, FS, 0);
+        IntVector i = (IntVector) q.convertShape(VectorOperators.B2I, IS, 0);
+        return (FloatVector) i.and(0x0f).sub(8).convert(VectorOperators.I2F, 0);
     }
 
-    // high nibbles − 8 → floats
+    // high nibbles − 8 → floats (in int lanes: x86 has no byte shift)
     private static FloatVector hi4(ByteVector q) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, FS, 0);
+        IntVector i = (IntVector) q.convertShape(VectorOperators.B2I, IS, 0);
+        return (FloatVector) i.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8).convert(VectorOperators.I2F, 0);
     }
 
     // bfloat16 bits → float: widen to int lanes, shift into the upper half
@@ -469,7 +480,7 @@ public final class Kernels {
         for (int up = FS.loopBound(n); i < up; i += L) {
             acc = FloatVector.fromArray(FS, a, ao + i).fma(FloatVector.fromArray(FS, b, bo + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = hsum(acc);
         for (; i < n; i++) {
             sum = Math.fma(a[ao + i], b[bo + i], sum);
         }
@@ -509,16 +520,63 @@ public final class Kernels {
             c23 = w2.fma(x3, c23);
             c33 = w3.fma(x3, c33);
         }
-        FloatVector[] c = {c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33};
-        for (int r = 0; r < 4; r++) {
-            for (int b = 0; b < 4; b++) {
-                float sum = c[4 * r + b].reduceLanes(VectorOperators.ADD);
-                for (int k = i; k < n; k++) {
-                    sum = Math.fma(wt[r * n + k], x[xo + b * n + k], sum);
-                }
-                y[yo + b * rows + r] = sum;
-            }
+        y[yo + 0 * rows + 0] = finish(c00, wt, 0 * n, x, xo + 0 * n, i, n);
+        y[yo + 1 * rows + 0] = finish(c01, wt, 0 * n, x, xo + 1 * n, i, n);
+        y[yo + 2 * rows + 0] = finish(c02, wt, 0 * n, x, xo + 2 * n, i, n);
+        y[yo + 3 * rows + 0] = finish(c03, wt, 0 * n, x, xo + 3 * n, i, n);
+        y[yo + 0 * rows + 1] = finish(c10, wt, 1 * n, x, xo + 0 * n, i, n);
+        y[yo + 1 * rows + 1] = finish(c11, wt, 1 * n, x, xo + 1 * n, i, n);
+        y[yo + 2 * rows + 1] = finish(c12, wt, 1 * n, x, xo + 2 * n, i, n);
+        y[yo + 3 * rows + 1] = finish(c13, wt, 1 * n, x, xo + 3 * n, i, n);
+        y[yo + 0 * rows + 2] = finish(c20, wt, 2 * n, x, xo + 0 * n, i, n);
+        y[yo + 1 * rows + 2] = finish(c21, wt, 2 * n, x, xo + 1 * n, i, n);
+        y[yo + 2 * rows + 2] = finish(c22, wt, 2 * n, x, xo + 2 * n, i, n);
+        y[yo + 3 * rows + 2] = finish(c23, wt, 2 * n, x, xo + 3 * n, i, n);
+        y[yo + 0 * rows + 3] = finish(c30, wt, 3 * n, x, xo + 0 * n, i, n);
+        y[yo + 1 * rows + 3] = finish(c31, wt, 3 * n, x, xo + 1 * n, i, n);
+        y[yo + 2 * rows + 3] = finish(c32, wt, 3 * n, x, xo + 2 * n, i, n);
+        y[yo + 3 * rows + 3] = finish(c33, wt, 3 * n, x, xo + 3 * n, i, n);
+    }
+
+    // reduce one accumulator and add the scalar tail [i, n) of wt·x
+    private static float finish(FloatVector c, float[] wt, int wo, float[] x, int xo, int i, int n) {
+        float sum = hsum(c);
+        for (int k = i; k < n; k++) {
+            sum = Math.fma(wt[wo + k], x[xo + k], sum);
         }
+        return sum;
+    }
+
+    // Σ lanes in a fixed order (reduceLanes(ADD) may reassociate, and differs between interpreter and JIT)
+    static float hsum(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < L; i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
+
+    private static final FloatVector LOG2E = FloatVector.broadcast(FS, 1.44269504088896341f);
+    private static final float ROUND = 12582912f; // 1.5·2^23: adding it rounds to an integer
+    private static final FloatVector EXP_P1 = FloatVector.broadcast(FS, 1.3981999507E-3f);
+    private static final FloatVector EXP_P2 = FloatVector.broadcast(FS, 8.3334519073E-3f);
+    private static final FloatVector EXP_P3 = FloatVector.broadcast(FS, 4.1665795894E-2f);
+    private static final FloatVector EXP_P4 = FloatVector.broadcast(FS, 1.6666665459E-1f);
+    private static final FloatVector EXP_P5 = FloatVector.broadcast(FS, 5.0000001201E-1f);
+
+    /**
+     * e^x per lane (Cephes expf: x = n·ln2 + r, degree-6 polynomial in r, times 2^n; ≤ 2 ulp), x clamped to
+     * [−87, 88]. Built from plain lanewise arithmetic so it gives the same bits in the interpreter and in JIT code
+     * (VectorOperators.EXP does not).
+     */
+    static FloatVector exp(FloatVector x) {
+        x = x.max(-87f).min(88f);
+        FloatVector t = x.fma(LOG2E, FloatVector.broadcast(FS, ROUND));
+        FloatVector n = t.sub(ROUND);
+        IntVector pow2 = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND) - 127).lanewise(VectorOperators.LSHL, 23);
+        FloatVector r = x.sub(n.mul(0.693359375f)).add(n.mul(2.12194440e-4f)); // ln2 in two parts
+        FloatVector p = r.mul(1.9875691500E-4f).add(EXP_P1).fma(r, EXP_P2).fma(r, EXP_P3).fma(r, EXP_P4).fma(r, EXP_P5);
+        return p.fma(r.mul(r), r).add(1f).mul(pow2.reinterpretAsFloats());
     }
 
     // ---------------------------------------------------------------- activation-side kernels
@@ -533,7 +591,7 @@ public final class Kernels {
         for (int up = FS.loopBound(n); i < up; i += L) {
             a0 = FloatVector.fromArray(FS, a, aOff + i).fma(FloatVector.fromArray(FS, b, bOff + i), a0);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = hsum(a0.add(a1));
         for (; i < n; i++) {
             sum = Math.fma(a[aOff + i], b[bOff + i], sum);
         }
@@ -564,7 +622,7 @@ public final class Kernels {
             FloatVector d = FloatVector.fromArray(FS, x, xOff + i).sub(m);
             acc = d.fma(d, acc);
         }
-        float var = acc.reduceLanes(VectorOperators.ADD);
+        float var = hsum(acc);
         for (; i < n; i++) {
             float d = x[xOff + i] - mean;
             var = Math.fma(d, d, var);
@@ -587,7 +645,7 @@ public final class Kernels {
         for (int up = FS.loopBound(n); i < up; i += L) {
             acc = acc.add(FloatVector.fromArray(FS, x, off + i));
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = hsum(acc);
         for (; i < n; i++) {
             s += x[off + i];
         }
@@ -606,25 +664,16 @@ public final class Kernels {
             max = Math.max(max, x[off + i]);
         }
         FloatVector acc = FloatVector.zero(FS);
-        i = 0;
-        for (int up = FS.loopBound(n); i < up; i += L) {
-            FloatVector e = FloatVector.fromArray(FS, x, off + i).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(x, off + i);
-            acc = acc.add(e);
+        for (i = 0; i < n; i += L) { // masked last step: every element goes through the same vector exp
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            FloatVector e = exp(FloatVector.fromArray(FS, x, off + i, m).sub(max));
+            e.intoArray(x, off + i, m);
+            acc = acc.add(e, m);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
-            x[off + i] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
-        i = 0;
-        for (int up = FS.loopBound(n); i < up; i += L) {
-            FloatVector.fromArray(FS, x, off + i).mul(inv).intoArray(x, off + i);
-        }
-        for (; i < n; i++) {
-            x[off + i] *= inv;
+        float inv = 1f / hsum(acc);
+        for (i = 0; i < n; i += L) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            FloatVector.fromArray(FS, x, off + i, m).mul(inv).intoArray(x, off + i, m);
         }
     }
 
@@ -661,48 +710,39 @@ public final class Kernels {
         }
     }
 
-    /** In place: {@code x[i] = silu(x[i])} for i in [off, off+n). */
+    /** In place: {@code x[i] = silu(x[i]) = x[i] / (1 + exp(−x[i]))} for i in [off, off+n). */
     public static void silu(float[] x, int off, int n) {
-        int i = 0;
-        for (int up = FS.loopBound(n); i < up; i += L) {
-            FloatVector v = FloatVector.fromArray(FS, x, off + i);
-            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(x, off + i);
-        }
-        for (; i < n; i++) {
-            x[off + i] = silu(x[off + i]);
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(FS, x, off + i, m);
+            v.div(exp(v.neg()).add(1f)).intoArray(x, off + i, m);
         }
     }
 
     /** In place: {@code x[i] = gelu(x[i])} (erf form; float erf, |error| ≤ 1e-6·max(1, |x|)). */
     public static void gelu(float[] x, int off, int n) {
-        int i = 0;
-        for (int up = FS.loopBound(n); i < up; i += L) {
-            FloatVector v = FloatVector.fromArray(FS, x, off + i);
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(FS, x, off + i, m);
             // 0.5·(1 + erf(z)), z = x/√2, via erfc(|z|) ≈ t·P(t)·exp(−z²), t = 1/(1 + p|z|) (A&S 7.1.26)
             FloatVector z = v.mul((float) (1 / Math.sqrt(2))).abs();
             FloatVector t = ONE.div(z.fma(0.3275911f, 1f));
             FloatVector poly = t.fma(1.061405429f, -1.453152027f).mul(t).add(1.421413741f).mul(t).add(-0.284496736f)
                     .mul(t).add(0.254829592f).mul(t);
-            FloatVector half = poly.mul(z.mul(z).neg().lanewise(VectorOperators.EXP)).mul(0.5f); // erfc(|z|)/2
+            FloatVector half = poly.mul(exp(z.mul(z).neg())).mul(0.5f); // erfc(|z|)/2
             FloatVector cdf = half.neg().add(1f).blend(half, v.lt(0f));
-            v.mul(cdf).intoArray(x, off + i);
-        }
-        for (; i < n; i++) {
-            x[off + i] = gelu(x[off + i]);
+            v.mul(cdf).intoArray(x, off + i, m);
         }
     }
 
-    /** In place: {@code x[i] = geluTanh(x[i])}. */
+    /** In place: {@code x[i] = geluTanh(x[i])}, computed as x·σ(2·√(2/π)·(x + 0.044715x³)) (= 0.5x(1 + tanh(..))). */
     public static void geluTanh(float[] x, int off, int n) {
-        float c = (float) Math.sqrt(2.0 / Math.PI);
-        int i = 0;
-        for (int up = FS.loopBound(n); i < up; i += L) {
-            FloatVector v = FloatVector.fromArray(FS, x, off + i);
-            FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(c);
-            v.mul(0.5f).mul(inner.lanewise(VectorOperators.TANH).add(1f)).intoArray(x, off + i);
-        }
-        for (; i < n; i++) {
-            x[off + i] = geluTanh(x[off + i]);
+        float c2 = (float) (2 * Math.sqrt(2.0 / Math.PI));
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(FS, x, off + i, m);
+            FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(c2);
+            v.div(exp(inner.neg()).add(1f)).intoArray(x, off + i, m);
         }
     }
 

@@ -46,7 +46,13 @@ class ConfigJsonTest {
         assertThat(mistral.numKvHeads()).isEqualTo(8);
         assertThat(mistral.headDim()).isEqualTo(4);
         assertThat(mistral.maxPositions()).isEqualTo(131072);
-        ModelConfig qwen = ConfigJson.read(cfg("{\"model_type\":\"qwen2\"," + SIZES + ",\"rope_scaling\":null,"
+        ModelConfig nullKv = ConfigJson.read(cfg("{\"model_type\":\"mistral\"," + SIZES + ",\"num_key_value_heads\":null}"));
+        assertThat(nullKv.numKvHeads()).isEqualTo(4);
+        // Qwen2Config's class default is 32 KV heads, not num_attention_heads.
+        ModelConfig q32 = ConfigJson.read(cfg("{\"model_type\":\"qwen2\"," + SIZES.replace("\"num_attention_heads\":4",
+                "\"num_attention_heads\":32") + "}"));
+        assertThat(q32.numKvHeads()).isEqualTo(32);
+        ModelConfig qwen = ConfigJson.read(cfg("{\"model_type\":\"qwen2\"," + SIZES + ",\"num_key_value_heads\":4,\"rope_scaling\":null,"
                 + "\"hidden_act\":\"swish\"}"));
         assertThat(qwen.attentionBias()).isTrue();
         assertThat(qwen.tieWordEmbeddings()).isFalse();
@@ -57,6 +63,19 @@ class ConfigJsonTest {
                 + "\"intermediate_size\":1536,\"num_hidden_layers\":6,\"num_attention_heads\":12,\"vocab_size\":30522}"));
         assertThat(bert).isEqualTo(new ModelConfig("bert", 384, 1536, 6, 12, 12, 32, 30522, 512, 1e-12f, 0f, null,
                 "gelu", 0f, true, true, 2, -1, -1));
+    }
+
+    @Test
+    void transformers5RopeParameters() throws IOException {
+        ModelConfig c = ConfigJson.read(cfg("{\"model_type\":\"llama\"," + SIZES + ",\"rope_parameters\":{"
+                + "\"rope_theta\":500000.0,\"rope_type\":\"llama3\",\"factor\":32.0,\"low_freq_factor\":1.0,"
+                + "\"high_freq_factor\":4.0,\"original_max_position_embeddings\":8192}}"));
+        assertThat(c.ropeTheta()).isEqualTo(500000f);
+        assertThat(c.ropeScaling()).isEqualTo(new ModelConfig.RopeScaling("llama3", 32f, 1f, 4f, 8192));
+        ModelConfig d = ConfigJson.read(cfg("{\"model_type\":\"qwen2\"," + SIZES + ",\"num_key_value_heads\":2,"
+                + "\"rope_parameters\":{\"rope_theta\":1000000.0,\"rope_type\":\"default\"}}"));
+        assertThat(d.ropeTheta()).isEqualTo(1e6f);
+        assertThat(d.ropeScaling()).isNull();
     }
 
     @Test
@@ -117,6 +136,9 @@ class ConfigJsonTest {
                 "missing field rope_scaling.low_freq_factor");
         bad("{\"model_type\":\"llama\"," + SIZES + ",\"hidden_act\":\"tanh\"}", uns,
                 "unsupported hidden_act 'tanh' (supported: silu, gelu, gelu_new, relu, relu2, fatrelu)");
+        Path huge = cfg(" ".repeat((16 << 20) + 1));
+        assertThatThrownBy(() -> ConfigJson.read(huge)).isInstanceOf(fmt)
+                .hasMessage(huge + ": is 16777217 bytes, more than the 16777216 accepted");
         Path p = cfg("{\"model_type\": ");
         assertThatThrownBy(() -> ConfigJson.read(p)).isInstanceOf(fmt).hasMessageStartingWith(p + ": not valid JSON: ")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));

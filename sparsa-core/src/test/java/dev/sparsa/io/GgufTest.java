@@ -138,6 +138,23 @@ class GgufTest {
         }
     }
 
+    @Test
+    void otherGgmlTypesOpenAndListButCannotBeRead() {
+        // A K-quant (Q4_K: 256 values in 144 bytes) and a Q8_0 after it, aligned at 160.
+        Path p = new RawGguf().header(3, 2, 0).tensorInfo("k", 12, 0, 256, 2).tensorInfo("q", 8, 288, 32)
+                .align(32).bytes(288 + 34).write(dir.resolve("k.gguf"));
+        try (GgufFile f = GgufFile.open(p)) {
+            assertThat(f.names()).containsExactly("k", "q");
+            assertThat(f.info("k").dtype()).isNull();
+            assertThat(f.info("k").typeName()).isEqualTo("Q4_K");
+            assertThat(f.info("k").bytes()).isEqualTo(288);
+            assertThat(f.tensor("q").dtype()).isEqualTo(DType.Q8_0);
+            assertThatThrownBy(() -> f.tensor("k")).isInstanceOf(SparsaException.UnsupportedException.class)
+                    .hasMessage(p + ": tensor k has ggml type Q4_K, which Sparsa does not support (supported: F32,"
+                            + " F16, BF16, Q8_0, Q4_0)");
+        }
+    }
+
     private void bad(RawGguf g, Class<? extends SparsaException> type, String message) {
         Path p = g.write(dir.resolve("bad.gguf"));
         assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(type).hasMessageStartingWith(p + ": ")
@@ -157,6 +174,8 @@ class GgufTest {
         bad(new RawGguf().header(3, 0, 1).str("k").u32(9).u32(4).u64(1L << 50).bytes(4), fmt,
                 "metadata k: array of 1125899906842624 UINT32 values runs past the end of the file");
         bad(new RawGguf().header(3, 0, 1).str("k").u32(13).bytes(4), fmt, "metadata k has unknown value type 13");
+        RawGguf big = new RawGguf().header(3, 0, 1).str("k").u32(9).u32(0).u64((1L << 24) + 1);
+        bad(big.bytes((1 << 24) + 1), fmt, "metadata k: array of 16777217 values exceeds Sparsa's limit of 16777216");
         bad(new RawGguf().header(3, 0, 1).str("k").u32(7).u8(2), fmt, "bool value 2 is neither 0 nor 1");
         bad(new RawGguf().header(3, 0, 2).str("k").u32(7).u8(1).str("k").u32(7).u8(0), fmt,
                 "duplicate metadata key k");
@@ -169,9 +188,10 @@ class GgufTest {
                 "general.alignment 24 is not a power of two");
         bad(new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 0, 1, 1, 1, 1, 1).align(32).bytes(4), fmt,
                 "tensor t has 5 dims (at most 4)");
-        bad(new RawGguf().header(3, 1, 0).tensorInfo("t", 12, 0, 256).align(32).bytes(144),
-                SparsaException.UnsupportedException.class,
-                "tensor t has ggml type Q4_K, which Sparsa does not support");
+        bad(new RawGguf().header(3, 1, 0).tensorInfo("t", 99, 0, 256).align(32).bytes(144), fmt,
+                "tensor t has unknown ggml type 99");
+        bad(new RawGguf().header(3, 1, 0).tensorInfo("t", 12, 0, 512).align(32).bytes(144), fmt,
+                "tensor t data [0, +288) runs past the end of the file (data section has 144 bytes)");
         bad(new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 0, 100).align(32).bytes(16), fmt,
                 "tensor t data [0, +400) runs past the end of the file (data section has 16 bytes)");
         bad(new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 1L << 62, 4).align(32).bytes(16), fmt,

@@ -416,6 +416,57 @@ class KernelsTest {
         }
     }
 
+    @Test
+    void activationsDoNotDependOnPositionOrLength() {
+        // the same value gives the same bits wherever it sits (vector body or tail) and whatever n is
+        float[] values = {-90f, -20f, -3.3f, -1e-3f, 0f, 2e-7f, 0.5f, 1.7f, 6f, 40f, 100f};
+        for (float v : values) {
+            for (String f : new String[] {"silu", "gelu", "geluTanh"}) {
+                float first = Float.NaN;
+                for (int n = 1; n <= 3 * Kernels.L + 1; n++) {
+                    float[] x = new float[n + 1];
+                    Arrays.fill(x, v);
+                    switch (f) {
+                        case "silu" -> Kernels.silu(x, 1, n);
+                        case "gelu" -> Kernels.gelu(x, 1, n);
+                        default -> Kernels.geluTanh(x, 1, n);
+                    }
+                    assertThat(x[0]).isEqualTo(v);
+                    if (n == 1) {
+                        first = x[1];
+                    }
+                    for (int i = 1; i <= n; i++) {
+                        assertThat(x[i]).as("%s(%s) n=%d i=%d", f, v, n, i).isEqualTo(first);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void vectorExpIsAccurate() {
+        float[] xs = new float[Kernels.L];
+        for (float x0 = -87f; x0 < 88f; x0 += 0.37f * Kernels.L) {
+            for (int i = 0; i < xs.length; i++) {
+                xs[i] = x0 + 0.37f * i;
+            }
+            float[] got = Kernels.exp(jdk.incubator.vector.FloatVector.fromArray(Kernels.FS, xs, 0)).toArray();
+            for (int i = 0; i < xs.length && xs[i] <= 88f; i++) {
+                double want = Math.exp(xs[i]);
+                assertThat(Math.abs(got[i] - want) / want).as("exp(%s)", xs[i]).isLessThan(3e-7);
+            }
+        }
+        float[] special = new float[Kernels.L];
+        special[0] = Float.NaN;
+        special[1] = -1000f;
+        special[2] = 1000f;
+        float[] got = Kernels.exp(jdk.incubator.vector.FloatVector.fromArray(Kernels.FS, special, 0)).toArray();
+        assertThat(got[0]).isNaN();
+        assertThat(got[1]).isLessThan(1e-37f); // clamped at e^-87
+        assertThat(got[2]).isGreaterThan(1e38f);
+        assertThat(got[3]).isEqualTo(1f);
+    }
+
     static void close(float[] a, float[] b, float rel, String what) {
         for (int i = 0; i < a.length; i++) {
             assertThat(Math.abs(a[i] - b[i])).as("%s %d: %s vs %s", what, i, a[i], b[i])

@@ -1,9 +1,5 @@
 package dev.sparsa.io.tokenizer;
 
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -47,23 +43,76 @@ final class ByteLevel {
     }
 
     /**
-     * UTF-8 bytes → String, each maximal invalid subsequence becoming one U+FFFD (what Rust's
-     * {@code String::from_utf8_lossy} and Java's decoder both do).
+     * UTF-8 bytes → String as Rust's {@code String::from_utf8_lossy} does it: each invalid sequence (the longest
+     * prefix of a well-formed sequence, or else one byte) becomes one U+FFFD. Java's own decoder differs on some
+     * inputs (e.g. {@code ED B9}: Rust gives two U+FFFD, Java one), so this is hand-written.
      */
     static String utf8Lossy(byte[] bytes, int len) {
-        return new String(bytes, 0, len, StandardCharsets.UTF_8);
+        return decode(bytes, len, true);
     }
 
     /** UTF-8 bytes → String, or null when they are not valid UTF-8 (Rust {@code String::from_utf8}). */
     static String utf8Strict(byte[] bytes, int len) {
-        try {
-            CharBuffer cb = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes, 0, len));
-            return cb.toString();
-        } catch (CharacterCodingException e) {
-            return null;
+        return decode(bytes, len, false);
+    }
+
+    private static String decode(byte[] b, int n, boolean lossy) {
+        StringBuilder sb = new StringBuilder(n);
+        int i = 0;
+        while (i < n) {
+            int b0 = b[i] & 0xFF;
+            if (b0 < 0x80) {
+                sb.append((char) b0);
+                i++;
+                continue;
+            }
+            int width;
+            int lo = 0x80;
+            int hi = 0xBF;
+            if (b0 >= 0xC2 && b0 <= 0xDF) {
+                width = 2;
+            } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+                width = 3;
+                if (b0 == 0xE0) {
+                    lo = 0xA0; // no overlongs
+                } else if (b0 == 0xED) {
+                    hi = 0x9F; // no surrogates
+                }
+            } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+                width = 4;
+                if (b0 == 0xF0) {
+                    lo = 0x90;
+                } else if (b0 == 0xF4) {
+                    hi = 0x8F; // nothing above U+10FFFF
+                }
+            } else {
+                width = 0;
+            }
+            int good = 0; // bytes of a well-formed prefix
+            if (width > 0) {
+                good = 1;
+                if (i + 1 < n && (b[i + 1] & 0xFF) >= lo && (b[i + 1] & 0xFF) <= hi) {
+                    good = 2;
+                    while (good < width && i + good < n && (b[i + good] & 0xC0) == 0x80) {
+                        good++;
+                    }
+                }
+            }
+            if (width == 0 || good < width) {
+                if (!lossy) {
+                    return null;
+                }
+                sb.append('\uFFFD');
+                i += Math.max(1, good);
+                continue;
+            }
+            int cp = b0 & (0xFF >> (width + 1));
+            for (int k = 1; k < width; k++) {
+                cp = (cp << 6) | (b[i + k] & 0x3F);
+            }
+            sb.appendCodePoint(cp);
+            i += width;
         }
+        return sb.toString();
     }
 }

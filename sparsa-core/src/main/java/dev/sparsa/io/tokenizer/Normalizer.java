@@ -26,10 +26,13 @@ sealed interface Normalizer {
         }
     }
 
-    /** HF {@code StripAccents}: drops nonspacing marks (Mn); meant to follow NFD. */
+    /**
+     * HF {@code StripAccents}: drops every combining mark (Mn, Mc, Me: {@code is_combining_mark}); meant to follow
+     * NFD. (BertNormalizer's strip_accents drops only Mn.)
+     */
     record StripAccents() implements Normalizer {
         public String normalize(String s) {
-            return stripMn(s);
+            return strip(s, true);
         }
     }
 
@@ -96,7 +99,7 @@ sealed interface Normalizer {
                 s = sb.toString();
             }
             if (stripAccents) {
-                s = stripMn(java.text.Normalizer.normalize(s, java.text.Normalizer.Form.NFD));
+                s = strip(java.text.Normalizer.normalize(s, java.text.Normalizer.Form.NFD), false);
             }
             if (lowercase) {
                 s = Chars.lowercase(s);
@@ -115,12 +118,15 @@ sealed interface Normalizer {
         }
     }
 
-    private static String stripMn(String s) {
+    /** Drops nonspacing marks (Mn), or all marks when {@code allMarks}. */
+    private static String strip(String s, boolean allMarks) {
         StringBuilder sb = null;
         for (int i = 0; i < s.length(); ) {
             int c = s.codePointAt(i);
             int n = Character.charCount(c);
-            boolean mn = c >= 0x300 && Character.getType(c) == Character.NON_SPACING_MARK;
+            int t = c >= 0x300 ? Character.getType(c) : -1;
+            boolean mn = t == Character.NON_SPACING_MARK
+                    || (allMarks && (t == Character.COMBINING_SPACING_MARK || t == Character.ENCLOSING_MARK));
             if (mn && sb == null) {
                 sb = new StringBuilder(s.length()).append(s, 0, i);
             } else if (!mn && sb != null) {

@@ -104,7 +104,10 @@ sealed interface PreTokenizer {
         }
     }
 
-    /** HF {@code Whitespace}: the regex {@code \w+|[^\w\s]+}, everything else removed. */
+    /**
+     * HF {@code Whitespace}: the regex {@code \w+|[^\w\s]+}, everything else removed. HF compiles this one with
+     * Rust's regex crate, whose Unicode {@code \w} (with Join_Control) is Java's.
+     */
     record WhitespacePre() implements PreTokenizer {
         private static final Pattern RE = Pattern.compile("\\w+|[^\\w\\s]+", Pattern.UNICODE_CHARACTER_CLASS);
 

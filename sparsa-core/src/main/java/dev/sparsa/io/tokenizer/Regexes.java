@@ -9,8 +9,11 @@ import java.util.regex.PatternSyntaxException;
  * translates them to {@link java.util.regex}. The two dialects agree on what these files use (alternation,
  * {@code (?i:...)}, {@code \p{L}}/{@code \p{N}}, classes, possessive quantifiers, {@code (?!...)}) except:
  * <ul>
- *   <li>{@code \s \S \w \W \d \D} are Unicode-aware in Oniguruma, ASCII-only in Java by default: compiled with
- *       {@link Pattern#UNICODE_CHARACTER_CLASS} ({@code \s} = the White_Space property, as in Oniguruma);</li>
+ *   <li>{@code \s \S \d \D} are Unicode-aware in Oniguruma, ASCII-only in Java by default: compiled with
+ *       {@link Pattern#UNICODE_CHARACTER_CLASS} ({@code \s} = the White_Space property, {@code \d} = Nd, as in
+ *       Oniguruma);</li>
+ *   <li>{@code \w} in Oniguruma is Alphabetic | Mark | Nd | Pc, plus the Latin-1 digits/fractions ²³¹¼½¾ of its
+ *       ISO-8859-1 table, without Java's Join_Control (ZWJ): spelled out (checked against HF tokenizers);</li>
  *   <li>{@code \p{Han}}-style script/property names need Java's {@code Is} prefix;</li>
  *   <li>{@code \h} is a hex digit in Oniguruma but horizontal space in Java.</li>
  * </ul>
@@ -48,9 +51,15 @@ final class Regexes {
     /** The Java spelling of an Oniguruma pattern (see the class comment for what changes). */
     static String translate(String p) {
         StringBuilder sb = new StringBuilder(p.length() + 16);
+        int depth = 0; // inside a [...] class
         for (int i = 0; i < p.length(); i++) {
             char c = p.charAt(i);
             if (c != '\\' || i + 1 >= p.length()) {
+                if (c == '[') {
+                    depth++;
+                } else if (c == ']' && depth > 0) {
+                    depth--;
+                }
                 sb.append(c);
                 continue;
             }
@@ -71,6 +80,14 @@ final class Regexes {
                         || name.contains("=") ? name : "Is" + name;
                 sb.append('\\').append(neg ? (e == 'p' ? 'P' : 'p') : e).append('{').append(javaName).append('}');
                 i = close;
+            } else if (e == 'w' || e == 'W') {
+                String word = "\\p{IsAlphabetic}\\p{M}\\p{Nd}\\p{Pc}\\u00B2\\u00B3\\u00B9\\u00BC-\\u00BE";
+                if (e == 'w') {
+                    sb.append(depth > 0 ? word : "[" + word + "]");
+                } else {
+                    sb.append("[^").append(word).append(']');
+                }
+                i++;
             } else if (e == 'h') {
                 sb.append("[0-9a-fA-F]");
                 i++;

@@ -2,7 +2,14 @@ package dev.sparsa.io.tokenizer;
 
 /**
  * Text ↔ token ids. Implementations: byte-level BPE (GPT-2 / Llama-3 / Qwen), SentencePiece-style BPE with byte
- * fallback (Llama-2 / Mistral), WordPiece (BERT); built from tokenizer.json or GGUF {@code tokenizer.ggml.*}.
+ * fallback (Llama-2 / Mistral), WordPiece (BERT); built from tokenizer.json ({@link TokenizerJson#load}) or GGUF
+ * {@code tokenizer.ggml.*} ({@link GgufTokenizer#fromMetadata}).
+ *
+ * <p>Ids equal those of Hugging Face tokenizers for the same tokenizer.json (special tokens written in the text,
+ * like {@code <s>}, are recognised as such). Byte-level and byte-fallback tokenizers are lossless:
+ * {@code decode(encode(s, false), false)} gives {@code s} back (after the file's normalizer, e.g. Qwen's NFC),
+ * except that an unpaired UTF-16 surrogate, which UTF-8 cannot hold, comes back as U+FFFD. Instances are immutable
+ * (apart from an internal cache) and safe to share between threads.
  */
 public interface Tokenizer {
 

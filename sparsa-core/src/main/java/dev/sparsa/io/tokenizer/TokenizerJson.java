@@ -28,6 +28,8 @@ import java.util.regex.PatternSyntaxException;
  */
 public final class TokenizerJson {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Largest token id accepted (real vocabularies stay below a few hundred thousand). */
+    static final int MAX_ID = 16_000_000;
 
     private TokenizerJson() {
     }
@@ -40,7 +42,7 @@ public final class TokenizerJson {
         } catch (NoSuchFileException e) {
             throw FormatException.of(file, "no such file");
         } catch (JsonProcessingException e) {
-            throw FormatException.of(file, "malformed JSON: " + e.getOriginalMessage()
+            throw FormatException.of(file, "malformed JSON: " + jsonProblem(e)
                     + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ")" : ""));
         } catch (IOException e) {
             throw FormatException.of(file, "cannot read: " + e.getMessage());
@@ -54,7 +56,7 @@ public final class TokenizerJson {
                 throw FormatException.of(cfg, "cannot read: " + e.getMessage());
             }
         }
-        return build(root, config, file.getFileName().toString());
+        return build(root, config, file.toString());
     }
 
     /** Loads tokenizer.json content from a stream (e.g. a classpath resource); {@code name} names it in errors. */
@@ -62,10 +64,16 @@ public final class TokenizerJson {
         try {
             return build(JSON.readTree(in), null, name);
         } catch (JsonProcessingException e) {
-            throw FormatException.of(name, "malformed JSON: " + e.getOriginalMessage());
+            throw FormatException.of(name, "malformed JSON: " + jsonProblem(e));
         } catch (IOException e) {
             throw FormatException.of(name, "cannot read: " + e.getMessage());
         }
+    }
+
+    /** Jackson's message without its "[Source: ...]" noise, on one line. */
+    private static String jsonProblem(JsonProcessingException e) {
+        return e.getOriginalMessage().replaceAll("\\s*\\(start marker at \\[Source:[^\\]]*\\]\\)", "")
+                .replaceAll("\\s+", " ").strip();
     }
 
     private static Tokenizer build(JsonNode root, JsonNode config, String src) {
@@ -318,18 +326,20 @@ public final class TokenizerJson {
                 throw err("model.vocab", "expected an object {token: id}");
             }
             Map<String, Integer> vocab = new HashMap<>(v.size() * 2);
-            var it = v.fields();
-            while (it.hasNext()) {
-                var e = it.next();
+            for (var e : v.properties()) {
                 if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 0) {
                     throw err("model.vocab[\"" + e.getKey() + "\"]", "expected a non-negative integer id");
+                }
+                if (e.getValue().asInt() > MAX_ID) {
+                    // Ids index arrays: refuse absurd ones rather than allocate gigabytes.
+                    throw err("model.vocab[\"" + e.getKey() + "\"]", "id " + e.getValue().asInt() + " is too large");
                 }
                 vocab.put(e.getKey(), e.getValue().asInt());
             }
             if (vocab.isEmpty()) {
                 throw err("model.vocab", "empty");
             }
-            return Map.copyOf(vocab);
+            return java.util.Collections.unmodifiableMap(vocab); // HashMap: Map.copyOf probes slowly at this size
         }
 
         Model model(JsonNode m) {
@@ -391,8 +401,8 @@ public final class TokenizerJson {
                     throw err(f, "expected an object");
                 }
                 JsonNode id = req(t, "id", f);
-                if (!id.canConvertToInt() || id.asInt() < 0) {
-                    throw err(f + ".id", "expected a non-negative integer");
+                if (!id.canConvertToInt() || id.asInt() < 0 || id.asInt() > MAX_ID) {
+                    throw err(f + ".id", "expected a non-negative integer up to " + MAX_ID);
                 }
                 boolean special = bool(t, "special", false, f);
                 list.add(new AddedVocabulary.AddedToken(id.asInt(), str(t, "content", f), special,

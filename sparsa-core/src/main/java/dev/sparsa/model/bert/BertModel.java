@@ -2,6 +2,8 @@ package dev.sparsa.model.bert;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.SparsaException.UsageException;
+import dev.sparsa.io.ModelFiles;
+import dev.sparsa.io.WeightSource;
 import dev.sparsa.io.onnx.OnnxModel;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.ModelConfig;
@@ -10,6 +12,7 @@ import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.List;
 import java.util.Objects;
 
@@ -131,6 +134,24 @@ public final class BertModel {
         }
     }
 
+    /** Maps a Hugging Face BERT state dict (config.json + safetensors; see {@link BertHf} for the names). */
+    public static BertModel fromHf(ModelConfig config, WeightSource weights) {
+        return BertHf.load(config, weights);
+    }
+
+    /**
+     * Opens a BERT encoder: an {@code .onnx} export, or what {@link ModelFiles#open} accepts (a directory with
+     * config.json and model.safetensors, or a .safetensors file with config.json beside it).
+     */
+    public static BertModel open(Path path) {
+        if (path.getFileName() != null && path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx")) {
+            return fromOnnx(path);
+        }
+        try (ModelFiles mf = ModelFiles.open(path)) {
+            return fromHf(mf.config(), mf.weights());
+        }
+    }
+
     /** Maps an already opened ONNX model; the returned model holds its own copy of the weights. */
     public static BertModel fromOnnx(OnnxModel onnx) {
         return BertOnnx.load(onnx);
@@ -180,6 +201,9 @@ public final class BertModel {
             maxLen = Math.max(maxLen, len);
         }
         final int n = off[nb];
+        if ((long) n * Math.max(d, f) > Integer.MAX_VALUE - 8) {
+            throw new UsageException("batch of " + n + " tokens is too large for one forward; split it");
+        }
         if (n == 0) {
             float[][] out = new float[nb][];
             for (int b = 0; b < nb; b++) {

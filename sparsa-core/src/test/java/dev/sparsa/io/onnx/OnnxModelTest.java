@@ -119,6 +119,32 @@ public class OnnxModelTest {
     }
 
     @Test
+    void randomCorruptionNeverCrashes() {
+        // Flip bytes of a valid model: each result either parses or is a one-line FormatException naming the file.
+        byte[] good = tinyModel();
+        java.util.Random r = new java.util.Random(42);
+        int rejected = 0;
+        for (int trial = 0; trial < 3000; trial++) {
+            byte[] b = good.clone();
+            for (int k = 0; k <= trial % 3; k++) {
+                b[r.nextInt(b.length)] = (byte) r.nextInt(256);
+            }
+            try (OnnxModel m = OnnxModel.parse("fuzz.onnx", b)) {
+                for (String n : m.names()) {
+                    m.tensor(n);
+                }
+                for (OnnxModel.OnnxTensor t : m.initializers().values()) {
+                    t.toString();
+                }
+            } catch (FormatException e) {
+                assertThat(e.getMessage()).startsWith("fuzz.onnx: ").doesNotContain("\n");
+                rejected++;
+            }
+        }
+        assertThat(rejected).isGreaterThan(100);
+    }
+
+    @Test
     void rejectsInconsistentAndExternalTensors() {
         ProtoWriter shortRaw = ProtoWriter.tensor("W", OnnxModel.FLOAT, new long[]{2, 3}, ProtoWriter.le(1, 2));
         assertThatThrownBy(() -> OnnxModel.parse("m.onnx", model(shortRaw)))
@@ -159,6 +185,11 @@ public class OnnxModelTest {
             long matmuls = m.names().stream().filter(n -> n.startsWith("onnx::MatMul")).count();
             assertThat(matmuls).isEqualTo(36); // 6 layers × (Q, K, V, O, intermediate, output)
             assertThat(m.nodes().stream().filter(n -> n.opType().equals("Erf")).count()).isEqualTo(6);
+        }
+        for (int cut : new int[]{100, 1 << 20, bytes.length - 1}) {
+            byte[] b = Arrays.copyOf(bytes, cut);
+            assertThatThrownBy(() -> OnnxModel.parse("cut.onnx", b)).isInstanceOf(FormatException.class)
+                    .hasMessageContaining("runs past the end");
         }
     }
 }

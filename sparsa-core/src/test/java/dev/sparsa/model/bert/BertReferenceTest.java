@@ -73,6 +73,15 @@ class BertReferenceTest {
     }
 
     @Test
+    void sparsasTokenizerGivesTheHuggingFaceIds() {
+        // what `sparsa embed --text` feeds the model: Sparsa's own tokenizer.json reader, same ids as the reference
+        MiniLmFixture fx = MiniLmFixture.get();
+        for (String s : SENTENCES) {
+            assertThat(fx.sparsaTokenizer.encode(s, true)).as(s).containsExactly(fx.ids(s));
+        }
+    }
+
+    @Test
     void paddedBatchMatchesOnnxRuntimeAndUnpaddedRuns() throws Exception {
         MiniLmFixture fx = MiniLmFixture.get();
         List<int[]> seqs = new ArrayList<>();

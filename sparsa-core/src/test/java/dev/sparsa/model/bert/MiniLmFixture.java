@@ -7,6 +7,8 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.sparsa.io.onnx.OnnxModel;
+import dev.sparsa.io.tokenizer.Tokenizer;
+import dev.sparsa.io.tokenizer.TokenizerJson;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,6 +34,7 @@ final class MiniLmFixture {
     final OrtEnvironment env;
     final OrtSession session;
     final HuggingFaceTokenizer tokenizer;
+    final Tokenizer sparsaTokenizer;
 
     private MiniLmFixture() throws IOException, OrtException {
         modelBytes = resource(MODEL);
@@ -46,6 +49,7 @@ final class MiniLmFixture {
         Files.write(tok, resource(TOKENIZER));
         tokenizer = HuggingFaceTokenizer.builder().optTokenizerPath(tok).optPadding(false).optTruncation(false)
                 .build();
+        sparsaTokenizer = TokenizerJson.load(tok);
         tok.toFile().deleteOnExit();
         dir.toFile().deleteOnExit();
     }
@@ -132,6 +136,13 @@ final class MiniLmFixture {
             return out;
         }
     }
+
+    /**
+     * How far two runs of the same forward may differ: not at all. Kernels split only over output rows and sum in a
+     * fixed lane order (no reduceLanes(ADD), no intrinsic EXP), so interpreted and JIT-compiled code, and 1 or 2
+     * threads, give the same bits.
+     */
+    static final float RERUN = 0f;
 
     static float maxAbsDiff(float[] a, float[] b) {
         if (a.length != b.length) {

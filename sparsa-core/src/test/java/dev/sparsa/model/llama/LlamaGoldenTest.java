@@ -123,9 +123,8 @@ class LlamaGoldenTest {
     }
 
     /**
-     * Threads 1 vs 2 give identical bits, prefill and decode. Both paths are warmed up first: the Vector API's
-     * reduceLanes(ADD) sums in a different order in the interpreter than in C2-compiled code, so results of the same
-     * kernel shift by an ulp while the JIT warms up, whatever the thread count (reported to the kernels owner).
+     * Threads 1 vs 2 give identical bits, prefill and decode, from the first (interpreted) call on: kernels split
+     * only over output rows and sum lanes in a fixed order, so neither the thread count nor the JIT changes a bit.
      */
     @ParameterizedTest
     @ValueSource(strings = {"qwen2_bias_tied", "llama_relu"})
@@ -135,7 +134,7 @@ class LlamaGoldenTest {
         int[] ids = g.allIds();
         int[] prompt = g.promptIds();
         try (Parallel one = Parallel.serial(); Parallel two = new Parallel(2)) {
-            for (int warm = 0; warm < 40; warm++) {
+            for (int warm = 0; warm < 0; warm++) {   // no warm-up needed: same bits cold or compiled
                 m.forward(m.newCache(ids.length), ids, true, ActivationTap.NONE, warm % 2 == 0 ? one : two);
                 KvCache c = m.newCache(ids.length);
                 m.forward(c, prompt, false, ActivationTap.NONE, warm % 2 == 0 ? one : two);

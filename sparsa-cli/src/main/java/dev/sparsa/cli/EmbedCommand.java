@@ -1,0 +1,247 @@
+package dev.sparsa.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sparsa.SparsaException.UsageException;
+import dev.sparsa.io.onnx.MiniLm;
+import dev.sparsa.io.tokenizer.Tokenizer;
+import dev.sparsa.io.tokenizer.TokenizerJson;
+import dev.sparsa.model.bert.BertModel;
+import dev.sparsa.tensor.Parallel;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code sparsa embed}: sentence embeddings from a BERT encoder in ONNX form (default: all-MiniLM-L6-v2, fetched
+ * into the cache) — mean-pooled last hidden states, L2-normalized, as sentence-transformers computes them.
+ */
+@Command(name = "embed", mixinStandardHelpOptions = true,
+        description = {"Sentence embeddings from a BERT encoder (default: all-MiniLM-L6-v2): masked mean of the last "
+                + "hidden states, L2-normalized; prints each embedding's first values and the cosine similarities "
+                + "between the texts."})
+public final class EmbedCommand implements Callable<Integer> {
+
+    @Option(names = "--model", paramLabel = "PATH",
+            description = "BERT encoder: an .onnx export, or a Hugging Face directory (config.json + "
+                    + "model.safetensors) or .safetensors file (default: all-MiniLM-L6-v2 ONNX, fetched into the cache)")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "tokenizer.json",
+            description = "Hugging Face tokenizer.json (default: the default model's, or tokenizer.json beside --model)")
+    Path tokenizer;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Option(names = "--text", required = true, paramLabel = "TEXT", description = "a text to embed (repeatable)")
+        List<String> texts;
+
+        @Option(names = "--file", required = true, paramLabel = "FILE",
+                description = "embed each non-blank line of FILE")
+        Path file;
+
+        @Option(names = "--ids", required = true, paramLabel = "IDS",
+                description = "token ids of one sequence, incl. [CLS]/[SEP], separated by spaces or commas "
+                        + "(repeatable; skips the tokenizer)")
+        List<String> ids;
+    }
+
+    @Option(names = "--json", description = "print everything (all values, token ids, similarities) as JSON")
+    boolean json;
+
+    @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: all processors)")
+    int threads = 0;
+
+    @Option(names = "--show", paramLabel = "K", description = "values of each embedding to print (default: 8)")
+    int show = 8;
+
+    @Option(names = "--batch", paramLabel = "B", description = "texts per forward pass (default: 32)")
+    int batch = 32;
+
+    @Spec
+    CommandSpec spec;
+
+    /** One embedded text, as --json prints it. */
+    public record Embedded(String text, int[] ids, float[] embedding) {
+    }
+
+    /** The --json document. */
+    public record Result(String model, String architecture, int dimension, List<Embedded> texts,
+                         double[][] cosine) {
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        if (threads < 0 || show < 0 || batch < 1) {
+            throw new UsageException("--threads and --show must be >= 0 and --batch >= 1");
+        }
+        Path modelPath = model;
+        Path tokPath = tokenizer;
+        if (modelPath == null) {
+            MiniLm.Files f = MiniLm.fetch();
+            modelPath = f.model();
+            if (tokPath == null) {
+                tokPath = f.tokenizer();
+            }
+        } else if (tokPath == null) {
+            Path dir = Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent();
+            if (dir != null && Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+                tokPath = dir.resolve("tokenizer.json");
+            }
+        }
+        // texts and their token ids
+        List<String> texts = new ArrayList<>();
+        List<int[]> ids = new ArrayList<>();
+        if (input.ids != null) {
+            for (String s : input.ids) {
+                texts.add(null);
+                ids.add(parseIds(s));
+            }
+        } else {
+            texts.addAll(input.texts != null ? input.texts : readLines(input.file));
+            if (tokPath == null) {
+                throw new UsageException("no tokenizer.json beside --model: give --tokenizer (or --ids)");
+            }
+            Tokenizer tok = loadTokenizer(tokPath);
+            for (String t : texts) {
+                ids.add(tok.encode(t, true));
+            }
+        }
+        if (ids.isEmpty()) {
+            throw new UsageException("nothing to embed");
+        }
+
+        BertModel bert = BertModel.open(modelPath);
+        int max = bert.config().maxPositions();
+        for (int i = 0; i < ids.size(); i++) {
+            if (ids.get(i).length > max) {
+                // keep [CLS] + the first tokens, end with the sequence's last token ([SEP])
+                int[] a = ids.get(i);
+                int[] cut = Arrays.copyOf(a, max);
+                cut[max - 1] = a[a.length - 1];
+                ids.set(i, cut);
+                spec.commandLine().getErr().println("sparsa: text " + (i + 1) + " truncated from " + a.length
+                        + " to " + max + " tokens");
+            }
+        }
+        float[][] emb = new float[ids.size()][];
+        try (Parallel par = threads == 0 ? Parallel.ofAvailableProcessors() : new Parallel(threads)) {
+            for (int from = 0; from < ids.size(); from += batch) {
+                List<int[]> chunk = ids.subList(from, Math.min(ids.size(), from + batch));
+                float[][] e = bert.sentenceEmbeddings(BertModel.Batch.of(chunk), par);
+                System.arraycopy(e, 0, emb, from, e.length);
+            }
+        }
+        double[][] cos = new double[emb.length][emb.length];
+        for (int i = 0; i < emb.length; i++) {
+            for (int j = 0; j < emb.length; j++) {
+                cos[i][j] = cosine(emb[i], emb[j]);
+            }
+        }
+
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            List<Embedded> items = new ArrayList<>();
+            for (int i = 0; i < emb.length; i++) {
+                items.add(new Embedded(texts.get(i), ids.get(i), emb[i]));
+            }
+            ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            out.println(om.writeValueAsString(new Result(modelPath.toString(), bert.config().architecture(),
+                    bert.config().hiddenSize(), items, cos)));
+        } else {
+            var c = bert.config();
+            out.printf("model: %s (%s, %d layers, hidden %d, FFN %d, %s)%n", modelPath, c.architecture(),
+                    c.numLayers(), c.hiddenSize(), c.intermediateSize(), c.hiddenAct());
+            out.printf("embeddings: %d × %d (mean-pooled, L2-normalized)%n", emb.length, c.hiddenSize());
+            for (int i = 0; i < emb.length; i++) {
+                StringBuilder sb = new StringBuilder();
+                for (int k = 0; k < Math.min(show, emb[i].length); k++) {
+                    sb.append(String.format(" %+.4f", emb[i][k]));
+                }
+                out.printf("[%d] %s (%d tokens):%s%s%n", i + 1, label(texts.get(i), ids.get(i)), ids.get(i).length,
+                        sb, show < emb[i].length ? " ..." : "");
+            }
+            if (emb.length > 1) {
+                out.println("cosine similarity:");
+                StringBuilder head = new StringBuilder("     ");
+                for (int j = 0; j < emb.length; j++) {
+                    head.append(String.format(" %7s", "[" + (j + 1) + "]"));
+                }
+                out.println(head);
+                for (int i = 0; i < emb.length; i++) {
+                    StringBuilder row = new StringBuilder(String.format("%5s", "[" + (i + 1) + "]"));
+                    for (int j = 0; j < emb.length; j++) {
+                        row.append(String.format(" %7.4f", cos[i][j]));
+                    }
+                    out.println(row);
+                }
+            }
+        }
+        out.flush();
+        return 0;
+    }
+
+    /** Sparsa's tokenizer for {@code tokenizer.json} (WordPiece for BERT; truncation is done here, not there). */
+    static Tokenizer loadTokenizer(Path path) {
+        return TokenizerJson.load(path);
+    }
+
+    static int[] parseIds(String s) {
+        String[] parts = s.trim().split("[\\s,]+");
+        if (s.isBlank()) {
+            throw new UsageException("--ids: empty sequence");
+        }
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                out[i] = Integer.parseInt(parts[i]);
+            } catch (NumberFormatException e) {
+                throw new UsageException("--ids: '" + parts[i] + "' is not a token id");
+            }
+        }
+        return out;
+    }
+
+    private static List<String> readLines(Path file) throws IOException {
+        try {
+            return Files.readAllLines(file).stream().filter(l -> !l.isBlank()).toList();
+        } catch (NoSuchFileException e) {
+            throw new UsageException(file + ": no such file");
+        }
+    }
+
+    private static String label(String text, int[] ids) {
+        if (text == null) {
+            return "ids" + Arrays.toString(Arrays.copyOf(ids, Math.min(ids.length, 6)))
+                    .replace("]", ids.length > 6 ? ", ...]" : "]");
+        }
+        String t = text.replace('\n', ' ');
+        return "\"" + (t.length() > 60 ? t.substring(0, 57) + "..." : t) + "\"";
+    }
+
+    private static double cosine(float[] a, float[] b) {
+        double dot = 0;
+        double na = 0;
+        double nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        return dot / Math.max(Math.sqrt(na * nb), 1e-30);
+    }
+}

@@ -1,0 +1,48 @@
+package dev.sparsa.io.tokenizer;
+
+import dev.sparsa.io.tokenizer.TokenizerFixtures.Tok;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Loading a real file and encoding ~200 KB of text take seconds (bound: a generous 60 s). */
+class TokenizerPerformanceTest {
+
+    static String text200k() {
+        StringBuilder sb = new StringBuilder();
+        for (String line : TokenizerFixtures.brownLines(100, 1000)) {
+            if (sb.length() > 200_000) {
+                break;
+            }
+            sb.append(line).append('\n');
+        }
+        // Plus long runs that punish regex backtracking and quadratic merging.
+        sb.append(" ".repeat(5000)).append('x').append("\t\n".repeat(2000)).append("9".repeat(5000))
+                .append("a".repeat(5000)).append("😀".repeat(1000));
+        return sb.toString();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Tok.class)
+    void encodes200kBQuickly(Tok t) {
+        long t0 = System.nanoTime();
+        Tokenizer tok = TokenizerJson.load(t.file());
+        long t1 = System.nanoTime();
+        String text = text200k();
+        int[] ids = tok.encode(text, false);
+        long t2 = System.nanoTime();
+        String back = tok.decode(ids, false);
+        long t3 = System.nanoTime();
+        double mb = text.getBytes(StandardCharsets.UTF_8).length / 1e6;
+        System.out.printf("%s: load %.2f s, encode %.2f MB in %.2f s (%.2f MB/s, %d ids), decode %.2f s%n", t,
+                (t1 - t0) / 1e9, mb, (t2 - t1) / 1e9, mb / ((t2 - t1) / 1e9), ids.length, (t3 - t2) / 1e9);
+        assertThat((t2 - t1) / 1e9).as("encode seconds").isLessThan(60);
+        assertThat(ids.length).isGreaterThan(20_000);
+        if (t != Tok.MINILM) {
+            assertThat(back).isEqualTo(text);
+        }
+    }
+}
