@@ -59,7 +59,7 @@ class MiniLmProfileTest {
     }
 
     @Test
-    void cettCurveStartsAtZeroIsMonotoneAndOneAndTwoThreadsAgree() throws Exception {
+    void cettCurveStartsAtZeroIsMonotoneAndRunsAreIdenticalWithOneAndTwoThreads() throws Exception {
         ProfileResults one = profile(1);
         assertThat(one.run().windows()).isEqualTo(2);
         assertThat(one.run().positions()).isEqualTo(256); // [CLS] 126 [SEP] twice
@@ -87,32 +87,6 @@ class MiniLmProfileTest {
         for (ObjectNode n : List.of(a, b)) {
             ((ObjectNode) n.get("run")).remove(List.of("seconds", "profileTokensPerSecond", "threads"));
         }
-        // Bit-identity is not asserted here: the shared Vector API kernels reduce float lanes with
-        // reduceLanes(ADD), whose order depends on the JIT tier, so the same forward can differ in the last bit
-        // between calls (even with one thread). The profiler itself is deterministic given the activations (exact
-        // 1-vs-2-thread equality on the toy models in ProfilerTest); here every number must agree closely.
-        assertClose(a, b, "");
-    }
-
-    static void assertClose(com.fasterxml.jackson.databind.JsonNode a, com.fasterxml.jackson.databind.JsonNode b,
-                            String path) {
-        assertThat(b.getNodeType()).as(path).isEqualTo(a.getNodeType());
-        if (a.isContainerNode()) {
-            assertThat(b.size()).as(path).isEqualTo(a.size());
-            if (a.isArray()) {
-                for (int i = 0; i < a.size(); i++) {
-                    assertClose(a.get(i), b.get(i), path + "[" + i + "]");
-                }
-            } else {
-                a.properties().forEach(e -> assertClose(e.getValue(), b.get(e.getKey()), path + "." + e.getKey()));
-            }
-        } else if (a.isIntegralNumber()) {
-            assertThat(b.asLong()).as(path).isBetween(a.asLong() - 2, a.asLong() + 2); // a token may change bin
-        } else if (a.isNumber()) {
-            assertThat(b.asDouble()).as(path).isCloseTo(a.asDouble(),
-                    org.assertj.core.api.Assertions.within(2e-3 * Math.max(1, Math.abs(a.asDouble()))));
-        } else {
-            assertThat(b).as(path).isEqualTo(a);
-        }
+        assertThat(om.writeValueAsString(b)).isEqualTo(om.writeValueAsString(a));
     }
 }
