@@ -371,7 +371,10 @@ public final class Profiler {
         return aa == 0 || bb == 0 ? 0 : ab / Math.sqrt(aa * bb);
     }
 
-    /** The fixed grid of shared CETT targets evaluated before bisection (brackets for every p). */
+    /**
+     * The grid of shared CETT targets evaluated before bisection (brackets for every p); widened up to c = 0.95 when
+     * the largest p is not reached on it.
+     */
     static final double[] GRID = {0.05, 0.1, 0.2, 0.35};
 
     private ProfileResults.QualitySparsity qualitySparsity(CettCalibrator[] calib, Object[] denseOut,
@@ -398,6 +401,12 @@ public final class Profiler {
         });
         for (double c : GRID) {
             eval.apply(c);
+        }
+        // Models that tolerate more (e.g. already very sparse ones): widen the bracket towards c = 0.95.
+        double maxGoal = Arrays.stream(opt.qualityPercents()).max().orElse(0) / 100;
+        while (memo.lastEntry().getValue().degradation() <= maxGoal && memo.lastKey() < 0.95) {
+            double c = Math.min(0.95, memo.lastKey() + (1 - memo.lastKey()) / 2);
+            eval.apply(Math.rint(c * 1e4) / 1e4);
         }
         double denseQ = quality(denseOut, denseOut, evalWindows).dense;
         List<ProfileResults.Target> targets = new ArrayList<>();
