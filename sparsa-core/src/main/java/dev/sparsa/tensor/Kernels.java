@@ -12,6 +12,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -547,13 +548,19 @@ public final class Kernels {
         return sum;
     }
 
-    // Σ lanes in a fixed order (reduceLanes(ADD) may reassociate, and differs between interpreter and JIT)
+    private static final VectorShuffle<Float> XOR8 = VectorShuffle.fromOp(FS, i -> (i ^ 8) & (L - 1));
+    private static final VectorShuffle<Float> XOR4 = VectorShuffle.fromOp(FS, i -> i ^ 4);
+    private static final VectorShuffle<Float> XOR2 = VectorShuffle.fromOp(FS, i -> i ^ 2);
+    private static final VectorShuffle<Float> XOR1 = VectorShuffle.fromOp(FS, i -> i ^ 1);
+
+    // Σ lanes as a fixed butterfly (reduceLanes(ADD) may reassociate, and differs between interpreter and JIT)
     static float hsum(FloatVector v) {
-        float s = 0f;
-        for (int i = 0; i < L; i++) {
-            s += v.lane(i);
+        if (L == 16) {
+            v = v.add(v.rearrange(XOR8));
         }
-        return s;
+        v = v.add(v.rearrange(XOR4));
+        v = v.add(v.rearrange(XOR2));
+        return v.add(v.rearrange(XOR1)).lane(0);
     }
 
     private static final FloatVector LOG2E = FloatVector.broadcast(FS, 1.44269504088896341f);
