@@ -11,9 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -33,26 +31,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class HostileFilesTest {
     @TempDir
     static Path tmp;
-
-    /** Exit code, stdout, stderr of one in-process CLI run. */
-    record Run(int code, String out, String err) {
-    }
-
-    static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     /** One hostile case: the command to run, the file the message must name and what it must say. */
     record Case(String name, String[] args, String file, String problem) {
@@ -213,7 +191,7 @@ class HostileFilesTest {
         assertThat(q41[at]).isZero();
         q41[at] = 3;
         Path patched = write(tmp.resolve("q41.gguf"), q41);
-        assertThat(run("inspect", "--model", patched.toString()).out()).containsPattern("up_proj\\.weight +Q4_1");
+        assertThat(CliRun.of("inspect", "--model", patched.toString()).out()).containsPattern("up_proj\\.weight +Q4_1");
         cs.add(new Case("unsupported ggml type", new String[]{"convert", "--model", patched.toString(), "--out",
                 tmp.resolve("q41-out.gguf").toString()}, "q41.gguf",
                 "tensor model.layers.0.mlp.up_proj.weight has unsupported dtype Q4_1"));
@@ -238,7 +216,7 @@ class HostileFilesTest {
         List<Case> cs = cases();
         assertThat(cs.size()).isGreaterThanOrEqualTo(20);
         return cs.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
-            Run r = run(c.args());
+            CliRun r = CliRun.of(c.args());
             assertThat(r.code()).as("exit code; stderr: %s", r.err()).isNotZero();
             List<String> lines = r.err().lines().toList();
             assertThat(lines).as("stderr").hasSize(1);
@@ -251,12 +229,12 @@ class HostileFilesTest {
     @Test
     void inspectAndConvertHappyPath() throws IOException {
         Path d = TinyModels.writeDir(tmp.resolve("happy"), C, 3);
-        Run text = run("inspect", "--model", d.toString());
+        CliRun text = CliRun.of("inspect", "--model", d.toString());
         assertThat(text.code()).as(text.err()).isZero();
         assertThat(text.out()).contains("format:  safetensors").contains("arch:    llama  hidden 64  ffn 96  layers 2")
                 .containsPattern("model\\.layers\\.1\\.mlp\\.down_proj\\.weight +F32 +\\[64, 96] +24,576")
                 .contains("21 tensors, 66,880 parameters, 267,520 bytes");
-        Run json = run("inspect", "--model", d.toString(), "--json");
+        CliRun json = CliRun.of("inspect", "--model", d.toString(), "--json");
         assertThat(json.code()).isZero();
         var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
         assertThat(tree.get("format").asText()).isEqualTo("safetensors");
@@ -266,15 +244,15 @@ class HostileFilesTest {
         assertThat(tree.get("bytes").asLong()).isEqualTo(4 * params);
         assertThat(tree.get("config").get("numKvHeads").asInt()).isEqualTo(2);
         Path out = tmp.resolve("happy.gguf");
-        Run conv = run("convert", "--model", d.toString(), "--out", out.toString(), "--type", "q4_0");
+        CliRun conv = CliRun.of("convert", "--model", d.toString(), "--out", out.toString(), "--type", "q4_0");
         assertThat(conv.code()).as(conv.err()).isZero();
         assertThat(conv.err().lines().toList()).hasSize(21).allMatch(l -> l.startsWith("sparsa: convert ["));
         assertThat(conv.out()).startsWith("wrote " + out);
-        Run g = run("inspect", "--model", out.toString());
+        CliRun g = CliRun.of("inspect", "--model", out.toString());
         assertThat(g.code()).as(g.err()).isZero();
         assertThat(g.out()).contains("format:  gguf").containsPattern("model\\.layers\\.0\\.mlp\\.up_proj\\.weight +Q4_0 +\\[96, 64] +3,456")
                 .containsPattern("model\\.norm\\.weight +F32 +\\[64]");
-        Run badType = run("convert", "--model", d.toString(), "--out", out.toString(), "--type", "q3_k");
+        CliRun badType = CliRun.of("convert", "--model", d.toString(), "--out", out.toString(), "--type", "q3_k");
         assertThat(badType.code()).isNotZero();
         assertThat(badType.err().lines().toList()).containsExactly("sparsa: --type: unknown type 'q3_k' (expected f32,"
                 + " f16, bf16, q8_0 or q4_0)");
