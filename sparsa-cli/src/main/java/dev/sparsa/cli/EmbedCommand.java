@@ -87,7 +87,8 @@ public final class EmbedCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (threads < 0 || show < 0 || batch < 1) {
-            throw new UsageException("--threads and --show must be >= 0 and --batch >= 1");
+            throw new UsageException("--threads and --show must be >= 0 and --batch >= 1, got " + threads + ", "
+                    + show + " and " + batch);
         }
         Path modelPath = model;
         Path tokPath = tokenizer;
@@ -113,18 +114,27 @@ public final class EmbedCommand implements Callable<Integer> {
             }
         } else {
             texts.addAll(input.texts != null ? input.texts : readLines(input.file));
+            if (texts.isEmpty()) {
+                throw new UsageException(input.file + ": no non-blank lines to embed");
+            }
+            for (int i = 0; i < texts.size(); i++) {
+                if (texts.get(i).isBlank()) {   // --file drops blank lines; a blank --text has nothing to embed
+                    throw new UsageException("--text " + (i + 1) + " is empty: nothing to embed");
+                }
+            }
             if (tokPath == null) {
-                throw new UsageException("no tokenizer.json beside --model: give --tokenizer (or --ids)");
+                throw new UsageException("no tokenizer.json beside " + modelPath
+                        + ": give --tokenizer FILE (or --ids)");
             }
             Tokenizer tok = loadTokenizer(tokPath);
-            for (String t : texts) {
-                ids.add(tok.encode(t, true));
+            for (int i = 0; i < texts.size(); i++) {
+                int[] t = tok.encode(texts.get(i), true);
+                if (t.length == 0) {
+                    throw new UsageException(tokPath + ": text " + (i + 1) + " encodes to no tokens");
+                }
+                ids.add(t);
             }
         }
-        if (ids.isEmpty()) {
-            throw new UsageException("nothing to embed");
-        }
-
         BertModel bert = BertModel.open(modelPath);
         int max = bert.config().maxPositions();
         for (int i = 0; i < ids.size(); i++) {

@@ -104,6 +104,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if ((prompt == null) == (promptIds == null)) {
             throw new SparsaException.UsageException("give exactly one of --prompt and --prompt-ids");
         }
+        checkOptions();
         FfnKernel.Factory factory = switch (ffn) {
             case "dense" -> DenseFfn::new;
             case "exact-sparse" -> ExactSparseFfn::new;
@@ -167,6 +168,22 @@ public final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Option values that cannot work, refused before the model is loaded. */
+    private void checkOptions() {
+        if (maxTokens < 1) {
+            throw new SparsaException.UsageException("--max-tokens must be >= 1, got " + maxTokens);
+        }
+        if (!(temperature >= 0) || Float.isInfinite(temperature)) {   // also NaN
+            throw new SparsaException.UsageException("--temperature must be >= 0 (0 = greedy), got " + temperature);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new SparsaException.UsageException("--top-p must be in (0, 1], got " + topP);
+        }
+        if (promptIds != null && promptIds.length == 0) {
+            throw new SparsaException.UsageException("--prompt-ids: no token ids given");
+        }
     }
 
     /** Prints the text the new token adds; holds back a trailing U+FFFD (an incomplete multi-byte character). */

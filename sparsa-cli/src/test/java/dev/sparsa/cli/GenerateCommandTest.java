@@ -117,4 +117,27 @@ class GenerateCommandTest {
         CliRun big = CliRun.of("generate", "--model", dir.toString(), "--prompt-ids", "1,999");
         assertThat(big.err().strip()).isEqualTo("sparsa: token id 999 is outside the vocabulary [0, 512)");
     }
+
+    @Test
+    void optionValuesThatCannotWorkAreRefusedInOneLine() {
+        GoldenWeights.Golden g = GoldenWeights.load("llama_gqa_rope3");
+        Path dir = g.writeDir(tmp.resolve("m"));
+        String[][] cases = {
+                {"--max-tokens", "0", "sparsa: --max-tokens must be >= 1, got 0"},
+                {"--max-tokens", "-3", "sparsa: --max-tokens must be >= 1, got -3"},
+                {"--temperature", "-0.5", "sparsa: --temperature must be >= 0 (0 = greedy), got -0.5"},
+                {"--temperature", "NaN", "sparsa: --temperature must be >= 0 (0 = greedy), got NaN"},
+                {"--top-p", "0", "sparsa: --top-p must be in (0, 1], got 0.0"},
+                {"--top-p", "1.5", "sparsa: --top-p must be in (0, 1], got 1.5"},
+                {"--threads", "0", "sparsa: --threads must be >= 1, got 0"},
+        };
+        for (String[] c : cases) {
+            CliRun r = CliRun.of("generate", "--model", dir.toString(), "--prompt-ids", "1,2", c[0], c[1]);
+            assertThat(r.code()).as(c[0] + " " + c[1]).isEqualTo(2);
+            assertThat(r.err().lines().toList()).as(c[0] + " " + c[1]).containsExactly(c[2]);
+        }
+        CliRun ok = CliRun.of("generate", "--model", dir.toString(), "--prompt-ids", "1,2", "--top-p", "1",
+                "--temperature", "0.8", "--max-tokens", "1", "--json");
+        assertThat(ok.code()).as(ok.err()).isZero();
+    }
 }

@@ -5,6 +5,7 @@ import dev.sparsa.io.RawGguf;
 import dev.sparsa.io.SafetensorsWriter;
 import dev.sparsa.io.TinyModels;
 import dev.sparsa.model.ModelConfig;
+import dev.sparsa.model.bert.TinyBertOnnx;
 import dev.sparsa.tensor.Tensor;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -71,6 +72,10 @@ class HostileFilesTest {
 
     private static Case inspect(String name, Path model, String file, String problem) {
         return new Case(name, new String[]{"inspect", "--model", model.toString()}, file, problem);
+    }
+
+    private static Case embed(String name, Path model, String file, String problem) {
+        return new Case(name, new String[]{"embed", "--model", model.toString(), "--ids", "1 2 3"}, file, problem);
     }
 
     private static Case safetensorsCase(String name, byte[] bytes, String problem) throws IOException {
@@ -173,6 +178,26 @@ class HostileFilesTest {
         Path txt = write(tmp.resolve("notes.txt"), "hello");
         cs.add(inspect("not a model", txt, "notes.txt", "not a model"));
         cs.add(inspect("no such path", tmp.resolve("nowhere"), "nowhere", "no such file or directory"));
+        // ONNX: inspect lists the initializers of any ONNX file, embed needs a BERT encoder graph.
+        byte[] bert = TinyBertOnnx.build(7, "gelu", false);
+        Path cutOnnx = write(tmp.resolve("cut.onnx"), java.util.Arrays.copyOf(bert, bert.length / 2));
+        cs.add(inspect("onnx truncated", cutOnnx, "cut.onnx", "malformed protobuf"));
+        cs.add(embed("onnx truncated, embed", cutOnnx, "cut.onnx", "malformed protobuf"));
+        Path textOnnx = write(tmp.resolve("text.onnx"), "hello, this is not protobuf");
+        cs.add(inspect("onnx not protobuf", textOnnx, "text.onnx", "malformed protobuf"));
+        Path emptyOnnx = write(tmp.resolve("empty.onnx"), new byte[0]);
+        cs.add(inspect("onnx empty", emptyOnnx, "empty.onnx", "not an ONNX model: no graph"));
+        cs.add(embed("onnx empty, embed", emptyOnnx, "empty.onnx", "not an ONNX model: no graph"));
+        Path notBert = write(tmp.resolve("notbert.onnx"), TinyBertOnnx.build(7, "gelu", true));
+        cs.add(embed("onnx not a BERT graph", notBert, "notbert.onnx",
+                "not a BERT encoder graph: layer 1 output: no residual Add"));
+        cs.add(inspect("onnx no such file", tmp.resolve("absent.onnx"), "absent.onnx", "no such file"));
+        cs.add(embed("embed no such model", tmp.resolve("absent-dir"), "absent-dir", "no such file or directory"));
+        cs.add(new Case("generate no such model", new String[]{"generate", "--model",
+                tmp.resolve("absent.gguf").toString(), "--prompt-ids", "1"}, "absent.gguf", "no such file"));
+        cs.add(new Case("convert no such model", new String[]{"convert", "--model",
+                tmp.resolve("absent2.gguf").toString(), "--out", tmp.resolve("x.gguf").toString()}, "absent2.gguf",
+                "no such file"));
         // A valid GGUF cut in the middle of its metadata.
         Path full = tmp.resolve("full.gguf");
         try (var m = dev.sparsa.io.ModelFiles.open(TinyModels.writeDir(tmp.resolve("good"), C, 2))) {
