@@ -91,7 +91,7 @@ class EmbedCommandTest {
             System.setErr(saved);
         }
         assertThat(err.toString().lines().toList()).containsExactly(
-                "sparsa: missing.onnx: no such file",
+                "sparsa: missing.onnx: no such file or directory",
                 "sparsa: token id 99999 at sequence 0 position 1 is outside the vocabulary [0, 30522)",
                 "sparsa: --ids: 'x' is not a token id");
     }

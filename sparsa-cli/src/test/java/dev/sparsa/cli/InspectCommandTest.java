@@ -53,17 +53,4 @@ class InspectCommandTest {
                 .contains("arch:    unknown (not a BERT encoder graph: layer 1 output: no residual Add of")
                 .containsPattern("\\nword +FLOAT +\\[20, 8] +640\\n");
     }
-
-    @Test
-    void everyOptionOfTheseCommandsIsDescribed() {
-        for (String cmd : new String[]{"inspect", "convert", "embed", "generate"}) {
-            CliRun h = CliRun.of(cmd, "--help");
-            assertThat(h.code()).as(cmd).isZero();
-            assertThat(h.out()).as(cmd).startsWith("Usage: sparsa " + cmd);
-            var spec = new picocli.CommandLine(new Main()).getSubcommands().get(cmd).getCommandSpec();
-            for (var o : spec.options()) {
-                assertThat(String.join(" ", o.description())).as(cmd + " " + o.longestName()).isNotBlank();
-            }
-        }
-    }
 }
