@@ -198,6 +198,15 @@ class HostileFilesTest {
         cs.add(new Case("convert no such model", new String[]{"convert", "--model",
                 tmp.resolve("absent2.gguf").toString(), "--out", tmp.resolve("x.gguf").toString()}, "absent2.gguf",
                 "no such file"));
+        cs.add(new Case("generate an ONNX model", new String[]{"generate", "--model", notBert.toString(),
+                "--prompt-ids", "1"}, "notbert.onnx", "an ONNX file is used only as a BERT encoder"));
+        // Where convert cannot write.
+        Path good = TinyModels.writeDir(tmp.resolve("conv"), C, 4);
+        Path plain = write(tmp.resolve("plain.txt"), "x");
+        cs.add(new Case("convert out under a file", new String[]{"convert", "--model", good.toString(), "--out",
+                plain.resolve("m.gguf").toString()}, "plain.txt", "exists and is not a directory"));
+        cs.add(new Case("convert out is a directory", new String[]{"convert", "--model", good.toString(), "--out",
+                good.toString()}, "conv", "cannot write: it is a directory"));
         // A valid GGUF cut in the middle of its metadata.
         Path full = tmp.resolve("full.gguf");
         try (var m = dev.sparsa.io.ModelFiles.open(TinyModels.writeDir(tmp.resolve("good"), C, 2))) {
