@@ -201,7 +201,7 @@ class HostileFilesTest {
         cs.add(new Case("generate an ONNX model", new String[]{"generate", "--model", notBert.toString(),
                 "--prompt-ids", "1"}, "notbert.onnx", "an ONNX file is used only as a BERT encoder"));
         cs.add(embed("embed a llama model", TinyModels.writeDir(tmp.resolve("llama-for-embed"), C, 5),
-                "model.safetensors", "a llama model (config.json model_type), not a BERT encoder"));
+                "model.safetensors", "a llama model, not a BERT encoder"));
         // Where convert cannot write.
         Path good = TinyModels.writeDir(tmp.resolve("conv"), C, 4);
         Path plain = write(tmp.resolve("plain.txt"), "x");

@@ -45,8 +45,7 @@ final class BertHf {
 
     static BertModel load(ModelConfig c, WeightSource w) {
         if (!c.architecture().equals("bert")) {
-            throw new UnsupportedException(w.location() + ": a " + c.architecture() + " model (config.json model_type),"
-                    + " not a BERT encoder");
+            throw new UnsupportedException(w.location() + ": a " + c.architecture() + " model, not a BERT encoder");
         }
         return new BertHf(c, w).load();
     }
