@@ -2,6 +2,7 @@ package dev.sparsa.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UsageException;
 import dev.sparsa.io.onnx.MiniLm;
 import dev.sparsa.io.tokenizer.Tokenizer;
@@ -36,40 +37,42 @@ public final class EmbedCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "PATH",
             description = "BERT encoder: an .onnx export, or a Hugging Face directory (config.json + "
-                    + "model.safetensors) or .safetensors file (default: all-MiniLM-L6-v2 ONNX, fetched into the cache)")
+                    + "model.safetensors) or .safetensors file (default: all-MiniLM-L6-v2 ONNX, fetched into the "
+                    + "cache).")
     Path model;
 
-    @Option(names = "--tokenizer", paramLabel = "tokenizer.json",
-            description = "Hugging Face tokenizer.json (default: the default model's, or tokenizer.json beside --model)")
+    @Option(names = "--tokenizer", paramLabel = "FILE",
+            description = "Hugging Face tokenizer.json (default: the default model's, or tokenizer.json beside "
+                    + "--model).")
     Path tokenizer;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
     static final class Input {
-        @Option(names = "--text", required = true, paramLabel = "TEXT", description = "a text to embed (repeatable)")
+        @Option(names = "--text", required = true, paramLabel = "TEXT", description = "A text to embed (repeatable).")
         List<String> texts;
 
         @Option(names = "--file", required = true, paramLabel = "FILE",
-                description = "embed each non-blank line of FILE")
+                description = "Embed each non-blank line of FILE.")
         Path file;
 
         @Option(names = "--ids", required = true, paramLabel = "IDS",
-                description = "token ids of one sequence, incl. [CLS]/[SEP], separated by spaces or commas "
-                        + "(repeatable; skips the tokenizer)")
+                description = "Token ids of one sequence, incl. [CLS]/[SEP], separated by spaces or commas "
+                        + "(repeatable; skips the tokenizer).")
         List<String> ids;
     }
 
-    @Option(names = "--json", description = "print everything (all values, token ids, similarities) as JSON")
+    @Option(names = "--json", description = "Print everything (all values, token ids, similarities) as JSON.")
     boolean json;
 
-    @Option(names = "--threads", paramLabel = "N", description = "worker threads (default: all processors)")
+    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all processors).")
     int threads = 0;
 
-    @Option(names = "--show", paramLabel = "K", description = "values of each embedding to print (default: 8)")
+    @Option(names = "--show", paramLabel = "K", description = "Values of each embedding to print (default: 8).")
     int show = 8;
 
-    @Option(names = "--batch", paramLabel = "B", description = "texts per forward pass (default: 32)")
+    @Option(names = "--batch", paramLabel = "B", description = "Texts per forward pass (default: 32).")
     int batch = 32;
 
     @Spec
@@ -87,10 +90,14 @@ public final class EmbedCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (threads < 0 || show < 0 || batch < 1) {
-            throw new UsageException("--threads and --show must be >= 0 and --batch >= 1");
+            throw new UsageException("--threads and --show must be >= 0 and --batch >= 1, got " + threads + ", "
+                    + show + " and " + batch);
         }
         Path modelPath = model;
         Path tokPath = tokenizer;
+        if (modelPath != null && !Files.exists(modelPath)) {   // before any complaint about its tokenizer
+            throw FormatException.of(modelPath, "no such file or directory");
+        }
         if (modelPath == null) {
             MiniLm.Files f = MiniLm.fetch();
             modelPath = f.model();
@@ -113,18 +120,27 @@ public final class EmbedCommand implements Callable<Integer> {
             }
         } else {
             texts.addAll(input.texts != null ? input.texts : readLines(input.file));
+            if (texts.isEmpty()) {
+                throw new UsageException(input.file + ": no non-blank lines to embed");
+            }
+            for (int i = 0; i < texts.size(); i++) {
+                if (texts.get(i).isBlank()) {   // --file drops blank lines; a blank --text has nothing to embed
+                    throw new UsageException("--text " + (i + 1) + " is empty: nothing to embed");
+                }
+            }
             if (tokPath == null) {
-                throw new UsageException("no tokenizer.json beside --model: give --tokenizer (or --ids)");
+                throw new UsageException("no tokenizer.json beside " + modelPath
+                        + ": give --tokenizer FILE (or --ids)");
             }
             Tokenizer tok = loadTokenizer(tokPath);
-            for (String t : texts) {
-                ids.add(tok.encode(t, true));
+            for (int i = 0; i < texts.size(); i++) {
+                int[] t = tok.encode(texts.get(i), true);
+                if (t.length == 0) {
+                    throw new UsageException(tokPath + ": text " + (i + 1) + " encodes to no tokens");
+                }
+                ids.add(t);
             }
         }
-        if (ids.isEmpty()) {
-            throw new UsageException("nothing to embed");
-        }
-
         BertModel bert = BertModel.open(modelPath);
         int max = bert.config().maxPositions();
         for (int i = 0; i < ids.size(); i++) {

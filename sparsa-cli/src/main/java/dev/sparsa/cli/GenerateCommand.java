@@ -36,36 +36,42 @@ public final class GenerateCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "DIR|FILE",
-            description = "HF model directory (config.json + safetensors), a .safetensors file or a .gguf file.")
+            description = "Model: a Hugging Face directory (config.json + safetensors), or a .safetensors or .gguf"
+                    + " file.")
     Path model;
 
-    @Option(names = "--prompt", description = "Prompt text (tokenized with the model's tokenizer.json, or the GGUF's own vocabulary).")
+    @Option(names = "--prompt", paramLabel = "TEXT",
+            description = "Prompt text, tokenized with the model's tokenizer.json (or the GGUF's own vocabulary).")
     String prompt;
 
-    @Option(names = "--prompt-ids", split = ",", paramLabel = "ID,ID,...",
-            description = "Prompt as token ids instead of text (no tokenizer needed).")
+    @Option(names = "--prompt-ids", split = ",", paramLabel = "IDS", hideParamSyntax = true,
+            description = "Prompt as comma-separated token ids instead of text (no tokenizer needed).")
     int[] promptIds;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
             description = "tokenizer.json to use (default: the one beside the model).")
     Path tokenizerPath;
 
-    @Option(names = "--max-tokens", defaultValue = "64", description = "Most tokens to generate (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-tokens", defaultValue = "64", paramLabel = "N",
+            description = "Most tokens to generate, >= 1 (default ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default ${DEFAULT-VALUE}).")
+    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",
+            description = "Sampling temperature, >= 0; 0 = greedy (default ${DEFAULT-VALUE}).")
     float temperature;
 
-    @Option(names = "--top-p", defaultValue = "0.95", description = "Nucleus sampling mass (default ${DEFAULT-VALUE}).")
+    @Option(names = "--top-p", defaultValue = "0.95", paramLabel = "P",
+            description = "Nucleus sampling mass, in (0, 1] (default ${DEFAULT-VALUE}).")
     float topP;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "42", paramLabel = "SEED",
+            description = "Sampling seed (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--threads", description = "Worker threads (default: all processors).")
+    @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all processors).")
     Integer threads;
 
-    @Option(names = "--ffn", defaultValue = "dense",
+    @Option(names = "--ffn", defaultValue = "dense", paramLabel = "KERNEL",
             description = "FFN kernel: dense or exact-sparse (ReLU-family models only) (default ${DEFAULT-VALUE}).")
     String ffn;
 
@@ -104,6 +110,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if ((prompt == null) == (promptIds == null)) {
             throw new SparsaException.UsageException("give exactly one of --prompt and --prompt-ids");
         }
+        checkOptions();
         FfnKernel.Factory factory = switch (ffn) {
             case "dense" -> DenseFfn::new;
             case "exact-sparse" -> ExactSparseFfn::new;
@@ -167,6 +174,22 @@ public final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Option values that cannot work, refused before the model is loaded. */
+    private void checkOptions() {
+        if (maxTokens < 1) {
+            throw new SparsaException.UsageException("--max-tokens must be >= 1, got " + maxTokens);
+        }
+        if (!(temperature >= 0) || Float.isInfinite(temperature)) {   // also NaN
+            throw new SparsaException.UsageException("--temperature must be >= 0 (0 = greedy), got " + temperature);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new SparsaException.UsageException("--top-p must be in (0, 1], got " + topP);
+        }
+        if (promptIds != null && promptIds.length == 0) {
+            throw new SparsaException.UsageException("--prompt-ids: no token ids given");
+        }
     }
 
     /** Prints the text the new token adds; holds back a trailing U+FFFD (an incomplete multi-byte character). */

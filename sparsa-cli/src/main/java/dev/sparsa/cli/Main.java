@@ -35,6 +35,12 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns its exit code; errors become one line on stderr. */
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        // Bad or missing options: one line naming the problem and where the help is, not the whole usage text.
+        cl.setParameterExceptionHandler((ex, rest) -> {
+            ex.getCommandLine().getErr().println("sparsa: " + oneLine(ex.getMessage()) + " (see '"
+                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
+            return 2;
+        });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Throwable t = ex;
             if (t instanceof SparsaException || t instanceof java.io.UncheckedIOException

@@ -91,8 +91,33 @@ class EmbedCommandTest {
             System.setErr(saved);
         }
         assertThat(err.toString().lines().toList()).containsExactly(
-                "sparsa: missing.onnx: no such file",
+                "sparsa: missing.onnx: no such file or directory",
                 "sparsa: token id 99999 at sequence 0 position 1 is outside the vocabulary [0, 30522)",
                 "sparsa: --ids: 'x' is not a token id");
+    }
+
+    @Test
+    void blankTextsAndBadOptionsAreRefusedInOneLine() throws Exception {
+        String model = miniLm.model().toString();
+        Path blank = java.nio.file.Files.writeString(cache.resolve("blank.txt"), "\n  \n\t\n");
+        String[][] cases = {
+                {"--text", "hello", "--text", " ", "sparsa: --text 2 is empty: nothing to embed"},
+                {"--text", "", "sparsa: --text 1 is empty: nothing to embed"},
+                {"--file", blank.toString(), "sparsa: " + blank + ": no non-blank lines to embed"},
+                {"--file", cache.resolve("absent.txt").toString(), "sparsa: " + cache.resolve("absent.txt")
+                        + ": no such file"},
+                {"--ids", "101 102", "--batch", "0",
+                        "sparsa: --threads and --show must be >= 0 and --batch >= 1, got 0, 8 and 0"},
+                {"--ids", " ", "sparsa: --ids: empty sequence"},
+        };
+        for (String[] c : cases) {
+            String[] args = new String[c.length + 1];
+            args[0] = "embed";
+            args[1] = "--model=" + model;
+            System.arraycopy(c, 0, args, 2, c.length - 1);
+            CliRun r = CliRun.of(args);
+            assertThat(r.code()).as(String.join(" ", c)).isEqualTo(2);
+            assertThat(r.err().lines().toList()).as(String.join(" ", c)).containsExactly(c[c.length - 1]);
+        }
     }
 }

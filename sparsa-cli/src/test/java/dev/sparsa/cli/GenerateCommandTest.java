@@ -6,9 +6,6 @@ import dev.sparsa.model.llama.GoldenWeights;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -19,25 +16,6 @@ class GenerateCommandTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     static String ids(int[] ids) {
         return Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(","));
     }
@@ -46,8 +24,8 @@ class GenerateCommandTest {
     void jsonGreedyGenerationMatchesTransformers() throws Exception {
         GoldenWeights.Golden g = GoldenWeights.load("llama_gqa_rope3");
         Path dir = g.writeDir(tmp.resolve("m"));
-        Run r = run("generate", "--model", dir.toString(), "--prompt-ids", ids(g.promptIds()), "--max-tokens", "16",
-                "--threads", "2", "--json");
+        CliRun r = CliRun.of("generate", "--model", dir.toString(), "--prompt-ids", ids(g.promptIds()),
+                "--max-tokens", "16", "--threads", "2", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertThat(new ObjectMapper().convertValue(j.get("generated_ids"), int[].class)).containsExactly(g.greedyIds());
@@ -66,7 +44,7 @@ class GenerateCommandTest {
         int eos = g.greedyIds()[3];
         java.nio.file.Files.writeString(dir.resolve("generation_config.json"),
                 "{\"bos_token_id\": 1, \"eos_token_id\": [500, " + eos + "]}");
-        Run r = run("generate", "--model", dir.toString(), "--prompt-ids", ids(g.promptIds()), "--json");
+        CliRun r = CliRun.of("generate", "--model", dir.toString(), "--prompt-ids", ids(g.promptIds()), "--json");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode j = new ObjectMapper().readTree(r.out());
         int[] got = new ObjectMapper().convertValue(j.get("generated_ids"), int[].class);
@@ -83,20 +61,22 @@ class GenerateCommandTest {
         try (dev.sparsa.io.ModelFiles files = dev.sparsa.io.ModelFiles.open(dir)) {
             dev.sparsa.io.GgufExport.write(files, gguf, dev.sparsa.tensor.DType.F32, null);
         }
-        Run r = run("generate", "--model", gguf.toString(), "--prompt-ids", ids(g.promptIds()), "--max-tokens", "16",
-                "--json");
+        CliRun r = CliRun.of("generate", "--model", gguf.toString(), "--prompt-ids", ids(g.promptIds()),
+                "--max-tokens", "16", "--json");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode j = new ObjectMapper().readTree(r.out());
         // greedy ids of the golden qwen2 model; the GGUF vocabulary's EOS (id 3 of the tiny tokenizer) never comes up
         assertThat(new ObjectMapper().convertValue(j.get("generated_ids"), int[].class)).containsExactly(g.greedyIds());
-        Run text = run("generate", "--model", gguf.toString(), "--prompt", "ab", "--max-tokens", "2", "--json");
+        CliRun text = CliRun.of("generate", "--model", gguf.toString(), "--prompt", "ab", "--max-tokens", "2",
+                "--json");
         assertThat(text.code()).as(text.err()).isZero();
 
         // Alone, the GGUF tokenizes with the vocabulary it carries: same prompt ids as tokenizer.json gave.
         Path alone = tmp.resolve("alone");
         java.nio.file.Files.createDirectories(alone);
         Path moved = java.nio.file.Files.move(gguf, alone.resolve("model.gguf"));
-        Run own = run("generate", "--model", moved.toString(), "--prompt", "ab", "--max-tokens", "2", "--json");
+        CliRun own = CliRun.of("generate", "--model", moved.toString(), "--prompt", "ab", "--max-tokens", "2",
+                "--json");
         assertThat(own.code()).as(own.err()).isZero();
         assertThat(new ObjectMapper().readTree(text.out()).get("prompt_ids").size()).isPositive();
         assertThat(new ObjectMapper().readTree(own.out()).get("prompt_ids"))
@@ -108,11 +88,12 @@ class GenerateCommandTest {
         // the tiny SentencePiece-style tokenizer beside the golden model (12 tokens; other ids decode to nothing)
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
         Path dir = g.writeDir(tmp.resolve("m"));
-        Run r = run("generate", "--model", dir.toString(), "--prompt", "ab a", "--max-tokens", "5", "--threads", "1");
+        CliRun r = CliRun.of("generate", "--model", dir.toString(), "--prompt", "ab a", "--max-tokens", "5",
+                "--threads", "1");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).startsWith("ab a");
         assertThat(r.err()).contains("tok/s decode").contains("stop: max_tokens");
-        Run j = run("generate", "--model", dir.toString(), "--prompt", "ab a", "--max-tokens", "5", "--json",
+        CliRun j = CliRun.of("generate", "--model", dir.toString(), "--prompt", "ab a", "--max-tokens", "5", "--json",
                 "--ffn", "exact-sparse", "--temperature", "0.7", "--seed", "3");
         assertThat(j.code()).as(j.err()).isZero();
         int[] expected = dev.sparsa.io.tokenizer.TokenizerJson.load(dir.resolve("tokenizer.json")).encode("ab a", true);
@@ -122,18 +103,41 @@ class GenerateCommandTest {
 
     @Test
     void badInputIsOneLine() {
-        Run r = run("generate", "--model", tmp.resolve("nope").toString(), "--prompt-ids", "1,2");
+        CliRun r = CliRun.of("generate", "--model", tmp.resolve("nope").toString(), "--prompt-ids", "1,2");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err().strip()).startsWith("sparsa: ").doesNotContain("\n").contains("nope");
         GoldenWeights.Golden g = GoldenWeights.load("llama_gqa_rope3");
         Path dir = g.writeDir(tmp.resolve("m"));
-        Run sparse = run("generate", "--model", dir.toString(), "--prompt-ids", "1,2", "--ffn", "exact-sparse");
+        CliRun sparse = CliRun.of("generate", "--model", dir.toString(), "--prompt-ids", "1,2", "--ffn", "exact-sparse");
         assertThat(sparse.code()).isEqualTo(2);
         assertThat(sparse.err().strip()).isEqualTo("sparsa: layer 0: the exact-sparse FFN needs a ReLU-family "
                 + "activation (relu, relu2, fatrelu), the model uses silu");
-        Run both = run("generate", "--model", dir.toString(), "--prompt-ids", "1,2", "--prompt", "x");
+        CliRun both = CliRun.of("generate", "--model", dir.toString(), "--prompt-ids", "1,2", "--prompt", "x");
         assertThat(both.err().strip()).isEqualTo("sparsa: give exactly one of --prompt and --prompt-ids");
-        Run big = run("generate", "--model", dir.toString(), "--prompt-ids", "1,999");
+        CliRun big = CliRun.of("generate", "--model", dir.toString(), "--prompt-ids", "1,999");
         assertThat(big.err().strip()).isEqualTo("sparsa: token id 999 is outside the vocabulary [0, 512)");
+    }
+
+    @Test
+    void optionValuesThatCannotWorkAreRefusedInOneLine() {
+        GoldenWeights.Golden g = GoldenWeights.load("llama_gqa_rope3");
+        Path dir = g.writeDir(tmp.resolve("m"));
+        String[][] cases = {
+                {"--max-tokens", "0", "sparsa: --max-tokens must be >= 1, got 0"},
+                {"--max-tokens", "-3", "sparsa: --max-tokens must be >= 1, got -3"},
+                {"--temperature", "-0.5", "sparsa: --temperature must be >= 0 (0 = greedy), got -0.5"},
+                {"--temperature", "NaN", "sparsa: --temperature must be >= 0 (0 = greedy), got NaN"},
+                {"--top-p", "0", "sparsa: --top-p must be in (0, 1], got 0.0"},
+                {"--top-p", "1.5", "sparsa: --top-p must be in (0, 1], got 1.5"},
+                {"--threads", "0", "sparsa: --threads must be >= 1, got 0"},
+        };
+        for (String[] c : cases) {
+            CliRun r = CliRun.of("generate", "--model", dir.toString(), "--prompt-ids", "1,2", c[0], c[1]);
+            assertThat(r.code()).as(c[0] + " " + c[1]).isEqualTo(2);
+            assertThat(r.err().lines().toList()).as(c[0] + " " + c[1]).containsExactly(c[2]);
+        }
+        CliRun ok = CliRun.of("generate", "--model", dir.toString(), "--prompt-ids", "1,2", "--top-p", "1",
+                "--temperature", "0.8", "--max-tokens", "1", "--json");
+        assertThat(ok.code()).as(ok.err()).isZero();
     }
 }

@@ -5,15 +5,14 @@ import dev.sparsa.io.RawGguf;
 import dev.sparsa.io.SafetensorsWriter;
 import dev.sparsa.io.TinyModels;
 import dev.sparsa.model.ModelConfig;
+import dev.sparsa.model.bert.TinyBertOnnx;
 import dev.sparsa.tensor.Tensor;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -33,26 +32,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class HostileFilesTest {
     @TempDir
     static Path tmp;
-
-    /** Exit code, stdout, stderr of one in-process CLI run. */
-    record Run(int code, String out, String err) {
-    }
-
-    static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     /** One hostile case: the command to run, the file the message must name and what it must say. */
     record Case(String name, String[] args, String file, String problem) {
@@ -93,6 +72,10 @@ class HostileFilesTest {
 
     private static Case inspect(String name, Path model, String file, String problem) {
         return new Case(name, new String[]{"inspect", "--model", model.toString()}, file, problem);
+    }
+
+    private static Case embed(String name, Path model, String file, String problem) {
+        return new Case(name, new String[]{"embed", "--model", model.toString(), "--ids", "1 2 3"}, file, problem);
     }
 
     private static Case safetensorsCase(String name, byte[] bytes, String problem) throws IOException {
@@ -195,6 +178,37 @@ class HostileFilesTest {
         Path txt = write(tmp.resolve("notes.txt"), "hello");
         cs.add(inspect("not a model", txt, "notes.txt", "not a model"));
         cs.add(inspect("no such path", tmp.resolve("nowhere"), "nowhere", "no such file or directory"));
+        // ONNX: inspect lists the initializers of any ONNX file, embed needs a BERT encoder graph.
+        byte[] bert = TinyBertOnnx.build(7, "gelu", false);
+        Path cutOnnx = write(tmp.resolve("cut.onnx"), java.util.Arrays.copyOf(bert, bert.length / 2));
+        cs.add(inspect("onnx truncated", cutOnnx, "cut.onnx", "malformed protobuf"));
+        cs.add(embed("onnx truncated, embed", cutOnnx, "cut.onnx", "malformed protobuf"));
+        Path textOnnx = write(tmp.resolve("text.onnx"), "hello, this is not protobuf");
+        cs.add(inspect("onnx not protobuf", textOnnx, "text.onnx", "malformed protobuf"));
+        Path emptyOnnx = write(tmp.resolve("empty.onnx"), new byte[0]);
+        cs.add(inspect("onnx empty", emptyOnnx, "empty.onnx", "not an ONNX model: no graph"));
+        cs.add(embed("onnx empty, embed", emptyOnnx, "empty.onnx", "not an ONNX model: no graph"));
+        Path notBert = write(tmp.resolve("notbert.onnx"), TinyBertOnnx.build(7, "gelu", true));
+        cs.add(embed("onnx not a BERT graph", notBert, "notbert.onnx",
+                "not a BERT encoder graph: layer 1 output: no residual Add"));
+        cs.add(inspect("onnx no such file", tmp.resolve("absent.onnx"), "absent.onnx", "no such file"));
+        cs.add(embed("embed no such model", tmp.resolve("absent-dir"), "absent-dir", "no such file or directory"));
+        cs.add(new Case("generate no such model", new String[]{"generate", "--model",
+                tmp.resolve("absent.gguf").toString(), "--prompt-ids", "1"}, "absent.gguf", "no such file"));
+        cs.add(new Case("convert no such model", new String[]{"convert", "--model",
+                tmp.resolve("absent2.gguf").toString(), "--out", tmp.resolve("x.gguf").toString()}, "absent2.gguf",
+                "no such file"));
+        cs.add(new Case("generate an ONNX model", new String[]{"generate", "--model", notBert.toString(),
+                "--prompt-ids", "1"}, "notbert.onnx", "an ONNX file is used only as a BERT encoder"));
+        cs.add(embed("embed a llama model", TinyModels.writeDir(tmp.resolve("llama-for-embed"), C, 5),
+                "model.safetensors", "a llama model, not a BERT encoder"));
+        // Where convert cannot write.
+        Path good = TinyModels.writeDir(tmp.resolve("conv"), C, 4);
+        Path plain = write(tmp.resolve("plain.txt"), "x");
+        cs.add(new Case("convert out under a file", new String[]{"convert", "--model", good.toString(), "--out",
+                plain.resolve("m.gguf").toString()}, "plain.txt", "exists and is not a directory"));
+        cs.add(new Case("convert out is a directory", new String[]{"convert", "--model", good.toString(), "--out",
+                good.toString()}, "conv", "cannot write: it is a directory"));
         // A valid GGUF cut in the middle of its metadata.
         Path full = tmp.resolve("full.gguf");
         try (var m = dev.sparsa.io.ModelFiles.open(TinyModels.writeDir(tmp.resolve("good"), C, 2))) {
@@ -213,7 +227,7 @@ class HostileFilesTest {
         assertThat(q41[at]).isZero();
         q41[at] = 3;
         Path patched = write(tmp.resolve("q41.gguf"), q41);
-        assertThat(run("inspect", "--model", patched.toString()).out()).containsPattern("up_proj\\.weight +Q4_1");
+        assertThat(CliRun.of("inspect", "--model", patched.toString()).out()).containsPattern("up_proj\\.weight +Q4_1");
         cs.add(new Case("unsupported ggml type", new String[]{"convert", "--model", patched.toString(), "--out",
                 tmp.resolve("q41-out.gguf").toString()}, "q41.gguf",
                 "tensor model.layers.0.mlp.up_proj.weight has unsupported dtype Q4_1"));
@@ -238,7 +252,7 @@ class HostileFilesTest {
         List<Case> cs = cases();
         assertThat(cs.size()).isGreaterThanOrEqualTo(20);
         return cs.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
-            Run r = run(c.args());
+            CliRun r = CliRun.of(c.args());
             assertThat(r.code()).as("exit code; stderr: %s", r.err()).isNotZero();
             List<String> lines = r.err().lines().toList();
             assertThat(lines).as("stderr").hasSize(1);
@@ -251,12 +265,12 @@ class HostileFilesTest {
     @Test
     void inspectAndConvertHappyPath() throws IOException {
         Path d = TinyModels.writeDir(tmp.resolve("happy"), C, 3);
-        Run text = run("inspect", "--model", d.toString());
+        CliRun text = CliRun.of("inspect", "--model", d.toString());
         assertThat(text.code()).as(text.err()).isZero();
         assertThat(text.out()).contains("format:  safetensors").contains("arch:    llama  hidden 64  ffn 96  layers 2")
                 .containsPattern("model\\.layers\\.1\\.mlp\\.down_proj\\.weight +F32 +\\[64, 96] +24,576")
                 .contains("21 tensors, 66,880 parameters, 267,520 bytes");
-        Run json = run("inspect", "--model", d.toString(), "--json");
+        CliRun json = CliRun.of("inspect", "--model", d.toString(), "--json");
         assertThat(json.code()).isZero();
         var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
         assertThat(tree.get("format").asText()).isEqualTo("safetensors");
@@ -266,15 +280,15 @@ class HostileFilesTest {
         assertThat(tree.get("bytes").asLong()).isEqualTo(4 * params);
         assertThat(tree.get("config").get("numKvHeads").asInt()).isEqualTo(2);
         Path out = tmp.resolve("happy.gguf");
-        Run conv = run("convert", "--model", d.toString(), "--out", out.toString(), "--type", "q4_0");
+        CliRun conv = CliRun.of("convert", "--model", d.toString(), "--out", out.toString(), "--type", "q4_0");
         assertThat(conv.code()).as(conv.err()).isZero();
         assertThat(conv.err().lines().toList()).hasSize(21).allMatch(l -> l.startsWith("sparsa: convert ["));
         assertThat(conv.out()).startsWith("wrote " + out);
-        Run g = run("inspect", "--model", out.toString());
+        CliRun g = CliRun.of("inspect", "--model", out.toString());
         assertThat(g.code()).as(g.err()).isZero();
         assertThat(g.out()).contains("format:  gguf").containsPattern("model\\.layers\\.0\\.mlp\\.up_proj\\.weight +Q4_0 +\\[96, 64] +3,456")
                 .containsPattern("model\\.norm\\.weight +F32 +\\[64]");
-        Run badType = run("convert", "--model", d.toString(), "--out", out.toString(), "--type", "q3_k");
+        CliRun badType = CliRun.of("convert", "--model", d.toString(), "--out", out.toString(), "--type", "q3_k");
         assertThat(badType.code()).isNotZero();
         assertThat(badType.err().lines().toList()).containsExactly("sparsa: --type: unknown type 'q3_k' (expected f32,"
                 + " f16, bf16, q8_0 or q4_0)");

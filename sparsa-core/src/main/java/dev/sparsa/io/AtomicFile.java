@@ -5,7 +5,11 @@ import dev.sparsa.SparsaException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -30,6 +34,9 @@ public final class AtomicFile {
     public static void write(Path target, Body body) {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
+        if (Files.isDirectory(abs)) {
+            throw new SparsaException(target + ": cannot write: it is a directory");
+        }
         Path tmp = null;
         try {
             Files.createDirectories(dir);
@@ -51,7 +58,7 @@ public final class AtomicFile {
             }
             tmp = null;
         } catch (IOException e) {
-            throw new SparsaException(target + ": cannot write: " + e, e);
+            throw new SparsaException(target + ": cannot write: " + reason(e), e);
         } finally {
             if (tmp != null) {
                 try {
@@ -61,6 +68,19 @@ public final class AtomicFile {
                 }
             }
         }
+    }
+
+    /** An I/O failure in words, naming the path it concerns (not the exception class). */
+    static String reason(IOException e) {
+        return switch (e) {
+            // createDirectories met a file where a directory is needed
+            case FileAlreadyExistsException f -> f.getFile() + " exists and is not a directory";
+            case AccessDeniedException a -> a.getFile() + ": permission denied";
+            case NoSuchFileException n -> n.getFile() + ": no such file or directory";
+            case FileSystemException f when f.getReason() != null ->
+                    (f.getFile() != null ? f.getFile() + ": " : "") + f.getReason();
+            default -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        };
     }
 
     /** Writes {@code bytes} to {@code target} atomically. */

@@ -13,6 +13,7 @@ import dev.sparsa.model.ModelConfig;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * Hugging Face {@code config.json} ↔ {@link ModelConfig}.
@@ -260,66 +261,56 @@ public final class ConfigJson {
             return FormatException.of(file, "field " + prefix + k + " must be " + what + ", got " + node.get(k));
         }
 
-        String str(String k, String dflt) {
+        /** The value of k, or null when absent or JSON null; "must be WHAT" when present but not {@code ok}. */
+        private JsonNode opt(String k, Predicate<JsonNode> ok, String what) {
             if (!has(k)) {
-                return dflt;
+                return null;
             }
             JsonNode v = node.get(k);
-            if (!v.isTextual()) {
-                throw bad(k, "a string");
+            if (!ok.test(v)) {
+                throw bad(k, what);
             }
-            return v.textValue();
+            return v;
+        }
+
+        private void require(String k) {
+            if (!has(k)) {
+                throw FormatException.of(file, "missing field " + prefix + k);
+            }
+        }
+
+        private static boolean isInt(JsonNode v) {
+            return v.isIntegralNumber() && v.canConvertToInt();
+        }
+
+        String str(String k, String dflt) {
+            JsonNode v = opt(k, JsonNode::isTextual, "a string");
+            return v == null ? dflt : v.textValue();
         }
 
         int positive(String k) {
-            if (!has(k)) {
-                throw FormatException.of(file, "missing field " + prefix + k);
-            }
-            JsonNode v = node.get(k);
-            if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() <= 0) {
-                throw bad(k, "a positive integer");
-            }
-            return v.intValue();
+            require(k);
+            return opt(k, v -> isInt(v) && v.intValue() > 0, "a positive integer").intValue();
         }
 
         int nonNegative(String k, int dflt) {
-            if (!has(k)) {
-                return dflt;
-            }
-            JsonNode v = node.get(k);
-            if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 0) {
-                throw bad(k, "a non-negative integer");
-            }
-            return v.intValue();
+            JsonNode v = opt(k, x -> isInt(x) && x.intValue() >= 0, "a non-negative integer");
+            return v == null ? dflt : v.intValue();
         }
 
         float num(String k, double dflt) {
-            if (!has(k)) {
-                return (float) dflt;
-            }
-            JsonNode v = node.get(k);
-            if (!v.isNumber() || !Double.isFinite(v.doubleValue())) {
-                throw bad(k, "a number");
-            }
-            return (float) v.doubleValue();
+            JsonNode v = opt(k, x -> x.isNumber() && Double.isFinite(x.doubleValue()), "a number");
+            return v == null ? (float) dflt : (float) v.doubleValue();
         }
 
         float reqNum(String k) {
-            if (!has(k)) {
-                throw FormatException.of(file, "missing field " + prefix + k);
-            }
+            require(k);
             return num(k, 0);
         }
 
         boolean bool(String k, boolean dflt) {
-            if (!has(k)) {
-                return dflt;
-            }
-            JsonNode v = node.get(k);
-            if (!v.isBoolean()) {
-                throw bad(k, "true or false");
-            }
-            return v.booleanValue();
+            JsonNode v = opt(k, JsonNode::isBoolean, "true or false");
+            return v == null ? dflt : v.booleanValue();
         }
 
         /** A token id, or the first of a list of ids; -1 when absent or null. */
@@ -337,7 +328,7 @@ public final class ConfigJson {
                 }
                 v = v.get(0);
             }
-            if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 0) {
+            if (!isInt(v) || v.intValue() < 0) {
                 throw bad(k, "a non-negative token id or a list of them");
             }
             return v.intValue();

@@ -46,7 +46,7 @@ import java.util.Map;
  *
  * <p>Metadata Java types: see {@link GgufType}.
  */
-public final class GgufFile implements WeightSource {
+public final class GgufFile extends IndexedWeights<GgufFile.TensorInfo> {
     public static final int MAGIC = 0x46554747; // "GGUF" read as little-endian uint32
     public static final int DEFAULT_ALIGNMENT = 32;
     public static final int MAX_DIMS = 4;
@@ -84,10 +84,10 @@ public final class GgufFile implements WeightSource {
     private final long dataStart;
     private final Map<String, GgufValue> typed;
     private final Map<String, Object> plain;
-    private final Map<String, TensorInfo> infos;
 
     private GgufFile(Path path, Arena arena, MemorySegment file, int version, int alignment, long dataStart,
                      Map<String, GgufValue> typed, Map<String, TensorInfo> infos) {
+        super(path, infos);
         this.path = path;
         this.arena = arena;
         this.file = file;
@@ -98,7 +98,6 @@ public final class GgufFile implements WeightSource {
         Map<String, Object> p = new LinkedHashMap<>();
         typed.forEach((k, v) -> p.put(k, v.plain()));
         this.plain = Collections.unmodifiableMap(p);
-        this.infos = infos;
     }
 
     /** Opens and validates {@code path}; see the class comment. */
@@ -389,11 +388,11 @@ public final class GgufFile implements WeightSource {
 
     /** Tensor infos in file (info) order. */
     public Collection<TensorInfo> infos() {
-        return infos.values();
+        return indexedValues();
     }
 
     public TensorInfo info(String name) {
-        return infos.get(name);
+        return indexed(name);
     }
 
     /** Metadata with types, in file order. */
@@ -402,26 +401,7 @@ public final class GgufFile implements WeightSource {
     }
 
     @Override
-    public String location() {
-        return path.toString();
-    }
-
-    @Override
-    public Collection<String> names() {
-        return infos.keySet();
-    }
-
-    @Override
-    public boolean contains(String name) {
-        return infos.containsKey(name);
-    }
-
-    @Override
-    public Tensor tensor(String name) {
-        TensorInfo t = infos.get(name);
-        if (t == null) {
-            throw FormatException.of(path, "missing tensor " + name);
-        }
+    protected Tensor tensor(String name, TensorInfo t) {
         if (t.dtype() == null) {
             throw new SparsaException.UnsupportedException(path + ": tensor " + name + " has ggml type "
                     + t.typeName() + ", which Sparsa does not support (supported: F32, F16, BF16, Q8_0, Q4_0)");

@@ -6,7 +6,6 @@ import dev.sparsa.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -18,24 +17,28 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@link LlamaGguf}) into a copy made on first request and kept until {@link #close()}. GGUF tensors without an
  * HF name (e.g. {@code rope_freqs.weight}) keep their GGUF name.
  */
-public final class GgufHfWeights implements WeightSource {
+public final class GgufHfWeights extends IndexedWeights<String> {
     private final GgufFile gguf;
     private final ModelConfig config;
     private final boolean permuted;
-    private final Map<String, String> hfToGguf;
     private final Map<String, Tensor> copies = new ConcurrentHashMap<>();
     private final Arena arena = Arena.ofShared();
 
     public GgufHfWeights(GgufFile gguf, ModelConfig config) {
+        super(gguf.path(), hfToGguf(gguf));
         this.gguf = gguf;
         this.config = config;
         this.permuted = LlamaGguf.permutes(LlamaGguf.ggufArch(config.architecture()));
+    }
+
+    /** HF name (or the GGUF name where there is none) → GGUF name, in file order. */
+    private static Map<String, String> hfToGguf(GgufFile gguf) {
         Map<String, String> m = new LinkedHashMap<>();
         for (String g : gguf.names()) {
             String hf = LlamaGguf.toHf(g);
             m.put(hf != null ? hf : g, g);
         }
-        this.hfToGguf = Collections.unmodifiableMap(m);
+        return Collections.unmodifiableMap(m);
     }
 
     public GgufFile gguf() {
@@ -44,31 +47,12 @@ public final class GgufHfWeights implements WeightSource {
 
     /** The GGUF info of an HF-named tensor (shape and dtype are the same in both layouts), or null. */
     public GgufFile.TensorInfo info(String hfName) {
-        String g = hfToGguf.get(hfName);
+        String g = indexed(hfName);
         return g == null ? null : gguf.info(g);
     }
 
     @Override
-    public String location() {
-        return gguf.location();
-    }
-
-    @Override
-    public Collection<String> names() {
-        return hfToGguf.keySet();
-    }
-
-    @Override
-    public boolean contains(String name) {
-        return hfToGguf.containsKey(name);
-    }
-
-    @Override
-    public Tensor tensor(String name) {
-        String g = hfToGguf.get(name);
-        if (g == null) {
-            throw FormatException.of(gguf.path(), "missing tensor " + name);
-        }
+    protected Tensor tensor(String name, String g) {
         Tensor t = gguf.tensor(g);
         int heads = permuted ? LlamaGguf.permuteHeads(name, config) : 0;
         if (heads == 0) {

@@ -54,34 +54,30 @@ public final class LlamaGguf {
 
     /** The GGUF name of a Hugging Face tensor name, or null if it has none. */
     public static String toGguf(String hf) {
-        for (String[] g : GLOBAL) {
-            if (g[0].equals(hf)) {
-                return g[1];
-            }
-        }
-        Matcher m = HF_LAYER.matcher(hf);
-        if (m.matches()) {
-            for (String[] l : LAYER) {
-                if (l[0].equals(m.group(2))) {
-                    return "blk." + m.group(1) + "." + l[1];
-                }
-            }
-        }
-        return null;
+        return rename(hf, 0, HF_LAYER, "blk.");
     }
 
     /** The Hugging Face name of a GGUF tensor name, or null if it has none. */
     public static String toHf(String gguf) {
+        return rename(gguf, 1, GGUF_LAYER, "model.layers.");
+    }
+
+    /**
+     * Finds {@code name} in column {@code from} (0 = HF, 1 = GGUF) of the name tables and returns the other
+     * column's name, a per-layer one under {@code layerPrefix}; null if it is in neither table.
+     */
+    private static String rename(String name, int from, Pattern layer, String layerPrefix) {
+        int to = 1 - from;
         for (String[] g : GLOBAL) {
-            if (g[1].equals(gguf)) {
-                return g[0];
+            if (g[from].equals(name)) {
+                return g[to];
             }
         }
-        Matcher m = GGUF_LAYER.matcher(gguf);
+        Matcher m = layer.matcher(name);
         if (m.matches()) {
             for (String[] l : LAYER) {
-                if (l[1].equals(m.group(2))) {
-                    return "model.layers." + m.group(1) + "." + l[0];
+                if (l[from].equals(m.group(2))) {
+                    return layerPrefix + m.group(1) + "." + l[to];
                 }
             }
         }
@@ -314,12 +310,17 @@ public final class LlamaGguf {
 
     /** Typed reads of GGUF metadata with errors naming the file and key. */
     private record Meta(Object file, Map<String, Object> m) {
-        String str(String key) {
+        /** The value of {@code key}, or null when it is absent and not {@code required}. */
+        private Object get(String key, boolean required) {
             Object v = m.get(key);
-            if (v == null) {
+            if (v == null && required) {
                 throw FormatException.of(file, "missing metadata " + key);
             }
-            if (!(v instanceof String s)) {
+            return v;
+        }
+
+        String str(String key) {
+            if (!(get(key, true) instanceof String s)) {
                 throw FormatException.of(file, "metadata " + key + " must be a string");
             }
             return s;
@@ -327,39 +328,29 @@ public final class LlamaGguf {
 
         /** dflt < 0 means required. */
         int positive(String key, int dflt) {
-            Object v = m.get(key);
-            if (v == null) {
-                if (dflt < 0) {
-                    throw FormatException.of(file, "missing metadata " + key);
-                }
-                return dflt;
-            }
-            if (!(v instanceof Integer || v instanceof Long) || ((Number) v).longValue() <= 0
-                    || ((Number) v).longValue() > Integer.MAX_VALUE) {
-                throw FormatException.of(file, "metadata " + key + " must be a positive integer, got " + v);
-            }
-            return ((Number) v).intValue();
+            return integer(key, dflt, dflt < 0, 1, "a positive integer");
         }
 
         int nonNegative(String key, int dflt) {
-            Object v = m.get(key);
+            return integer(key, dflt, false, 0, "a non-negative integer");
+        }
+
+        private int integer(String key, int dflt, boolean required, long min, String what) {
+            Object v = get(key, required);
             if (v == null) {
                 return dflt;
             }
-            if (!(v instanceof Integer || v instanceof Long) || ((Number) v).longValue() < 0
+            if (!(v instanceof Integer || v instanceof Long) || ((Number) v).longValue() < min
                     || ((Number) v).longValue() > Integer.MAX_VALUE) {
-                throw FormatException.of(file, "metadata " + key + " must be a non-negative integer, got " + v);
+                throw FormatException.of(file, "metadata " + key + " must be " + what + ", got " + v);
             }
             return ((Number) v).intValue();
         }
 
         /** NaN default means required. */
         float num(String key, float dflt) {
-            Object v = m.get(key);
+            Object v = get(key, Float.isNaN(dflt));
             if (v == null) {
-                if (Float.isNaN(dflt)) {
-                    throw FormatException.of(file, "missing metadata " + key);
-                }
                 return dflt;
             }
             if (!(v instanceof Float || v instanceof Double)) {

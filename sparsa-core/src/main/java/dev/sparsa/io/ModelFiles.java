@@ -21,7 +21,8 @@ import java.util.Map;
  *   <li>a {@code .safetensors} file with a {@code config.json} beside it — format {@code safetensors};</li>
  *   <li>a {@code .gguf} file (config from its metadata, tensors renamed and Q/K un-permuted, see
  *   {@link LlamaGguf}) — format {@code gguf};</li>
- *   <li>{@code .onnx}: not handled here yet (see the marked branch).</li>
+ *   <li>{@code .onnx}: refused — an ONNX file holds a BERT encoder, which the model layer reads itself
+ *   ({@code BertModel.open}); io alone cannot tell its architecture.</li>
  * </ul>
  * For decoders (llama, mistral, qwen2) every tensor the forward needs is checked at open — present, of a
  * supported dtype and of the shape the config implies — so a broken checkpoint fails with
@@ -84,8 +85,10 @@ public record ModelFiles(ModelConfig config, WeightSource weights, Path tokenize
             return new ModelFiles(c, SafetensorsFile.open(path), tokenizer(dir), null, "safetensors", path);
         }
         if (name.endsWith(".onnx")) {
-            // ONNX (BERT initializers) is added by the ONNX/BERT work in io/onnx; it plugs in here.
-            throw new SparsaException.UnsupportedException(path + ": ONNX models are not supported by this loader yet");
+            // The architecture of an ONNX graph is found by walking it (model.bert.BertOnnx), above io.
+            throw new SparsaException.UnsupportedException(path + ": an ONNX file is used only as a BERT encoder "
+                    + "(sparsa embed, sparsa inspect); this needs a Llama-family model (HF directory, .safetensors or"
+                    + " .gguf)");
         }
         throw FormatException.of(path, "not a model: expected a directory with config.json, a .gguf or a .safetensors"
                 + " file");

@@ -44,7 +44,7 @@ import java.util.Map;
  * {@link SparsaException.UnsupportedException} "file: unsupported dtype I64 for tensor X". An unknown dtype
  * string is a {@link FormatException} at open.
  */
-public final class SafetensorsFile implements WeightSource {
+public final class SafetensorsFile extends IndexedWeights<SafetensorsFile.Entry> {
 
     /** Largest header accepted (the reference implementation's limit). */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
@@ -72,16 +72,15 @@ public final class SafetensorsFile implements WeightSource {
     private final Arena arena;
     private final MemorySegment file;
     private final long dataStart;
-    private final Map<String, Entry> entries;
     private final Map<String, String> metadata;
 
     private SafetensorsFile(Path path, Arena arena, MemorySegment file, long dataStart, Map<String, Entry> entries,
                             Map<String, String> metadata) {
+        super(path, entries);
         this.path = path;
         this.arena = arena;
         this.file = file;
         this.dataStart = dataStart;
-        this.entries = entries;
         this.metadata = metadata;
     }
 
@@ -281,11 +280,11 @@ public final class SafetensorsFile implements WeightSource {
 
     /** Header entries in data-offset order. */
     public Collection<Entry> entries() {
-        return entries.values();
+        return indexedValues();
     }
 
     public Entry entry(String name) {
-        return entries.get(name);
+        return indexed(name);
     }
 
     /** The {@code __metadata__} string map (possibly empty). */
@@ -294,26 +293,7 @@ public final class SafetensorsFile implements WeightSource {
     }
 
     @Override
-    public String location() {
-        return path.toString();
-    }
-
-    @Override
-    public Collection<String> names() {
-        return entries.keySet();
-    }
-
-    @Override
-    public boolean contains(String name) {
-        return entries.containsKey(name);
-    }
-
-    @Override
-    public Tensor tensor(String name) {
-        Entry e = entries.get(name);
-        if (e == null) {
-            throw FormatException.of(path, "missing tensor " + name);
-        }
+    protected Tensor tensor(String name, Entry e) {
         DType t = toDType(e.dtype());
         if (t == null) {
             throw new SparsaException.UnsupportedException(path + ": unsupported dtype " + e.dtype() + " for tensor "

@@ -6,7 +6,6 @@ import dev.sparsa.tensor.Tensor;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -18,17 +17,14 @@ import java.util.Map;
  * Shard names are resolved beside the index; each shard is opened (and validated) once, and every tensor the
  * weight map names must exist in its shard. Tensors a shard holds but the map does not name are not exposed.
  */
-public final class ShardedSafetensors implements WeightSource {
+public final class ShardedSafetensors extends IndexedWeights<SafetensorsFile> {
 
-    private final Path index;
-    private final Map<String, SafetensorsFile> byTensor;
     private final Map<String, SafetensorsFile> shards;
     private final Map<String, Object> metadata;
 
     private ShardedSafetensors(Path index, Map<String, SafetensorsFile> byTensor, Map<String, SafetensorsFile> shards,
                                Map<String, Object> metadata) {
-        this.index = index;
-        this.byTensor = byTensor;
+        super(index, byTensor);
         this.shards = shards;
         this.metadata = metadata;
     }
@@ -97,31 +93,12 @@ public final class ShardedSafetensors implements WeightSource {
 
     /** The shard holding {@code name}, or null. */
     public SafetensorsFile shardOf(String name) {
-        return byTensor.get(name);
+        return indexed(name);
     }
 
     @Override
-    public String location() {
-        return index.toString();
-    }
-
-    @Override
-    public Collection<String> names() {
-        return byTensor.keySet();
-    }
-
-    @Override
-    public boolean contains(String name) {
-        return byTensor.containsKey(name);
-    }
-
-    @Override
-    public Tensor tensor(String name) {
-        SafetensorsFile f = byTensor.get(name);
-        if (f == null) {
-            throw FormatException.of(index, "missing tensor " + name);
-        }
-        return f.tensor(name);
+    protected Tensor tensor(String name, SafetensorsFile shard) {
+        return shard.tensor(name);
     }
 
     /** The index's {@code metadata} object (e.g. total_size), numbers as Long/Double. */

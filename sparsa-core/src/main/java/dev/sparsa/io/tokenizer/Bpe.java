@@ -11,20 +11,18 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@code Word::merge_all}). A min-heap of (rank, position) over a linked list of symbols keeps this
  * O(n log n) per word; stale heap entries are skipped when popped.
  */
-final class Bpe implements Model {
+final class Bpe extends Model {
     private static final long NO_MERGE = -1L;
     private static final int CACHE_MAX_ENTRIES = 200_000;
     private static final int CACHE_MAX_WORD = 256;
 
-    private final Map<String, Integer> vocab;
-    private final String[] idToToken;
     /** (left id, right id) → (rank << 32 | merged id). */
     private final LongLongMap merges;
     private final int unkId;
     private final boolean fuseUnk;
     private final boolean byteFallback;
     /** byte → id of "<0xXX>", or -1. */
-    private final int[] byteIds = new int[256];
+    private final int[] byteIds;
     private final String prefix;
     private final String suffix;
     private final boolean ignoreMerges;
@@ -37,27 +35,15 @@ final class Bpe implements Model {
      */
     Bpe(Map<String, Integer> vocab, List<String[]> merges, String unk, boolean fuseUnk, boolean byteFallback,
             String continuingSubwordPrefix, String endOfWordSuffix, boolean ignoreMerges, Object source) {
-        this.vocab = vocab;
-        this.idToToken = invert(vocab);
+        super(vocab, null);
         this.fuseUnk = fuseUnk;
         this.byteFallback = byteFallback;
         this.prefix = continuingSubwordPrefix == null || continuingSubwordPrefix.isEmpty() ? null
                 : continuingSubwordPrefix;
         this.suffix = endOfWordSuffix == null || endOfWordSuffix.isEmpty() ? null : endOfWordSuffix;
         this.ignoreMerges = ignoreMerges;
-        if (unk != null) {
-            Integer u = vocab.get(unk);
-            if (u == null) {
-                throw dev.sparsa.SparsaException.FormatException.of(source,
-                        "model.unk_token \"" + unk + "\" is not in model.vocab");
-            }
-            unkId = u;
-        } else {
-            unkId = -1;
-        }
-        for (int b = 0; b < 256; b++) {
-            byteIds[b] = vocab.getOrDefault(String.format("<0x%02X>", b), -1);
-        }
+        this.unkId = unk != null ? unkId(unk, source) : -1;
+        this.byteIds = byteFallbackIds();
         this.merges = new LongLongMap(merges.size());
         int prefixLen = prefix == null ? 0 : prefix.length();
         for (int rank = 0; rank < merges.size(); rank++) {
@@ -79,33 +65,8 @@ final class Bpe implements Model {
         }
     }
 
-    static String[] invert(Map<String, Integer> vocab) {
-        int max = -1;
-        for (int id : vocab.values()) {
-            max = Math.max(max, id);
-        }
-        String[] inv = new String[max + 1];
-        vocab.forEach((t, id) -> inv[id] = t);
-        return inv;
-    }
-
     @Override
-    public Map<String, Integer> vocab() {
-        return vocab;
-    }
-
-    @Override
-    public String idToToken(int id) {
-        return id >= 0 && id < idToToken.length ? idToToken[id] : null;
-    }
-
-    @Override
-    public int size() {
-        return idToToken.length;
-    }
-
-    @Override
-    public void tokenize(String word, Ids out) {
+    void tokenize(String word, Ids out) {
         if (word.isEmpty()) {
             return;
         }

@@ -10,36 +10,16 @@ import java.util.PriorityQueue;
  * on ties); finally emit each symbol's id, or its UTF-8 bytes as {@code <0xXX>} tokens when it is not a piece
  * (byte fallback). Used for GGUF {@code tokenizer.ggml.model = "llama"}.
  */
-final class Spm implements Model {
-    private final Map<String, Integer> vocab;
-    private final String[] idToToken;
+final class Spm extends Model {
     private final float[] scores;
-    private final int[] byteIds = new int[256];
+    private final int[] byteIds;
     private final int unkId;
 
     Spm(Map<String, Integer> vocab, String[] idToToken, float[] scores, int unkId) {
-        this.vocab = vocab;
-        this.idToToken = idToToken;
+        super(vocab, idToToken);
         this.scores = scores;
         this.unkId = unkId;
-        for (int b = 0; b < 256; b++) {
-            byteIds[b] = vocab.getOrDefault(String.format("<0x%02X>", b), -1);
-        }
-    }
-
-    @Override
-    public Map<String, Integer> vocab() {
-        return vocab;
-    }
-
-    @Override
-    public String idToToken(int id) {
-        return id >= 0 && id < idToToken.length ? idToToken[id] : null;
-    }
-
-    @Override
-    public int size() {
-        return idToToken.length;
+        this.byteIds = byteFallbackIds();
     }
 
     /** llama.cpp {@code llm_bigram_spm}: queue order is higher score first, then smaller left index. */
@@ -47,7 +27,7 @@ final class Spm implements Model {
     }
 
     @Override
-    public void tokenize(String text, Ids out) {
+    void tokenize(String text, Ids out) {
         if (text.isEmpty()) {
             return;
         }

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -144,64 +146,87 @@ public final class TokenizerJson {
             return v;
         }
 
-        String str(JsonNode n, String key, String field) {
-            JsonNode v = req(n, key, field);
-            if (!v.isTextual()) {
-                throw err(field + "." + key, "expected a string");
-            }
-            return v.asText();
-        }
-
-        String optStr(JsonNode n, String key, String field) {
+        /** n.key, null when absent or null; "expected WHAT" when present but failing {@code ok}. */
+        JsonNode opt(JsonNode n, String key, String field, Predicate<JsonNode> ok, String what) {
             JsonNode v = n.get(key);
             if (v == null || v.isNull()) {
                 return null;
             }
-            if (!v.isTextual()) {
-                throw err(field + "." + key, "expected a string");
-            }
-            return v.asText();
-        }
-
-        boolean bool(JsonNode n, String key, boolean dflt, String field) {
-            JsonNode v = n.get(key);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isBoolean()) {
-                throw err(field + "." + key, "expected true or false");
-            }
-            return v.asBoolean();
-        }
-
-        int integer(JsonNode n, String key, int dflt, String field) {
-            JsonNode v = n.get(key);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.canConvertToInt()) {
-                throw err(field + "." + key, "expected an integer");
-            }
-            return v.asInt();
-        }
-
-        JsonNode array(JsonNode n, String key, String field) {
-            JsonNode v = req(n, key, field);
-            if (!v.isArray()) {
-                throw err(field + "." + key, "expected an array");
+            if (!ok.test(v)) {
+                throw err(field + "." + key, "expected " + what);
             }
             return v;
         }
 
+        /** {@code v}, or "missing" when it is null. */
+        <T> T must(T v, String key, String field) {
+            if (v == null) {
+                throw err(field + "." + key, "missing");
+            }
+            return v;
+        }
+
+        String str(JsonNode n, String key, String field) {
+            return must(optStr(n, key, field), key, field);
+        }
+
+        String optStr(JsonNode n, String key, String field) {
+            JsonNode v = opt(n, key, field, JsonNode::isTextual, "a string");
+            return v == null ? null : v.asText();
+        }
+
+        boolean bool(JsonNode n, String key, boolean dflt, String field) {
+            JsonNode v = opt(n, key, field, JsonNode::isBoolean, "true or false");
+            return v == null ? dflt : v.asBoolean();
+        }
+
+        int integer(JsonNode n, String key, int dflt, String field) {
+            JsonNode v = opt(n, key, field, JsonNode::canConvertToInt, "an integer");
+            return v == null ? dflt : v.asInt();
+        }
+
+        JsonNode array(JsonNode n, String key, String field) {
+            return must(opt(n, key, field, JsonNode::isArray, "an array"), key, field);
+        }
+
+        /** The array n.key, each element read by {@code item} (given its JSON path); null results are dropped. */
+        <T> List<T> list(JsonNode n, String key, String field, BiFunction<JsonNode, String, T> item) {
+            JsonNode a = array(n, key, field);
+            List<T> list = new ArrayList<>();
+            for (int i = 0; i < a.size(); i++) {
+                T x = item.apply(a.get(i), field + "." + key + "[" + i + "]");
+                if (x != null) {
+                    list.add(x);
+                }
+            }
+            return List.copyOf(list);
+        }
+
+        /** The one-char n.replacement of Metaspace. */
+        char replacement(JsonNode n, String field) {
+            String rep = str(n, "replacement", field);
+            if (rep.length() != 1) {
+                throw err(field + ".replacement", "expected one char");
+            }
+            return rep.charAt(0);
+        }
+
+        /** A Split / Replace pattern: exactly one of {@code literal} and {@code regex} is set. */
+        record Pat(String literal, Pattern regex) {
+            Pattern asRegex() {
+                return literal != null ? Pattern.compile(Pattern.quote(literal)) : regex;
+            }
+        }
+
         /** {"String": s} → literal, {"Regex": r} → compiled Oniguruma-dialect regex. */
-        Object pattern(JsonNode n, String field) {
+        Pat pattern(JsonNode n, String field) {
             JsonNode p = req(n, "pattern", field);
             if (p.has("String") && p.get("String").isTextual()) {
-                return p.get("String").asText();
+                return new Pat(p.get("String").asText(), null);
             }
             if (p.has("Regex") && p.get("Regex").isTextual()) {
                 try {
-                    return Regexes.compile(p.get("Regex").asText());
+                    return new Pat(null, Regexes.compile(p.get("Regex").asText()));
                 } catch (PatternSyntaxException e) {
                     throw err(field + ".pattern.Regex", "unsupported regex: " + e.getDescription());
                 }
@@ -223,10 +248,8 @@ public final class TokenizerJson {
                 case "StripAccents" -> new Normalizer.StripAccents();
                 case "Prepend" -> new Normalizer.Prepend(str(n, "prepend", field));
                 case "Replace" -> {
-                    Object p = pattern(n, field);
-                    String content = str(n, "content", field);
-                    yield p instanceof String s ? new Normalizer.Replace(s, null, content)
-                            : new Normalizer.Replace(null, (Pattern) p, content);
+                    Pat p = pattern(n, field);
+                    yield new Normalizer.Replace(p.literal(), p.regex(), str(n, "content", field));
                 }
                 case "Strip" -> new Normalizer.Strip(bool(n, "strip_left", true, field),
                         bool(n, "strip_right", true, field));
@@ -237,17 +260,7 @@ public final class TokenizerJson {
                     yield new Normalizer.Bert(bool(n, "clean_text", true, field),
                             bool(n, "handle_chinese_chars", true, field), strip, lowercase);
                 }
-                case "Sequence" -> {
-                    JsonNode a = array(n, "normalizers", field);
-                    List<Normalizer> list = new ArrayList<>();
-                    for (int i = 0; i < a.size(); i++) {
-                        Normalizer x = normalizer(a.get(i), field + ".normalizers[" + i + "]");
-                        if (x != null) {
-                            list.add(x);
-                        }
-                    }
-                    yield new Normalizer.Sequence(List.copyOf(list));
-                }
+                case "Sequence" -> new Normalizer.Sequence(list(n, "normalizers", field, this::normalizer));
                 default -> throw err(field + ".type", "unsupported normalizer \"" + type + "\"");
             };
         }
@@ -261,22 +274,18 @@ public final class TokenizerJson {
                 case "ByteLevel" -> new PreTokenizer.ByteLevelPre(bool(n, "add_prefix_space", true, field),
                         bool(n, "use_regex", true, field));
                 case "Split" -> {
-                    Object p = pattern(n, field);
-                    Pattern re = p instanceof String s ? Pattern.compile(Pattern.quote(s)) : (Pattern) p;
+                    Pattern re = pattern(n, field).asRegex();
                     yield new PreTokenizer.Split(re, behavior(str(n, "behavior", field), field + ".behavior"),
                             bool(n, "invert", false, field));
                 }
                 case "Metaspace" -> {
-                    String rep = str(n, "replacement", field);
-                    if (rep.length() != 1) {
-                        throw err(field + ".replacement", "expected one char");
-                    }
+                    char rep = replacement(n, field);
                     String scheme = optStr(n, "prepend_scheme", field);
                     PreTokenizer.PrependScheme ps = scheme == null
                             ? (bool(n, "add_prefix_space", true, field) ? PreTokenizer.PrependScheme.ALWAYS
                                     : PreTokenizer.PrependScheme.NEVER)
                             : prependScheme(scheme, field);
-                    yield new PreTokenizer.Metaspace(rep.charAt(0), ps, bool(n, "split", true, field));
+                    yield new PreTokenizer.Metaspace(rep, ps, bool(n, "split", true, field));
                 }
                 case "BertPreTokenizer" -> new PreTokenizer.BertPre();
                 case "Whitespace" -> new PreTokenizer.WhitespacePre();
@@ -285,17 +294,7 @@ public final class TokenizerJson {
                         n.has("behavior") ? behavior(str(n, "behavior", field), field + ".behavior")
                                 : PreTokenizer.Behavior.ISOLATED);
                 case "Digits" -> new PreTokenizer.Digits(bool(n, "individual_digits", false, field));
-                case "Sequence" -> {
-                    JsonNode a = array(n, "pretokenizers", field);
-                    List<PreTokenizer> list = new ArrayList<>();
-                    for (int i = 0; i < a.size(); i++) {
-                        PreTokenizer x = preTokenizer(a.get(i), field + ".pretokenizers[" + i + "]");
-                        if (x != null) {
-                            list.add(x);
-                        }
-                    }
-                    yield new PreTokenizer.Sequence(List.copyOf(list));
-                }
+                case "Sequence" -> new PreTokenizer.Sequence(list(n, "pretokenizers", field, this::preTokenizer));
                 default -> throw err(field + ".type", "unsupported pre-tokenizer \"" + type + "\"");
             };
         }
@@ -463,17 +462,8 @@ public final class TokenizerJson {
                     }
                     yield new PostProcessor.Template(pre.toArray(), post.toArray());
                 }
-                case "Sequence" -> {
-                    JsonNode a = array(n, "processors", field);
-                    List<PostProcessor> list = new ArrayList<>();
-                    for (int i = 0; i < a.size(); i++) {
-                        PostProcessor p = postProcessor(a.get(i), field + ".processors[" + i + "]", ids);
-                        if (p != null) {
-                            list.add(p);
-                        }
-                    }
-                    yield new PostProcessor.Sequence(List.copyOf(list));
-                }
+                case "Sequence" -> new PostProcessor.Sequence(list(n, "processors", field,
+                        (x, f) -> postProcessor(x, f, ids)));
                 default -> throw err(field + ".type", "unsupported post-processor \"" + type + "\"");
             };
         }
@@ -494,10 +484,8 @@ public final class TokenizerJson {
             return switch (type) {
                 case "ByteLevel" -> new Decoder.ByteLevelDec();
                 case "Replace" -> {
-                    Object p = pattern(n, field);
-                    String content = str(n, "content", field);
-                    yield p instanceof String s ? new Decoder.Replace(s, null, content)
-                            : new Decoder.Replace(null, (Pattern) p, content);
+                    Pat p = pattern(n, field);
+                    yield new Decoder.Replace(p.literal(), p.regex(), str(n, "content", field));
                 }
                 case "ByteFallback" -> new Decoder.ByteFallback();
                 case "Fuse" -> new Decoder.Fuse();
@@ -512,26 +500,13 @@ public final class TokenizerJson {
                 case "WordPiece" -> new Decoder.WordPieceDec(n.has("prefix") ? str(n, "prefix", field) : "##",
                         bool(n, "cleanup", true, field));
                 case "Metaspace" -> {
-                    String rep = str(n, "replacement", field);
-                    if (rep.length() != 1) {
-                        throw err(field + ".replacement", "expected one char");
-                    }
+                    char rep = replacement(n, field);
                     String scheme = optStr(n, "prepend_scheme", field);
                     boolean prepends = scheme == null ? bool(n, "add_prefix_space", true, field)
                             : prependScheme(scheme, field) != PreTokenizer.PrependScheme.NEVER;
-                    yield new Decoder.MetaspaceDec(rep.charAt(0), prepends);
+                    yield new Decoder.MetaspaceDec(rep, prepends);
                 }
-                case "Sequence" -> {
-                    JsonNode a = array(n, "decoders", field);
-                    List<Decoder> list = new ArrayList<>();
-                    for (int i = 0; i < a.size(); i++) {
-                        Decoder d = decoder(a.get(i), field + ".decoders[" + i + "]");
-                        if (d != null) {
-                            list.add(d);
-                        }
-                    }
-                    yield new Decoder.Sequence(List.copyOf(list));
-                }
+                case "Sequence" -> new Decoder.Sequence(list(n, "decoders", field, this::decoder));
                 default -> throw err(field + ".type", "unsupported decoder \"" + type + "\"");
             };
         }

@@ -7,43 +7,20 @@ import java.util.Map;
  * first carry the continuing-subword prefix ("##"). A word longer than {@code max_input_chars_per_word} chars, or
  * one with any part that matches nothing, becomes the single unk token.
  */
-final class WordPiece implements Model {
-    private final Map<String, Integer> vocab;
-    private final String[] idToToken;
+final class WordPiece extends Model {
     private final int unkId;
     private final String prefix;
     private final int maxChars;
 
     WordPiece(Map<String, Integer> vocab, String unk, String prefix, int maxChars, Object source) {
-        this.vocab = vocab;
-        this.idToToken = Bpe.invert(vocab);
-        Integer u = vocab.get(unk);
-        if (u == null) {
-            throw dev.sparsa.SparsaException.FormatException.of(source,
-                    "model.unk_token \"" + unk + "\" is not in model.vocab");
-        }
-        this.unkId = u;
+        super(vocab, null);
+        this.unkId = unkId(unk, source);
         this.prefix = prefix;
         this.maxChars = maxChars;
     }
 
     @Override
-    public Map<String, Integer> vocab() {
-        return vocab;
-    }
-
-    @Override
-    public String idToToken(int id) {
-        return id >= 0 && id < idToToken.length ? idToToken[id] : null;
-    }
-
-    @Override
-    public int size() {
-        return idToToken.length;
-    }
-
-    @Override
-    public void tokenize(String word, Ids out) {
+    void tokenize(String word, Ids out) {
         if (word.isEmpty()) {
             return;
         }

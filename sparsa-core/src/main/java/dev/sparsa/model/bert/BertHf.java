@@ -45,7 +45,7 @@ final class BertHf {
 
     static BertModel load(ModelConfig c, WeightSource w) {
         if (!c.architecture().equals("bert")) {
-            throw new UnsupportedException(w.location() + ": model_type " + c.architecture() + " is not bert");
+            throw new UnsupportedException(w.location() + ": a " + c.architecture() + " model, not a BERT encoder");
         }
         return new BertHf(c, w).load();
     }

@@ -152,6 +152,14 @@ public final class BertModel {
         }
     }
 
+    /**
+     * The architecture of the BERT encoder in an ONNX graph (layers, hidden size, heads, FFN width, activation...),
+     * without loading its weights; a FormatException naming the file when the graph is not a BERT encoder.
+     */
+    public static ModelConfig describeOnnx(OnnxModel onnx) {
+        return BertOnnx.describe(onnx);
+    }
+
     /** Maps an already opened ONNX model; the returned model holds its own copy of the weights. */
     public static BertModel fromOnnx(OnnxModel onnx) {
         return BertOnnx.load(onnx);

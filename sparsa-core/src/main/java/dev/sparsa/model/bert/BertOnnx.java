@@ -58,9 +58,12 @@ final class BertOnnx {
     private final Map<String, OnnxTensor> constants = new HashMap<>();
     private final Set<String> graphInputs = new HashSet<>();
     private final Arena arena = Arena.ofAuto();
+    /** False when only the architecture is wanted: weight matrices are then not transposed or copied. */
+    private final boolean copyWeights;
 
-    private BertOnnx(OnnxModel m) {
+    private BertOnnx(OnnxModel m, boolean copyWeights) {
         this.m = m;
+        this.copyWeights = copyWeights;
         this.file = m.location();
         for (Node n : m.nodes()) {
             for (String o : n.outputs()) {
@@ -82,7 +85,21 @@ final class BertOnnx {
     }
 
     static BertModel load(OnnxModel m) {
-        return new BertOnnx(m).load();
+        Mapped b = new BertOnnx(m, true).map();
+        return new BertModel(b.config(), b.weights());
+    }
+
+    /**
+     * The architecture of the BERT encoder in {@code m}, found by the same graph walk as {@link #load} but without
+     * transposing or copying the weight matrices (their shapes are all the walk needs); a FormatException naming
+     * the file when the graph is not a BERT encoder.
+     */
+    static ModelConfig describe(OnnxModel m) {
+        return new BertOnnx(m, false).map().config();
+    }
+
+    /** What the walk finds: the config, and the weights (views of the file when not {@link #copyWeights}). */
+    private record Mapped(ModelConfig config, BertModel.Weights weights) {
     }
 
     private record Linear(Tensor w, float[] b, String out) {
@@ -91,7 +108,7 @@ final class BertOnnx {
     private record Norm(float[] gamma, float[] beta, float eps, String out) {
     }
 
-    private BertModel load() {
+    private Mapped map() {
         // ---- embeddings
         String idsInput = graphInputs.contains("input_ids") ? "input_ids"
                 : m.inputs().isEmpty() ? "" : m.inputs().getFirst().name();
@@ -224,7 +241,7 @@ final class BertOnnx {
                 -1, -1);
         BertModel.Weights w = new BertModel.Weights(copy(word), copy(pos), type == null ? null : copy(type),
                 embLn.gamma(), embLn.beta(), List.copyOf(layers), scale);
-        return new BertModel(config, w);
+        return new Mapped(config, w);
     }
 
     // ------------------------------------------------------------------------------------------------ pieces
@@ -581,10 +598,16 @@ final class BertOnnx {
         }
     }
 
-    /** W [in, out] (ONNX) → Wᵀ [out, in] (Sparsa), as F32 in the loader's arena. */
+    /**
+     * W [in, out] (ONNX) → Wᵀ [out, in] (Sparsa), as F32 in the loader's arena. Without {@link #copyWeights}, a
+     * view of W's bytes under the shape [out, in]: right shape, wrong layout, only for {@link #describe}.
+     */
     private Tensor transposed(OnnxTensor w) {
         int in = (int) w.dims()[0];
         int out = (int) w.dims()[1];
+        if (!copyWeights) {
+            return new Tensor(w.name() + "ᵀ", OnnxModel.dtypeOf(w.dataType()), new int[]{out, in}, w.data());
+        }
         float[] src = w.floats();
         MemorySegment seg = arena.allocate(4L * in * out, 64);
         for (int o = 0; o < out; o++) {
@@ -597,7 +620,7 @@ final class BertOnnx {
 
     /** A copy out of the (mmap'd) file, so the model outlives the OnnxModel. */
     private Tensor copy(Tensor t) {
-        return t.copyTo(arena);
+        return copyWeights ? t.copyTo(arena) : t;
     }
 
     private FormatException notBert(String problem) {

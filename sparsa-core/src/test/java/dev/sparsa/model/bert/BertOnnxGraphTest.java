@@ -90,4 +90,23 @@ class BertOnnxGraphTest {
                             + "'l1_out_y' and 'l1_ln1'");
         }
     }
+
+    @Test
+    void describeFindsTheArchitectureWithoutLoadingAndFailsAsLoadDoes() {
+        for (String act : new String[]{"gelu", "gelu_tanh", "relu"}) {
+            try (OnnxModel m = OnnxModel.parse("tiny.onnx", TinyBertOnnx.build(7, act, false))) {
+                ModelConfig described = BertModel.describeOnnx(m);
+                assertThat(described).isEqualTo(BertModel.fromOnnx(m).config());
+                assertThat(described.numLayers()).isEqualTo(TinyBertOnnx.LAYERS);
+                assertThat(described.hiddenSize()).isEqualTo(TinyBertOnnx.D);
+                assertThat(described.numHeads()).isEqualTo(TinyBertOnnx.HEADS);
+                assertThat(described.intermediateSize()).isEqualTo(TinyBertOnnx.F);
+            }
+        }
+        try (OnnxModel m = OnnxModel.parse("broken.onnx", TinyBertOnnx.build(7, "gelu", true))) {
+            assertThatThrownBy(() -> BertModel.describeOnnx(m)).isInstanceOf(FormatException.class)
+                    .hasMessage("broken.onnx: not a BERT encoder graph: layer 1 output: no residual Add of "
+                            + "'l1_out_y' and 'l1_ln1'");
+        }
+    }
 }

@@ -11,7 +11,7 @@ import java.util.Random;
  * constant Reshape targets — to check {@link BertOnnx}'s other mapping paths against ONNX Runtime.
  * D = 8, 2 heads of 4, F = 16, 2 layers, vocabulary 20, 16 positions, 2 token types.
  */
-final class TinyBertOnnx {
+public final class TinyBertOnnx {
     static final int D = 8;
     static final int HEADS = 2;
     static final int F = 16;
@@ -30,7 +30,7 @@ final class TinyBertOnnx {
      * @param act "gelu" (Gelu op), "gelu_tanh" (Gelu approximate=tanh) or "relu"
      * @param skipResidual leave out the FFN residual Add of the last layer (not a BERT any more)
      */
-    static byte[] build(long seed, String act, boolean skipResidual) {
+    public static byte[] build(long seed, String act, boolean skipResidual) {
         TinyBertOnnx b = new TinyBertOnnx(seed);
         return b.model(act, skipResidual);
     }

@@ -1,20 +1,22 @@
 package dev.sparsa.model.llama;
 
-import dev.sparsa.SparsaException;
-import dev.sparsa.io.WeightSource;
+import dev.sparsa.io.IndexedWeights;
 import dev.sparsa.tensor.Tensor;
 
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** An in-memory {@link WeightSource} for tests. */
-public final class MapWeightSource implements WeightSource {
-    private final String location;
-    private final Map<String, Tensor> tensors = new LinkedHashMap<>();
+/** An in-memory {@link dev.sparsa.io.WeightSource} for tests. */
+public final class MapWeightSource extends IndexedWeights<Tensor> {
+    private final Map<String, Tensor> tensors;
 
     public MapWeightSource(String location) {
-        this.location = location;
+        this(location, new LinkedHashMap<>());
+    }
+
+    private MapWeightSource(String location, Map<String, Tensor> tensors) {
+        super(location, tensors);
+        this.tensors = tensors;
     }
 
     public MapWeightSource put(Tensor t) {
@@ -32,26 +34,7 @@ public final class MapWeightSource implements WeightSource {
     }
 
     @Override
-    public String location() {
-        return location;
-    }
-
-    @Override
-    public Collection<String> names() {
-        return tensors.keySet();
-    }
-
-    @Override
-    public boolean contains(String name) {
-        return tensors.containsKey(name);
-    }
-
-    @Override
-    public Tensor tensor(String name) {
-        Tensor t = tensors.get(name);
-        if (t == null) {
-            throw SparsaException.FormatException.of(location, "no tensor " + name);
-        }
+    protected Tensor tensor(String name, Tensor t) {
         return t;
     }
 
