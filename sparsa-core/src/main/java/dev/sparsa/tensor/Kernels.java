@@ -537,16 +537,31 @@ public final class Kernels {
             c23 = w2.fma(x3, c23);
             c33 = w3.fma(x3, c33);
         }
-        FloatVector[] c = {c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33};
-        for (int r = 0; r < 4; r++) {
-            for (int b = 0; b < 4; b++) {
-                float sum = c[4 * r + b].reduceLanes(VectorOperators.ADD);
-                for (int k = i; k < n; k++) {
-                    sum = Math.fma(wt[r * n + k], x[xo + b * n + k], sum);
-                }
-                y[yo + b * rows + r] = sum;
-            }
+        y[yo + 0 * rows + 0] = finish(c00, wt, 0 * n, x, xo + 0 * n, i, n);
+        y[yo + 1 * rows + 0] = finish(c01, wt, 0 * n, x, xo + 1 * n, i, n);
+        y[yo + 2 * rows + 0] = finish(c02, wt, 0 * n, x, xo + 2 * n, i, n);
+        y[yo + 3 * rows + 0] = finish(c03, wt, 0 * n, x, xo + 3 * n, i, n);
+        y[yo + 0 * rows + 1] = finish(c10, wt, 1 * n, x, xo + 0 * n, i, n);
+        y[yo + 1 * rows + 1] = finish(c11, wt, 1 * n, x, xo + 1 * n, i, n);
+        y[yo + 2 * rows + 1] = finish(c12, wt, 1 * n, x, xo + 2 * n, i, n);
+        y[yo + 3 * rows + 1] = finish(c13, wt, 1 * n, x, xo + 3 * n, i, n);
+        y[yo + 0 * rows + 2] = finish(c20, wt, 2 * n, x, xo + 0 * n, i, n);
+        y[yo + 1 * rows + 2] = finish(c21, wt, 2 * n, x, xo + 1 * n, i, n);
+        y[yo + 2 * rows + 2] = finish(c22, wt, 2 * n, x, xo + 2 * n, i, n);
+        y[yo + 3 * rows + 2] = finish(c23, wt, 2 * n, x, xo + 3 * n, i, n);
+        y[yo + 0 * rows + 3] = finish(c30, wt, 3 * n, x, xo + 0 * n, i, n);
+        y[yo + 1 * rows + 3] = finish(c31, wt, 3 * n, x, xo + 1 * n, i, n);
+        y[yo + 2 * rows + 3] = finish(c32, wt, 3 * n, x, xo + 2 * n, i, n);
+        y[yo + 3 * rows + 3] = finish(c33, wt, 3 * n, x, xo + 3 * n, i, n);
+    }
+
+    // reduce one accumulator and add the scalar tail [i, n) of wt·x
+    private static float finish(FloatVector c, float[] wt, int wo, float[] x, int xo, int i, int n) {
+        float sum = c.reduceLanes(VectorOperators.ADD);
+        for (int k = i; k < n; k++) {
+            sum = Math.fma(wt[wo + k], x[xo + k], sum);
         }
+        return sum;
     }
 
     // ---------------------------------------------------------------- activation-side kernels
