@@ -70,9 +70,10 @@ public final class EndToEnd implements Callable<Integer> {
     @Option(names = "--sparsity", defaultValue = "0.9", description = "Target sparsity of the FATReLU model (default ${DEFAULT-VALUE}).")
     double sparsity;
 
-    @Option(names = "--engines", split = ",", defaultValue = "sparsa,sparsa-sparse,llamacpp,jlama",
-            description = "Which rows: sparsa (dense BF16 + Q8_0), sparsa-sparse (exact-sparse BF16 + Q8_0), "
-                    + "llamacpp, jlama, jlama-q4 (default ${DEFAULT-VALUE}).")
+    @Option(names = "--engines", split = ",", defaultValue = "sparsa,sparsa-sparse,sparsa-predicted,llamacpp,jlama,jlama-q4",
+            description = "Which rows: sparsa (dense BF16 + Q8_0), sparsa-sparse (exact-sparse BF16 + Q8_0, and dense "
+                    + "on the sparse model), sparsa-predicted (rank-r predicted-sparse BF16 + Q8_0), llamacpp, jlama, "
+                    + "jlama-q4 (default ${DEFAULT-VALUE}).")
     List<String> engines;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Write the results as JSON (atomically).")
@@ -104,7 +105,7 @@ public final class EndToEnd implements Callable<Integer> {
             err.flush();
         };
         for (String e : engines) {
-            if (!List.of("sparsa", "sparsa-sparse", "llamacpp", "jlama", "jlama-q4").contains(e)) {
+            if (!List.of("sparsa", "sparsa-sparse", "sparsa-predicted", "llamacpp", "jlama", "jlama-q4").contains(e)) {
                 throw new SparsaException.UsageException("--engines: unknown engine '" + e + "'");
             }
         }
@@ -116,7 +117,7 @@ public final class EndToEnd implements Callable<Integer> {
         String load0 = loadAverage();
         Synth.Result dense = Synth.ensure(new Synth.Options(s, DType.BF16, DType.Q8_0, "silu", sparsity, 1),
                 dir.resolve(shape + "-silu"), log);
-        Synth.Result sparse = engines.contains("sparsa-sparse")
+        Synth.Result sparse = engines.contains("sparsa-sparse") || engines.contains("sparsa-predicted")
                 ? Synth.ensure(new Synth.Options(s, DType.BF16, DType.Q8_0, "fatrelu", sparsity, 1),
                 dir.resolve(shape + "-fatrelu" + Math.round(sparsity * 100)), log) : null;
 
@@ -134,10 +135,14 @@ public final class EndToEnd implements Callable<Integer> {
                 rows.add(sparsa(dense.dir(), "dense", prompt, par, log));
                 rows.add(sparsa(dense.gguf(), "dense", prompt, par, log));
             }
-            if (sparse != null) {
+            if (engines.contains("sparsa-sparse")) {
                 rows.add(sparsa(sparse.dir(), "exact-sparse", prompt, par, log));
                 rows.add(sparsa(sparse.gguf(), "exact-sparse", prompt, par, log));
                 rows.add(sparsa(sparse.gguf(), "dense", prompt, par, log));
+            }
+            if (engines.contains("sparsa-predicted")) {
+                rows.add(sparsa(sparse.dir(), "predicted-sparse", prompt, par, log));
+                rows.add(sparsa(sparse.gguf(), "predicted-sparse", prompt, par, log));
             }
             double denseQ8 = bytes(dense.gguf(), promptTokens + decodeTokens / 2);
             double denseBf16 = bytes(dense.dir(), promptTokens + decodeTokens / 2);
@@ -208,13 +213,13 @@ public final class EndToEnd implements Callable<Integer> {
         try {
             Peers.Result r = run.run();
             return new Bench.Row(engine, model, dtype, "dense", threads, r.promptTokens(), decodeTokens, r.prefill(),
-                    r.decode(), Double.isNaN(bytes) ? null : bytes, null, null, null, null, r.note());
+                    r.decode(), Double.isNaN(bytes) ? null : bytes, null, null, null, null, null, r.note());
         } catch (Throwable t) {
             StringWriter sw = new StringWriter();
             t.printStackTrace(new PrintWriter(sw));
             spec.commandLine().getErr().println(engine + " failed: " + sw);
             return new Bench.Row(engine, model, dtype, "dense", threads, promptTokens, decodeTokens, null, null, null,
-                    null, null, null, null, "FAILED: " + t);
+                    null, null, null, null, null, "FAILED: " + t);
         }
     }
 
@@ -229,10 +234,10 @@ public final class EndToEnd implements Callable<Integer> {
         sb.append(String.format("Prompt %d tokens, %d decoded, %d warm-up + %d timed runs: median [min–max].%n%n",
                 promptTokens, decodeTokens, warmup, reps));
         sb.append("| engine | model | weights | FFN | prefill tok/s | decode tok/s | MB/token | GB/s | % of BW "
-                + "| decode vs llama.cpp | active | ideal sparse speedup | note |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "| decode vs llama.cpp | active | recall | ideal speedup (bytes) | note |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Bench.Row r : rows) {
-            sb.append(String.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+            sb.append(String.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
                     r.engine(), r.model(), r.dtype(), r.ffn(),
                     r.prefill() == null ? "—" : fmt(r.prefill()), r.decode() == null ? "—" : fmt(r.decode()),
                     r.bytesPerToken() == null ? "" : String.format("%.0f", r.bytesPerToken() / 1e6),
@@ -240,6 +245,7 @@ public final class EndToEnd implements Callable<Integer> {
                     r.fractionOfBandwidth() == null ? "" : String.format("%.0f%%", 100 * r.fractionOfBandwidth()),
                     llama == null || r.decode() == null ? "" : String.format("%.2fx", r.decode().median() / llama),
                     r.activeFraction() == null ? "" : String.format("%.3f", r.activeFraction()),
+                    r.recall() == null ? "" : String.format("%.3f", r.recall()),
                     r.idealSpeedup() == null ? "" : String.format("%.2fx", r.idealSpeedup()),
                     r.note() == null ? "" : r.note().replace("|", "/")));
         }

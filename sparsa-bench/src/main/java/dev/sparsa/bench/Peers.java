@@ -43,7 +43,8 @@ final class Peers {
                 .setThreads(threads)
                 .setThreadsBatch(threads)
                 .setCtxSize(prompt.ids().length + decode + 64)
-                .setGpuLayers(0);
+                .setGpuLayers(0)
+                .disableLog();
         long l0 = System.nanoTime();
         try (LlamaModel model = new LlamaModel(mp)) {
             log.accept(String.format("llama.cpp: loaded %s in %.1f s", gguf, (System.nanoTime() - l0) / 1e9));

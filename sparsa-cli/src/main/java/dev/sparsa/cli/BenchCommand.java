@@ -46,7 +46,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Worker threads (default: all processors).")
     Integer threads;
 
-    @Option(names = "--ffn", defaultValue = "dense", description = "dense, exact-sparse or both (default ${DEFAULT-VALUE}).")
+    @Option(names = "--ffn", defaultValue = "dense", description = "dense, exact-sparse, predicted-sparse or both (= dense + exact-sparse) (default ${DEFAULT-VALUE}).")
     String ffn;
 
     @Option(names = "--reps", defaultValue = "3", description = "Timed repetitions (default ${DEFAULT-VALUE}).")
@@ -122,15 +122,16 @@ public final class BenchCommand implements Callable<Integer> {
     public static String table(List<Bench.Row> rows, double bw, int threads) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("memory bandwidth (STREAM-style read, %d threads): %.1f GB/s%n%n", threads, bw));
-        sb.append("| engine | model | dtype | FFN | prefill tok/s | decode tok/s | MB/token | GB/s | % of BW | active | ideal sparse speedup |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        sb.append("| engine | model | dtype | FFN | prefill tok/s | decode tok/s | MB/token | GB/s | % of BW | active | recall | ideal sparse speedup |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Bench.Row r : rows) {
-            sb.append(String.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.engine(), r.model(),
+            sb.append(String.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.engine(), r.model(),
                     r.dtype(), r.ffn(), r.prefill(), r.decode(),
                     r.bytesPerToken() == null ? "" : String.format("%.0f", r.bytesPerToken() / 1e6),
                     r.gbPerSecond() == null ? "" : String.format("%.1f", r.gbPerSecond()),
                     r.fractionOfBandwidth() == null ? "" : String.format("%.0f%%", 100 * r.fractionOfBandwidth()),
                     r.activeFraction() == null ? "" : String.format("%.3f", r.activeFraction()),
+                    r.recall() == null ? "" : String.format("%.3f", r.recall()),
                     r.idealSpeedup() == null ? "" : String.format("%.2fx", r.idealSpeedup())));
         }
         return sb.toString();

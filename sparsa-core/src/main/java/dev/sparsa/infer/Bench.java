@@ -10,6 +10,7 @@ import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.model.llama.KvCache;
 import dev.sparsa.model.llama.LlamaModel;
+import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
@@ -71,6 +72,7 @@ public final class Bench {
                       @JsonProperty("fraction_of_bandwidth") Double fractionOfBandwidth,
                       @JsonProperty("active_fraction") Double activeFraction,
                       @JsonProperty("ideal_speedup") Double idealSpeedup,
+                      Double recall,
                       String note) {
         /** Fills in GB/s and the fraction of {@code bandwidth} from the decode median and bytes per token. */
         public Row withBandwidth(double bandwidthGBs) {
@@ -79,12 +81,12 @@ public final class Bench {
             }
             double gbs = bytesPerToken * decode.median() / 1e9;
             return new Row(engine, model, dtype, ffn, threads, promptTokens, decodeTokens, prefill, decode,
-                    bytesPerToken, gbs, gbs / bandwidthGBs, activeFraction, idealSpeedup, note);
+                    bytesPerToken, gbs, gbs / bandwidthGBs, activeFraction, idealSpeedup, recall, note);
         }
 
-        public Row withBytes(double bytes, Double active, Double ideal, String note) {
+        public Row withBytes(double bytes, Double active, Double ideal, Double recall, String note) {
             return new Row(engine, model, dtype, ffn, threads, promptTokens, decodeTokens, prefill, decode, bytes,
-                    gbPerSecond, fractionOfBandwidth, active, ideal, note);
+                    gbPerSecond, fractionOfBandwidth, active, ideal, recall, note);
         }
     }
 
@@ -238,9 +240,50 @@ public final class Bench {
                 Tensor down = w.down();
                 bytes -= up.data().byteSize() + down.data().byteSize();
                 bytes += tap.meanActive(l) * (up.rowBytes() + e.downTransposed().rowBytes());
+            } else if (k instanceof PredictedSparseFfn p) {
+                Tensor gate = w.gate();
+                Tensor up = w.up();
+                Tensor down = w.down();
+                bytes -= gate.data().byteSize() + up.data().byteSize() + down.data().byteSize();
+                bytes += p.predictorBytes() + p.candidateFraction() * gate.data().byteSize();
+                bytes += tap.meanActive(l) * (up.rowBytes() + p.downTransposed().rowBytes());
             }
         }
         return bytes;
+    }
+
+    /**
+     * Recall of a sparse kernel on real tokens: for each FFN call, the true active set (act of the full, exact gate
+     * computed here from x) against the neurons the kernel kept (act ≠ 0).
+     */
+    public static final class RecallTap implements ActivationTap {
+        private final LlamaModel model;
+        private final Parallel serial = Parallel.serial();
+        private long trueActive;
+        private long kept;
+
+        public RecallTap(LlamaModel model) {
+            this.model = model;
+        }
+
+        @Override
+        public void onFfn(int layer, int position, float[] x, float[] gate, float[] act, float[] h) {
+            FfnKernel k = model.ffn(layer);
+            float[] g = new float[act.length];
+            Kernels.matvec(k.weights().gate(), x, g, serial);
+            for (int i = 0; i < g.length; i++) {
+                if (k.activation().apply(g[i]) != 0f) {
+                    trueActive++;
+                    if (act[i] != 0f) {
+                        kept++;
+                    }
+                }
+            }
+        }
+
+        public double recall() {
+            return trueActive == 0 ? 1 : (double) kept / trueActive;
+        }
     }
 
     /** Timings of one Sparsa run. */
@@ -307,7 +350,9 @@ public final class Bench {
         return switch (ffn) {
             case "dense" -> dev.sparsa.model.DenseFfn::new;
             case "exact-sparse" -> ExactSparseFfn::new;
-            default -> throw new SparsaException.UsageException("--ffn must be dense, exact-sparse or both, got " + ffn);
+            case "predicted-sparse" -> PredictedSparseFfn.factory();
+            default -> throw new SparsaException.UsageException("--ffn must be dense, exact-sparse, predicted-sparse or "
+                    + "both, got " + ffn);
         };
     }
 
@@ -339,15 +384,28 @@ public final class Bench {
         double dense = denseBytesPerToken(files, context);
         String dtype = files.weights().tensor("model.layers.0.mlp.gate_proj.weight").dtype().name();
         Row row = new Row("sparsa", modelName(files.location()), dtype, ffn, par.threads(),
-                prompt.length, decode, t.prefill(), t.decode(), dense, null, null, null, null, label);
+                prompt.length, decode, t.prefill(), t.decode(), dense, null, null, null, null, null, label);
         if (m.ffn(0).activation().zeroBelow()) {
             ActivityTap tap = activity(m, prompt, decode, par);
             double active = activeFraction(m, tap);
             if (ffn.equals("dense")) {
-                return row.withBytes(dense, active, null, label);
+                return row.withBytes(dense, active, null, null, label);
             }
             double sparse = sparseBytesPerToken(files, m, tap, context);
-            return row.withBytes(sparse, active, dense / sparse, label);
+            Double recall = null;
+            String note = label;
+            if (m.ffn(0) instanceof PredictedSparseFfn p) {
+                RecallTap rt = new RecallTap(m);
+                KvCache cache = m.newCache(prompt.length + decode);
+                int next = argmax(m.forward(cache, prompt, false, ActivationTap.NONE, par));
+                for (int i = 1; i < decode; i++) {
+                    next = argmax(m.decode(cache, next, rt, par));
+                }
+                recall = rt.recall();
+                note = String.format("%s; rank %d, %.0f%% candidates, calibration recall %.3f", label,
+                        p.predictorRank(), 100 * p.candidateFraction(), p.calibrationRecall());
+            }
+            return row.withBytes(sparse, active, dense / sparse, recall, note);
         }
         return row;
     }
