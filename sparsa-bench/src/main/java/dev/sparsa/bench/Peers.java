@@ -127,7 +127,7 @@ final class Peers {
                 }
             }
             return new Result(promptTokens, Bench.Stats.of(pre), Bench.Stats.of(dec),
-                    "jlama 0.8.4, working F32/I8" + (quantize == null ? "" : ", weights " + quantize));
+                    "jlama 0.8.4, working " + (quantize == null ? "F32/I8" : "F32/F32, weights " + quantize));
         } finally {
             model.close();
         }
