@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
                 ProfileCommand.class,
                 ProfileBenchCommand.class,
                 ReportCommand.class,
+                SynthCommand.class,
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -263,9 +263,13 @@ public final class LlamaModel {
                 for (int i = 0; i < t; i++) {                               // xn = RMSNorm(x) ⊙ g_attn
                     Kernels.rmsnorm(xn, i * dim, x, i * dim, ly.attnNorm(), dim, cfg.normEps());
                 }
-                linear(ly.wq(), xn, t, q, ly.bq(), par);                   // q = W_q xn (+ b_q)
-                linear(ly.wk(), xn, t, k, ly.bk(), par);                   // k = W_k xn (+ b_k)
-                linear(ly.wv(), xn, t, v, ly.bv(), par);                   // v = W_v xn (+ b_v)
+                if (t == 1) {                                               // decode: q, k, v in one pass
+                    qkv(ly, xn, q, k, v, par);
+                } else {
+                    linear(ly.wq(), xn, t, q, ly.bq(), par);               // q = W_q xn (+ b_q)
+                    linear(ly.wk(), xn, t, k, ly.bk(), par);               // k = W_k xn (+ b_k)
+                    linear(ly.wv(), xn, t, v, ly.bv(), par);               // v = W_v xn (+ b_v)
+                }
                 for (int i = 0; i < t; i++) {                               // RoPE on q and k at position pos0+i
                     Kernels.rope(q, i * qDim, heads, headDim, pos0 + i, invFreq);
                     Kernels.rope(k, i * kvDim, kvHeads, headDim, pos0 + i, invFreq);
@@ -333,6 +337,41 @@ public final class LlamaModel {
                 }
             }
         });
+    }
+
+    /**
+     * q = W_q x (+ b_q), k = W_k x (+ b_k), v = W_v x (+ b_v) for one token in a single parallel pass over the
+     * rows of all three (one hand-off instead of three); each row's value is the one {@link Kernels#matvec} gives.
+     */
+    private static void qkv(Layer ly, float[] x, float[] q, float[] k, float[] v, Parallel par) {
+        Tensor wq = ly.wq();
+        Tensor wk = ly.wk();
+        Tensor wv = ly.wv();
+        int nq = wq.rows();
+        int nk = wk.rows();
+        int nv = wv.rows();
+        par.forRange(nq + nk + nv, 16, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                if (r < nq) {
+                    q[r] = Kernels.dotRow(wq, r, x, 0);
+                } else if (r < nq + nk) {
+                    k[r - nq] = Kernels.dotRow(wk, r - nq, x, 0);
+                } else {
+                    v[r - nq - nk] = Kernels.dotRow(wv, r - nq - nk, x, 0);
+                }
+            }
+        });
+        addBias(q, ly.bq());
+        addBias(k, ly.bk());
+        addBias(v, ly.bv());
+    }
+
+    private static void addBias(float[] y, float[] b) {
+        if (b != null) {
+            for (int j = 0; j < b.length; j++) {
+                y[j] += b[j];
+            }
+        }
     }
 
     /** y = W x (+ b), matvec for one token, matmul for a batch. */

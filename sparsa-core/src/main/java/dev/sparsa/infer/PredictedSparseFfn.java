@@ -1,0 +1,291 @@
+package dev.sparsa.infer;
+
+import dev.sparsa.SparsaException;
+import dev.sparsa.model.Activation;
+import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.FfnKernel;
+import dev.sparsa.model.FfnWeights;
+import dev.sparsa.tensor.DType;
+import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.Parallel;
+import dev.sparsa.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Predicted-sparse gated FFN (DESIGN.md §6, Deja Vu / PowerInfer style) for ReLU-family activations: a rank-r
+ * predictor {@code s = U (V x)} chooses candidate neurons <i>before</i> the gate, so the gate rows of the others are
+ * never read; for the candidates the gate is computed exactly, the activation applied, and up rows / down columns are
+ * read only for the neurons that fire. Precision is exact by construction (no neuron outside the true active set is
+ * used); recall is not: an active neuron the predictor misses is dropped. Bytes per token ≈ predictor + c·gate +
+ * active·(up + down) instead of gate + active·(up + down).
+ *
+ * <p>Predictor: U V is a randomized rank-r approximation of W_gate (range finder with one power iteration:
+ * Y = W_gate Ω, Q = orth(Y), V = Qᵀ W_gate, U = Q), stored F32. Its threshold τ is calibrated on random inputs with the
+ * statistics of an FFN input (RMS-normalised, norm weights of the layer applied as they come: isotropic Gaussian of
+ * RMS 1) so that a fraction {@code candidates} of the neurons is chosen; the calibration also reports the recall on
+ * those inputs. On a trained model (low-rank gate structure) recall is high at small r; on random weights the gate has
+ * no low-rank structure and recall is low: measure it (the bench reports it on real tokens) before trusting speed.
+ */
+public final class PredictedSparseFfn implements FfnKernel {
+    private final FfnWeights w;
+    private final Activation act;
+    private final Tensor downT;
+    private final Tensor v;          // [r, D]
+    private final Tensor u;          // [F, r]
+    private final float tau;
+    private final double candidates;
+    private final double calibrationRecall;
+    private volatile float[] downNorms;
+
+    /** Rank and candidate fraction used by {@link #factory()}. */
+    public static final int DEFAULT_RANK = 64;
+    public static final double DEFAULT_CANDIDATES = 0.3;
+
+    public static FfnKernel.Factory factory() {
+        return factory(DEFAULT_RANK, DEFAULT_CANDIDATES);
+    }
+
+    public static FfnKernel.Factory factory(int rank, double candidates) {
+        return (weights, act) -> new PredictedSparseFfn(weights, act, rank, candidates, 7);
+    }
+
+    public PredictedSparseFfn(FfnWeights weights, Activation act, int rank, double candidates, long seed) {
+        if (!act.zeroBelow()) {
+            throw new SparsaException.UnsupportedException("layer " + weights.layer() + ": the predicted-sparse FFN needs "
+                    + "a ReLU-family activation (relu, relu2, fatrelu), the model uses " + act.kind().name().toLowerCase());
+        }
+        int d = weights.hiddenSize();
+        int f = weights.intermediateSize();
+        if (rank < 1 || rank > Math.min(d, f) || !(candidates > 0 && candidates <= 1)) {
+            throw new SparsaException.UsageException("predicted-sparse FFN: rank must be in [1, " + Math.min(d, f)
+                    + "] and candidates in (0, 1], got " + rank + ", " + candidates);
+        }
+        this.w = weights;
+        this.act = act;
+        this.candidates = candidates;
+        DType src = weights.down().dtype();
+        Arena arena = Arena.ofAuto();
+        this.downT = Kernels.transpose(weights.down(), src.quantized() ? DType.F32 : src, arena);
+        Parallel par = Parallel.serial();
+        Tensor gate = weights.gate();
+        SplittableRandom rnd = new SplittableRandom(seed ^ weights.layer());
+
+        // Y = W Ω (as r vectors of length F), one power iteration Y = W Wᵀ Y, then orthonormal rows Q (r × F)
+        float[] omega = gaussian(rnd, rank * d);
+        float[] y = new float[rank * f];
+        Kernels.matmul(gate, omega, rank, y, par);                  // y[j·F + i] = W[i,:]·ω_j
+        orthonormalize(y, rank, f);
+        float[] z = new float[rank * d];
+        transposeTimes(gate, y, rank, f, d, z);                     // z_j = Wᵀ q_j
+        Kernels.matmul(gate, z, rank, y, par);                      // y_j = W Wᵀ q_j
+        orthonormalize(y, rank, f);
+        float[] vv = new float[rank * d];
+        transposeTimes(gate, y, rank, f, d, vv);                    // V = Qᵀ W  (r × D)
+        float[] uu = new float[f * rank];                           // U = Q     (F × r)
+        for (int j = 0; j < rank; j++) {
+            for (int i = 0; i < f; i++) {
+                uu[i * rank + j] = y[j * f + i];
+            }
+        }
+        this.v = Tensor.f32("predictor.v", vv, rank, d).copyTo(arena);
+        this.u = Tensor.f32("predictor.u", uu, f, rank).copyTo(arena);
+
+        // calibrate τ on random FFN-like inputs; recall on the same inputs
+        int samples = 32;
+        float[] scores = new float[samples * f];
+        float[] gates = new float[samples * f];
+        float[] xs = gaussian(rnd, samples * d);
+        float[] zz = new float[rank];
+        float[] s = new float[f];
+        float[] g = new float[f];
+        for (int k = 0; k < samples; k++) {
+            float[] x = Arrays.copyOfRange(xs, k * d, (k + 1) * d);
+            predict(x, zz, s, par);
+            Kernels.matvec(gate, x, g, par);
+            System.arraycopy(s, 0, scores, k * f, f);
+            System.arraycopy(g, 0, gates, k * f, f);
+        }
+        float[] sorted = scores.clone();
+        Arrays.sort(sorted);
+        this.tau = sorted[(int) Math.min(sorted.length - 1, Math.floor((1 - candidates) * sorted.length))];
+        long active = 0;
+        long hit = 0;
+        for (int i = 0; i < scores.length; i++) {
+            if (act.apply(gates[i]) != 0f) {
+                active++;
+                if (scores[i] >= tau) {
+                    hit++;
+                }
+            }
+        }
+        this.calibrationRecall = active == 0 ? 1 : (double) hit / active;
+    }
+
+    private static float[] gaussian(SplittableRandom r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            double u1 = r.nextDouble(1e-12, 1);
+            double u2 = r.nextDouble();
+            a[i] = (float) (Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
+        }
+        return a;
+    }
+
+    /** Modified Gram-Schmidt over the {@code k} rows of length {@code n} of {@code a}. */
+    private static void orthonormalize(float[] a, int k, int n) {
+        for (int j = 0; j < k; j++) {
+            for (int p = 0; p < j; p++) {
+                double dot = 0;
+                for (int i = 0; i < n; i++) {
+                    dot += (double) a[j * n + i] * a[p * n + i];
+                }
+                float dd = (float) dot;
+                for (int i = 0; i < n; i++) {
+                    a[j * n + i] -= dd * a[p * n + i];
+                }
+            }
+            double norm = 0;
+            for (int i = 0; i < n; i++) {
+                norm += (double) a[j * n + i] * a[j * n + i];
+            }
+            float inv = norm > 0 ? (float) (1 / Math.sqrt(norm)) : 0f;
+            for (int i = 0; i < n; i++) {
+                a[j * n + i] *= inv;
+            }
+        }
+    }
+
+    /** out_j = Wᵀ q_j for the k rows q_j (length F) of {@code q}; W is F × D. */
+    private static void transposeTimes(Tensor wt, float[] q, int k, int f, int d, float[] out) {
+        float[] row = new float[d];
+        Arrays.fill(out, 0f);
+        for (int i = 0; i < f; i++) {
+            Kernels.getRow(wt, i, row, 0);
+            for (int j = 0; j < k; j++) {
+                float c = q[j * f + i];
+                int o = j * d;
+                for (int t = 0; t < d; t++) {
+                    out[o + t] += c * row[t];
+                }
+            }
+        }
+    }
+
+    private void predict(float[] x, float[] z, float[] s, Parallel par) {
+        Kernels.matvec(v, x, z, par);                               // z = V x
+        Kernels.matvec(u, z, s, par);                               // s = U z
+    }
+
+    @Override
+    public FfnWeights weights() {
+        return w;
+    }
+
+    @Override
+    public Activation activation() {
+        return act;
+    }
+
+    /** The threshold on predictor scores. */
+    public float threshold() {
+        return tau;
+    }
+
+    /** Fraction of neurons chosen as candidates (by calibration). */
+    public double candidateFraction() {
+        return candidates;
+    }
+
+    /** Recall of the true active set on the calibration inputs. */
+    public double calibrationRecall() {
+        return calibrationRecall;
+    }
+
+    public int predictorRank() {
+        return v.rows();
+    }
+
+    /** Bytes of the predictor read per token. */
+    public long predictorBytes() {
+        return v.data().byteSize() + u.data().byteSize();
+    }
+
+    public Tensor downTransposed() {
+        return downT;
+    }
+
+    @Override
+    public void forward(float[] x, int batch, int pos0, float[] y, ActivationTap tap, Parallel par) {
+        int d = w.hiddenSize();
+        int f = w.intermediateSize();
+        float[] xb = new float[d];
+        float[] z = new float[v.rows()];
+        float[] s = new float[f];
+        float[] g = new float[f];
+        float[] a = new float[f];
+        float[] up = new float[f];
+        float[] h = new float[f];
+        float[] yb = new float[d];
+        int[] cand = new int[f];
+        int[] active = new int[f];
+        float[] coef = new float[f];
+        boolean tapped = tap.wants(w.layer());
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(x, b * d, xb, 0, d);
+            predict(xb, z, s, par);
+            int nc = 0;
+            for (int i = 0; i < f; i++) {
+                if (s[i] >= tau) {
+                    cand[nc++] = i;                                 // candidates C = {i : s_i ≥ τ}
+                }
+            }
+            Arrays.fill(g, 0f);
+            Kernels.matvecRows(w.gate(), cand, nc, xb, g, par);    // gate_i for i ∈ C only
+            Arrays.fill(a, 0f);
+            int n = 0;
+            for (int k = 0; k < nc; k++) {
+                int i = cand[k];
+                float ai = act.apply(g[i]);
+                if (ai != 0f) {
+                    a[i] = ai;
+                    active[n++] = i;                                // I = {i ∈ C : act(gate_i) ≠ 0}
+                }
+            }
+            Arrays.fill(up, 0f);
+            Kernels.matvecRows(w.up(), active, n, xb, up, par);
+            Arrays.fill(h, 0f);
+            for (int k = 0; k < n; k++) {
+                int i = active[k];
+                h[i] = a[i] * up[i];
+            }
+            if (tapped) {
+                tap.onFfn(w.layer(), pos0 + b, xb, g, a, h);
+                n = 0;
+                for (int i = 0; i < f; i++) {
+                    if (h[i] != 0f) {
+                        active[n++] = i;
+                    }
+                }
+            }
+            for (int k = 0; k < n; k++) {
+                coef[k] = h[active[k]];
+            }
+            Arrays.fill(yb, 0f);
+            Kernels.axpyRows(downT, active, coef, n, yb, par);
+            System.arraycopy(yb, 0, y, b * d, d);
+        }
+    }
+
+    @Override
+    public float[] downColumnNorms() {
+        float[] n = downNorms;
+        if (n == null) {
+            n = w.downColumnNorms();
+            downNorms = n;
+        }
+        return n;
+    }
+}

@@ -1,0 +1,462 @@
+package dev.sparsa.infer;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sparsa.SparsaException;
+import dev.sparsa.io.AtomicFile;
+import dev.sparsa.io.ConfigJson;
+import dev.sparsa.io.GgufExport;
+import dev.sparsa.io.ModelFiles;
+import dev.sparsa.io.SafetensorsFile;
+import dev.sparsa.io.SafetensorsWriter;
+import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.ModelConfig;
+import dev.sparsa.model.llama.KvCache;
+import dev.sparsa.model.llama.LlamaModel;
+import dev.sparsa.tensor.DType;
+import dev.sparsa.tensor.Parallel;
+import dev.sparsa.tensor.Tensor;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * Random-weight Llama models at realistic shapes, written with Sparsa's own writers (safetensors + config.json +
+ * tokenizer.json, optionally a GGUF through {@link GgufExport}), for end-to-end benchmarks where the bytes per token
+ * matter and the values do not.
+ *
+ * <p>Weights: matrices uniform in ±0.02·√3 (standard deviation 0.02, like the usual N(0, 0.02) init), norms 1, so
+ * activations stay finite through any depth (every block input is RMS-normalised). Each tensor has its own
+ * generator seeded from (seed, name), so the same seed gives the same weights whatever the activation.
+ *
+ * <p>Sparse stand-in: with {@code act = fatrelu} the threshold T is calibrated on a few random tokens so that the
+ * requested fraction of gate pre-activations falls below T (FATReLU_T zeroes them). This is a <b>synthetic stand-in
+ * for a ProSparse model</b> (same shape, same bytes per token, the same kind of zero pattern in the FFN), not a
+ * trained sparse model: its text is noise.
+ *
+ * <p>Tokenizer: a SentencePiece-style BPE with byte fallback (the Llama-2 / TinyLlama layout: {@code <unk> <s> </s>},
+ * 256 byte tokens, then characters, pairs and triples generated programmatically up to the vocabulary size), which
+ * Sparsa, llama.cpp (via the GGUF vocabulary) and Jlama all load.
+ */
+public final class Synth {
+    /** File name of the completion marker (written last, atomically). */
+    public static final String MARKER = "synth.json";
+
+    /** A model shape. */
+    public record Shape(String name, int hidden, int ffn, int layers, int heads, int kvHeads, int vocab, int maxPos) {
+        public ModelConfig config(String act, float threshold) {
+            return new ModelConfig("llama", hidden, ffn, layers, heads, kvHeads, hidden / heads, vocab, maxPos, 1e-5f,
+                    10000f, null, act, threshold, false, false, 0, 1, 2);
+        }
+    }
+
+    public static final Map<String, Shape> SHAPES = shapes();
+
+    private static Map<String, Shape> shapes() {
+        Map<String, Shape> m = new LinkedHashMap<>();
+        m.put("tinyllama", new Shape("tinyllama", 2048, 5632, 22, 32, 4, 32000, 2048));
+        m.put("small", new Shape("small", 1024, 2816, 8, 16, 4, 32000, 2048));
+        m.put("tiny", new Shape("tiny", 256, 704, 4, 8, 2, 4096, 1024));
+        return m;
+    }
+
+    /**
+     * What to write.
+     *
+     * @param gguf     GGUF type to write beside the safetensors (null: none)
+     * @param act      silu, relu or fatrelu
+     * @param sparsity fraction of gate entries below T for fatrelu
+     */
+    public record Options(Shape shape, DType dtype, DType gguf, String act, double sparsity, long seed) {
+        public Options {
+            if (dtype != DType.BF16 && dtype != DType.F32 && dtype != DType.F16) {
+                throw new SparsaException.UsageException("--dtype must be bf16, f16 or f32, got " + dtype);
+            }
+            if (gguf != null && gguf != DType.Q8_0 && gguf != DType.Q4_0 && gguf != DType.F16 && gguf != DType.F32) {
+                throw new SparsaException.UsageException("--gguf must be q8_0, q4_0, f16 or f32, got " + gguf);
+            }
+            if (!List.of("silu", "relu", "fatrelu").contains(act)) {
+                throw new SparsaException.UsageException("--act must be silu, relu or fatrelu, got " + act);
+            }
+            if (!(sparsity > 0 && sparsity < 1)) {
+                throw new SparsaException.UsageException("--sparsity must be in (0, 1), got " + sparsity);
+            }
+        }
+    }
+
+    /** The written model: its directory, GGUF file (or null), config, and the calibrated threshold's sparsity. */
+    public record Result(Path dir, Path gguf, ModelConfig config, double calibratedSparsity, boolean reused) {
+    }
+
+    private Synth() {
+    }
+
+    /** The GGUF file name for a type. */
+    public static String ggufName(DType t) {
+        return "model." + t.name().toLowerCase() + ".gguf";
+    }
+
+    /**
+     * Writes the model into {@code dir} unless a complete one with the same options is already there (its
+     * {@link #MARKER} matches); returns it. Progress lines go to {@code log}.
+     */
+    public static Result ensure(Options o, Path dir, Consumer<String> log) {
+        Path marker = dir.resolve(MARKER);
+        byte[] want = markerJson(o, Float.NaN, Double.NaN);
+        if (Files.isRegularFile(marker)) {
+            try {
+                ObjectNode have = (ObjectNode) JSON.readTree(marker.toFile());
+                ObjectNode w = (ObjectNode) JSON.readTree(want);
+                float t = (float) have.path("fatrelu_threshold").asDouble(0);
+                double s = have.path("calibrated_sparsity").asDouble(Double.NaN);
+                have.remove(List.of("fatrelu_threshold", "calibrated_sparsity"));
+                w.remove(List.of("fatrelu_threshold", "calibrated_sparsity"));
+                Path g = o.gguf() == null ? null : dir.resolve(ggufName(o.gguf()));
+                if (have.equals(w) && (g == null || Files.isRegularFile(g))) {
+                    log.accept("synth: reusing " + dir);
+                    return new Result(dir, g, o.shape().config(o.act(), t), s, true);
+                }
+            } catch (IOException | RuntimeException e) {
+                // unreadable marker: rewrite the model
+            }
+        }
+        return write(o, dir, log);
+    }
+
+    /** Writes the model into {@code dir} (created if needed), replacing what is there. */
+    public static Result write(Options o, Path dir, Consumer<String> log) {
+        try {
+            Files.createDirectories(dir);
+            Files.deleteIfExists(dir.resolve(MARKER));
+        } catch (IOException e) {
+            throw new SparsaException("synth: cannot create " + dir + ": " + e.getMessage(), e);
+        }
+        Shape s = o.shape();
+        long t0 = System.nanoTime();
+        Path st = dir.resolve(ModelFiles.SAFETENSORS);
+        try (Arena arena = Arena.ofShared()) {
+            List<Tensor> tensors = tensors(s, o.dtype(), o.seed(), arena, log);
+            log.accept("synth: writing " + st);
+            SafetensorsWriter.write(st, tensors, Map.of("format", "pt", "generator", "sparsa synth"));
+        }
+        AtomicFile.write(dir.resolve(ModelFiles.TOKENIZER), tokenizerJson(s.vocab()));
+        float threshold = 0f;
+        double sparsity = Double.NaN;
+        if (o.act().equals("fatrelu")) {
+            float[] ts = calibrate(s, st, o.sparsity(), log);
+            threshold = ts[0];
+            sparsity = ts[1];
+        }
+        ModelConfig cfg = s.config(o.act(), threshold);
+        ConfigJson.write(cfg, dir.resolve(ModelFiles.CONFIG));
+        Path gguf = null;
+        if (o.gguf() != null) {
+            gguf = dir.resolve(ggufName(o.gguf()));
+            log.accept("synth: writing " + gguf);
+            try (ModelFiles mf = ModelFiles.open(dir)) {
+                int[] n = {0};
+                GgufExport.write(mf, gguf, o.gguf(), line -> {
+                    if (++n[0] % 40 == 0) {
+                        log.accept("synth:   " + line);
+                    }
+                });
+            }
+        }
+        AtomicFile.write(dir.resolve(MARKER), markerJson(o, threshold, sparsity));
+        log.accept(String.format("synth: wrote %s in %.1f s", dir, (System.nanoTime() - t0) / 1e9));
+        return new Result(dir, gguf, cfg, sparsity, false);
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private static byte[] markerJson(Options o, float threshold, double sparsity) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("shape", o.shape().name());
+        n.put("dtype", o.dtype().name().toLowerCase());
+        n.put("gguf", o.gguf() == null ? null : o.gguf().name().toLowerCase());
+        n.put("act", o.act());
+        n.put("target_sparsity", o.act().equals("fatrelu") ? o.sparsity() : 0);
+        n.put("seed", o.seed());
+        n.put("fatrelu_threshold", threshold);
+        n.put("calibrated_sparsity", sparsity);
+        n.put("note", "random weights (uniform, std 0.02; norms 1) written by sparsa synth; not a trained model"
+                + (o.act().equals("fatrelu") ? "; fatrelu threshold calibrated on random tokens: a synthetic stand-in "
+                + "for a ProSparse model" : ""));
+        try {
+            return JSON.writeValueAsBytes(n);
+        } catch (IOException e) {
+            throw new SparsaException("synth: cannot encode marker", e);
+        }
+    }
+
+    // ------------------------------------------------------------------ weights
+
+    private static List<Tensor> tensors(Shape s, DType dt, long seed, Arena arena, Consumer<String> log) {
+        int d = s.hidden();
+        int f = s.ffn();
+        int hd = d / s.heads();
+        int kv = s.kvHeads() * hd;
+        List<Tensor> out = new ArrayList<>();
+        out.add(matrix("model.embed_tokens.weight", s.vocab(), d, dt, seed, arena));
+        for (int l = 0; l < s.layers(); l++) {
+            String p = "model.layers." + l + ".";
+            out.add(ones(p + "input_layernorm.weight", d, dt, arena));
+            out.add(matrix(p + "self_attn.q_proj.weight", d, d, dt, seed, arena));
+            out.add(matrix(p + "self_attn.k_proj.weight", kv, d, dt, seed, arena));
+            out.add(matrix(p + "self_attn.v_proj.weight", kv, d, dt, seed, arena));
+            out.add(matrix(p + "self_attn.o_proj.weight", d, d, dt, seed, arena));
+            out.add(ones(p + "post_attention_layernorm.weight", d, dt, arena));
+            out.add(matrix(p + "mlp.gate_proj.weight", f, d, dt, seed, arena));
+            out.add(matrix(p + "mlp.up_proj.weight", f, d, dt, seed, arena));
+            out.add(matrix(p + "mlp.down_proj.weight", d, f, dt, seed, arena));
+            log.accept("synth: generated layer " + (l + 1) + "/" + s.layers());
+        }
+        out.add(ones("model.norm.weight", d, dt, arena));
+        out.add(matrix("lm_head.weight", s.vocab(), d, dt, seed, arena));
+        return out;
+    }
+
+    private static Tensor ones(String name, int n, DType dt, Arena arena) {
+        MemorySegment seg = arena.allocate(dt.bytesFor(n), 64);
+        for (int i = 0; i < n; i++) {
+            put(seg, dt, i, 1f);
+        }
+        return new Tensor(name, dt, new int[] {n}, seg);
+    }
+
+    private static Tensor matrix(String name, int rows, int cols, DType dt, long seed, Arena arena) {
+        long n = (long) rows * cols;
+        MemorySegment seg = arena.allocate(dt.bytesFor(n), 64);
+        SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ name.hashCode());
+        float a = (float) (0.02 * Math.sqrt(3));                    // uniform(±a) has std 0.02
+        float scale = a / (1 << 23);
+        for (long i = 0; i < n; i++) {
+            int bits = r.nextInt() >> 8;                            // uniform in [-2^23, 2^23)
+            put(seg, dt, i, bits * scale);
+        }
+        return new Tensor(name, dt, new int[] {rows, cols}, seg);
+    }
+
+    private static void put(MemorySegment seg, DType dt, long i, float v) {
+        switch (dt) {
+            case F32 -> seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4, v);
+            case F16 -> seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2, Float.floatToFloat16(v));
+            case BF16 -> {
+                int b = Float.floatToRawIntBits(v);
+                b += 0x7FFF + ((b >>> 16) & 1);                      // round to nearest even
+                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2, (short) (b >>> 16));
+            }
+            default -> throw new IllegalArgumentException(dt.toString());
+        }
+    }
+
+    // ------------------------------------------------------------------ fatrelu calibration
+
+    /**
+     * Finds T so that {@code sparsity} of the gate pre-activations fall below it, with FATReLU_T in place (the
+     * distribution depends on T through the residual stream, so a few fixed-point rounds). Returns {T, measured}.
+     */
+    private static float[] calibrate(Shape s, Path st, double sparsity, Consumer<String> log) {
+        int tokens = 16;
+        SplittableRandom r = new SplittableRandom(12345);
+        int[] ids = new int[tokens];
+        for (int i = 0; i < tokens; i++) {
+            ids[i] = 3 + r.nextInt(s.vocab() - 3);
+        }
+        float t = 0f;
+        String act = "silu";
+        double measured = Double.NaN;
+        try (SafetensorsFile w = SafetensorsFile.open(st); Parallel par = Parallel.ofAvailableProcessors()) {
+            for (int round = 0; round < 3; round++) {
+                ModelConfig c = s.config(act, t);
+                LlamaModel m = LlamaModel.load(c, w);
+                float[] all = new float[s.layers() * tokens * s.ffn()];
+                int[] n = {0};
+                float tt = t;
+                long[] below = {0};
+                ActivationTap tap = (layer, pos, x, gate, a, h) -> {
+                    System.arraycopy(gate, 0, all, n[0], gate.length);
+                    n[0] += gate.length;
+                    for (float g : gate) {
+                        if (g < tt) {
+                            below[0]++;
+                        }
+                    }
+                };
+                KvCache cache = m.newCache(tokens);
+                m.forward(cache, ids, false, tap, par);
+                if (act.equals("fatrelu")) {
+                    measured = below[0] / (double) n[0];
+                }
+                float[] sorted = Arrays.copyOf(all, n[0]);
+                Arrays.sort(sorted);
+                t = sorted[(int) Math.min(sorted.length - 1, Math.round(sparsity * sorted.length))];
+                act = "fatrelu";
+                log.accept(String.format("synth: calibration round %d: T = %.4f%s", round + 1, t,
+                        Double.isNaN(measured) ? "" : String.format(" (previous T gave %.3f below)", measured)));
+            }
+            // measure the final T
+            ModelConfig c = s.config("fatrelu", t);
+            LlamaModel m = LlamaModel.load(c, w);
+            long[] cnt = {0, 0};
+            float tt = t;
+            m.forward(m.newCache(tokens), ids, false, (layer, pos, x, gate, a, h) -> {
+                for (float g : gate) {
+                    cnt[0] += g < tt ? 1 : 0;
+                }
+                cnt[1] += gate.length;
+            }, par);
+            measured = cnt[0] / (double) cnt[1];
+            log.accept(String.format("synth: fatrelu T = %.4f zeroes %.3f of gate entries on %d random tokens", t,
+                    measured, tokens));
+        }
+        return new float[] {t, (float) measured};
+    }
+
+    // ------------------------------------------------------------------ tokenizer
+
+    private static final String SPACE = "\u2581";
+
+    /** A Llama-2-style tokenizer.json (BPE, byte fallback) with exactly {@code vocab} entries. */
+    public static byte[] tokenizerJson(int vocab) {
+        if (vocab < 3 + 256 + 80) {
+            throw new SparsaException.UsageException("synth: vocabulary of " + vocab + " is too small (min 339)");
+        }
+        List<String> chars = new ArrayList<>();
+        chars.add(SPACE);
+        for (char c = 'a'; c <= 'z'; c++) {
+            chars.add(String.valueOf(c));
+        }
+        for (char c = 'A'; c <= 'Z'; c++) {
+            chars.add(String.valueOf(c));
+        }
+        for (char c = '0'; c <= '9'; c++) {
+            chars.add(String.valueOf(c));
+        }
+        for (char c : ".,;:!?'\"()-".toCharArray()) {
+            chars.add(String.valueOf(c));
+        }
+        List<String> tokens = new ArrayList<>();
+        List<String> merges = new ArrayList<>();
+        tokens.add("<unk>");
+        tokens.add("<s>");
+        tokens.add("</s>");
+        for (int b = 0; b < 256; b++) {
+            tokens.add(String.format("<0x%02X>", b));
+        }
+        tokens.addAll(chars);
+        // pairs, the ones starting with ▁ or a lowercase letter first (word-like), then triples pair + char
+        List<String> pairs = new ArrayList<>();
+        for (String a : chars) {
+            for (String b : chars) {
+                if (tokens.size() + pairs.size() >= vocab) {
+                    break;
+                }
+                if (b.equals(SPACE)) {
+                    continue;
+                }
+                pairs.add(a + " " + b);
+            }
+        }
+        for (String p : pairs) {
+            tokens.add(p.replace(" ", ""));
+            merges.add(p);
+        }
+        outer:
+        for (String p : pairs) {
+            String pt = p.replace(" ", "");
+            for (String c : chars) {
+                if (tokens.size() >= vocab) {
+                    break outer;
+                }
+                if (c.equals(SPACE)) {
+                    continue;
+                }
+                tokens.add(pt + c);
+                merges.add(pt + " " + c);
+            }
+        }
+        if (tokens.size() != vocab) {
+            throw new SparsaException.UsageException("synth: cannot generate " + vocab + " tokens (got "
+                    + tokens.size() + ")");
+        }
+        ObjectNode root = JSON.createObjectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        ArrayNode added = root.putArray("added_tokens");
+        for (int i = 0; i < 3; i++) {
+            ObjectNode a = added.addObject();
+            a.put("id", i);
+            a.put("content", tokens.get(i));
+            a.put("single_word", false);
+            a.put("lstrip", false);
+            a.put("rstrip", false);
+            a.put("normalized", false);
+            a.put("special", true);
+        }
+        ObjectNode norm = root.putObject("normalizer");
+        norm.put("type", "Sequence");
+        ArrayNode ns = norm.putArray("normalizers");
+        ns.addObject().put("type", "Prepend").put("prepend", SPACE);
+        ObjectNode rep = ns.addObject().put("type", "Replace");
+        rep.putObject("pattern").put("String", " ");
+        rep.put("content", SPACE);
+        root.putNull("pre_tokenizer");
+        ObjectNode post = root.putObject("post_processor");
+        post.put("type", "TemplateProcessing");
+        ArrayNode single = post.putArray("single");
+        single.addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 0);
+        single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        ArrayNode pair = post.putArray("pair");
+        pair.addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 0);
+        pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        pair.addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 1);
+        pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
+        ObjectNode sp = post.putObject("special_tokens").putObject("<s>");
+        sp.put("id", "<s>");
+        sp.putArray("ids").add(1);
+        sp.putArray("tokens").add("<s>");
+        ObjectNode dec = root.putObject("decoder");
+        dec.put("type", "Sequence");
+        ArrayNode ds = dec.putArray("decoders");
+        ObjectNode d1 = ds.addObject().put("type", "Replace");
+        d1.putObject("pattern").put("String", SPACE);
+        d1.put("content", " ");
+        ds.addObject().put("type", "ByteFallback");
+        ds.addObject().put("type", "Fuse");
+        ds.addObject().put("type", "Strip").put("content", " ").put("start", 1).put("stop", 0);
+        ObjectNode model = root.putObject("model");
+        model.put("type", "BPE");
+        model.putNull("dropout");
+        model.put("unk_token", "<unk>");
+        model.putNull("continuing_subword_prefix");
+        model.putNull("end_of_word_suffix");
+        model.put("fuse_unk", true);
+        model.put("byte_fallback", true);
+        ObjectNode v = model.putObject("vocab");
+        for (int i = 0; i < tokens.size(); i++) {
+            v.put(tokens.get(i), i);
+        }
+        ArrayNode m = model.putArray("merges");
+        merges.forEach(m::add);
+        try {
+            return JSON.writeValueAsBytes(root);
+        } catch (IOException e) {
+            throw new SparsaException("synth: cannot encode tokenizer.json", e);
+        }
+    }
+}
