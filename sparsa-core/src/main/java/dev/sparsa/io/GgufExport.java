@@ -18,8 +18,8 @@ import java.util.function.Consumer;
  * ({@link LlamaGguf#hyperParameters}), {@code general.file_type}, the vocabulary ({@link GgufVocab}, or the
  * source GGUF's {@code tokenizer.ggml.*} keys), and the tensors under GGUF names with Q/K rows permuted for the
  * llama architecture (from a source already in that order, {@link WeightSource#ropeStyle()} INTERLEAVED — a llama
- * GGUF — they are copied in order). 1-D tensors (norms, biases) stay F32 as llama.cpp requires; matrices take the requested
- * type, falling back to F16 when a row is not a whole number of quantization blocks. llama3 RoPE scaling is
+ * GGUF — they are copied in order). 1-D tensors (norms, biases) stay F32 as llama.cpp requires; matrices take the
+ * requested type, falling back to F16 when a row is not a whole number of quantization blocks. llama3 RoPE scaling is
  * written as {@code rope_freqs.weight}, as llama.cpp's converter does. One converted tensor is in memory at a time.
  */
 public final class GgufExport {

@@ -17,8 +17,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The golden models round-tripped through Sparsa's GGUF writer (HF names → GGUF names, Q/K permuted for llama) and
  * loaded back through ModelFiles (GGUF metadata → config, names; Q/K as stored, RoPE on adjacent pairs for llama):
- * F32 must match transformers to the same 1e-4, and the HF directory to 1e-5; Q8_0 (down_proj rows of 176 are not whole 32-blocks, so the writer keeps it F16; norms F32) within
- * max |Δlogit| ≤ 0.05 with the same greedy tokens over the first 4 steps.
+ * F32 must match transformers to the same 1e-4, and the HF directory to 1e-5; Q8_0 (down_proj rows of 176 are not
+ * whole 32-blocks, so the writer keeps it F16; norms F32) within max |Δlogit| ≤ 0.05 with the same greedy tokens
+ * over the first 4 steps.
  */
 class LlamaGgufGoldenTest {
     @TempDir
