@@ -2,6 +2,7 @@ package dev.sparsa.io;
 
 import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.model.ModelConfig;
+import dev.sparsa.model.RopeStyle;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Tensor;
 
@@ -16,8 +17,9 @@ import java.util.function.Consumer;
  * Writes a Llama-family model (any {@link ModelFiles}) as a GGUF file llama.cpp loads: its hyper-parameter keys
  * ({@link LlamaGguf#hyperParameters}), {@code general.file_type}, the vocabulary ({@link GgufVocab}, or the
  * source GGUF's {@code tokenizer.ggml.*} keys), and the tensors under GGUF names with Q/K rows permuted for the
- * llama architecture. 1-D tensors (norms, biases) stay F32 as llama.cpp requires; matrices take the requested
- * type, falling back to F16 when a row is not a whole number of quantization blocks. llama3 RoPE scaling is
+ * llama architecture (from a source already in that order, {@link WeightSource#ropeStyle()} INTERLEAVED — a llama
+ * GGUF — they are copied in order). 1-D tensors (norms, biases) stay F32 as llama.cpp requires; matrices take the
+ * requested type, falling back to F16 when a row is not a whole number of quantization blocks. llama3 RoPE scaling is
  * written as {@code rope_freqs.weight}, as llama.cpp's converter does. One converted tensor is in memory at a time.
  */
 public final class GgufExport {
@@ -50,6 +52,9 @@ public final class GgufExport {
         LlamaGguf.hyperParameters(c).forEach(w::put);
         tokenizer(model).forEach(w::put);
 
+        // Q/K rows: GGUF llama wants them interleaved (llama.cpp's NORM RoPE), qwen2 in HF order (NEOX).
+        boolean fromInterleaved = model.weights().ropeStyle() == RopeStyle.INTERLEAVED;
+        boolean toInterleaved = LlamaGguf.permutes(arch);
         Map<String, int[]> wanted = ModelFiles.decoderTensors(c);
         int total = wanted.size() + (c.ropeScaling() != null ? 1 : 0);
         int[] done = {0};
@@ -59,7 +64,7 @@ public final class GgufExport {
             int[] shape = tm.shape();
             int cols = shape.length == 0 ? 1 : shape[shape.length - 1];
             DType to = shape.length < 2 ? DType.F32 : cols % type.blockSize() == 0 ? type : DType.F16;
-            int heads = LlamaGguf.permuteHeads(hf, c);
+            int heads = fromInterleaved == toInterleaved ? 0 : LlamaGguf.qkHeads(hf, c);
             w.add(g, to, shape, () -> {
                 done[0]++;
                 if (log != null) {
@@ -67,7 +72,7 @@ public final class GgufExport {
                             + (to != type && shape.length >= 2 ? " (row length " + cols + " is not a multiple of "
                             + type.blockSize() + ")" : ""));
                 }
-                return convert(model.weights().tensor(hf), to, heads);
+                return convert(model.weights().tensor(hf), to, heads, toInterleaved);
             });
         }
         if (c.ropeScaling() != null) {
@@ -84,8 +89,11 @@ public final class GgufExport {
         w.write(out, null);
     }
 
-    /** {@code t} in dtype {@code to}, rows (or, for 1-D, elements) permuted HF → GGUF over {@code heads} if > 0. */
-    static MemorySegment convert(Tensor t, DType to, int heads) {
+    /**
+     * {@code t} in dtype {@code to}, rows (or, for 1-D, elements) permuted over {@code heads} if > 0: HF → GGUF
+     * (interleaved) if {@code hfToGguf}, else back.
+     */
+    static MemorySegment convert(Tensor t, DType to, int heads, boolean hfToGguf) {
         boolean vector = t.rank() < 2;
         int cols = vector ? (int) t.numel() : t.cols();
         int rows = vector ? 1 : (cols == 0 ? 0 : t.rows());
@@ -95,7 +103,7 @@ public final class GgufExport {
         if (vector) {
             Quantize.decode(t.data(), 0, t.dtype(), cols, buf, 0);
             if (heads > 0) {
-                int[] perm = LlamaGguf.rowPermutation(cols, heads, true);
+                int[] perm = LlamaGguf.rowPermutation(cols, heads, hfToGguf);
                 float[] p = new float[cols];
                 for (int i = 0; i < cols; i++) {
                     p[i] = buf[perm[i]];
@@ -105,7 +113,7 @@ public final class GgufExport {
             Quantize.encode(buf, 0, cols, to, dst, 0);
             return dst;
         }
-        int[] perm = heads > 0 ? LlamaGguf.rowPermutation(rows, heads, true) : null;
+        int[] perm = heads > 0 ? LlamaGguf.rowPermutation(rows, heads, hfToGguf) : null;
         for (int r = 0; r < rows; r++) {
             int src = perm == null ? r : perm[r];
             Quantize.decode(t.data(), src * t.rowBytes(), t.dtype(), cols, buf, 0);

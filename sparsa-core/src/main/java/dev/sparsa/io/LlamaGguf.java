@@ -3,7 +3,9 @@ package dev.sparsa.io;
 import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UnsupportedException;
 import dev.sparsa.model.ModelConfig;
+import dev.sparsa.tensor.Tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +27,9 @@ import java.util.regex.Pattern;
  * (convert_hf_to_gguf.py, {@code LlamaModel.permute}) therefore reorders the rows of q_proj (with n_head) and
  * k_proj (with n_head_kv), weights and biases: {@code w.reshape(n_head, 2, d/2, ...).swapaxes(1, 2)}, i.e. GGUF row
  * {@code h·d + 2i + j} = HF row {@code h·d + j·d/2 + i}. qwen2 uses NEOX RoPE in llama.cpp and is not permuted.
- * Rows are moved whole, so quantized rows permute as well.
+ * Rows are moved whole, so quantized rows permute as well. Sparsa writes GGUF the same way, but reads it as stored
+ * ({@link GgufHfWeights}, {@link dev.sparsa.model.RopeStyle#INTERLEAVED}): rotating adjacent pairs of the permuted
+ * rows is the same rotation, and q·k is unchanged by one permutation of both within a head.
  */
 public final class LlamaGguf {
     private LlamaGguf() {
@@ -100,13 +104,15 @@ public final class LlamaGguf {
     }
 
     /**
-     * The number of heads the rows of Hugging Face tensor {@code hf} are permuted over (q: heads, k: kv heads),
-     * or 0 when the tensor is not permuted.
+     * The number of heads the rows of Hugging Face tensor {@code hf} are permuted over (q: heads, k: kv heads) when
+     * written as GGUF, or 0 when the tensor is not permuted (not q/k, or an architecture llama.cpp does not permute).
      */
     public static int permuteHeads(String hf, ModelConfig c) {
-        if (!permutes(ggufArch(c.architecture()))) {
-            return 0;
-        }
+        return permutes(ggufArch(c.architecture())) ? qkHeads(hf, c) : 0;
+    }
+
+    /** The heads over which RoPE pairs the rows of {@code hf} (q: heads, k: kv heads), or 0 if it is not q/k. */
+    public static int qkHeads(String hf, ModelConfig c) {
         if (hf.endsWith("self_attn.q_proj.weight") || hf.endsWith("self_attn.q_proj.bias")) {
             return c.numHeads();
         }
@@ -148,6 +154,27 @@ public final class LlamaGguf {
         for (int r = 0; r < perm.length; r++) {
             MemorySegment.copy(src, perm[r] * rowBytes, dst, r * rowBytes, rowBytes);
         }
+    }
+
+    /**
+     * A copy of q/k tensor {@code t} (as a llama GGUF stores it, interleaved over {@code heads}) with its rows (a 1-D
+     * bias: its elements) in Hugging Face order, allocated in {@code arena}. For comparisons and conversions only:
+     * models read GGUF q/k as stored ({@link dev.sparsa.model.RopeStyle#INTERLEAVED}).
+     */
+    public static Tensor toHfLayout(Tensor t, int heads, Arena arena) {
+        boolean bias = t.rank() == 1;
+        if (bias && t.dtype().quantized()) {
+            throw new FormatException("tensor " + t.name() + " is a block-quantized 1-D tensor");
+        }
+        int rows = bias ? t.shape()[0] : t.rows();
+        long rowBytes = bias ? t.dtype().bytesFor(1) : t.rowBytes();
+        if (heads <= 0 || rows % (2 * heads) != 0) {
+            throw new FormatException("tensor " + t.name() + " has " + rows + " rows, not a multiple of 2 × " + heads
+                    + " heads");
+        }
+        MemorySegment dst = arena.allocate(Math.max(1, t.data().byteSize()), 64).asSlice(0, t.data().byteSize());
+        permuteRows(t.data(), dst, rowBytes, rowPermutation(rows, heads, false));
+        return new Tensor(t.name(), t.dtype(), t.shape(), dst);
     }
 
     /**

@@ -13,14 +13,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A model on disk, opened: its config, its weights under Hugging Face names and layout, and where its tokenizer
- * is. {@link #open(Path)} accepts
+ * A model on disk, opened: its config, its weights under Hugging Face names (and layout, but for the RoPE row
+ * order of q/k that {@link WeightSource#ropeStyle()} states), and where its tokenizer is. {@link #open(Path)} accepts
  * <ul>
  *   <li>a directory with {@code config.json} and {@code model.safetensors} or {@code model.safetensors.index.json}
  *   (+ {@code tokenizer.json} if present) — format {@code safetensors} / {@code safetensors-sharded};</li>
  *   <li>a {@code .safetensors} file with a {@code config.json} beside it — format {@code safetensors};</li>
- *   <li>a {@code .gguf} file (config from its metadata, tensors renamed and Q/K un-permuted, see
- *   {@link LlamaGguf}) — format {@code gguf};</li>
+ *   <li>a {@code .gguf} file (config from its metadata, tensors renamed, all mmap'd as stored — for the llama
+ *   architecture Q/K stay in llama.cpp's interleaved row order, {@link WeightSource#ropeStyle()}, see
+ *   {@link GgufHfWeights}) — format {@code gguf};</li>
  *   <li>{@code .onnx}: refused — an ONNX file holds a BERT encoder, which the model layer reads itself
  *   ({@code BertModel.open}); io alone cannot tell its architecture.</li>
  * </ul>

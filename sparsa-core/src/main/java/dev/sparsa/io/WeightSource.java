@@ -1,5 +1,6 @@
 package dev.sparsa.io;
 
+import dev.sparsa.model.RopeStyle;
 import dev.sparsa.tensor.Tensor;
 
 import java.util.Collection;
@@ -21,6 +22,15 @@ public interface WeightSource extends AutoCloseable {
 
     /** The tensor; a {@link dev.sparsa.SparsaException.FormatException} naming the file if it is missing. */
     Tensor tensor(String name);
+
+    /**
+     * The RoPE pairing the rows of each head of {@code self_attn.q_proj} / {@code k_proj} (weights and biases) are
+     * ordered for: {@link RopeStyle#HALF} (Hugging Face layout, the default) or {@link RopeStyle#INTERLEAVED} (a
+     * llama-architecture GGUF file as stored). A model must apply RoPE in this style.
+     */
+    default RopeStyle ropeStyle() {
+        return RopeStyle.HALF;
+    }
 
     /** Format-level metadata (safetensors {@code __metadata__}, GGUF key/values), possibly empty. */
     Map<String, Object> metadata();

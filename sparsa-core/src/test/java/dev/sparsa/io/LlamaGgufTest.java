@@ -2,6 +2,7 @@ package dev.sparsa.io;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.model.ModelConfig;
+import dev.sparsa.model.RopeStyle;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -104,13 +105,64 @@ class LlamaGgufTest {
             assertThat(back.config()).isEqualTo(c);
             assertThat(back.ggufMetadata()).containsKey("tokenizer.ggml.tokens");
             assertThat(back.weights().names()).containsExactlyInAnyOrderElementsOf(st.names());
+            assertThat(back.weights().ropeStyle()).isEqualTo(RopeStyle.INTERLEAVED);
             for (String n : st.names()) {
                 Tensor a = st.tensor(n);
-                Tensor b = back.weights().tensor(n);
+                Tensor b = hfLayout(back.weights().tensor(n), c, arena);
                 assertThat(b.name()).isEqualTo(n);
                 assertThat(b.shape()).containsExactly(a.shape());
                 assertThat(b.data().toArray(ValueLayout.JAVA_BYTE)).as(n).isEqualTo(a.data().toArray(ValueLayout.JAVA_BYTE));
             }
+        }
+    }
+
+    private final Arena arena = Arena.ofAuto();
+
+    /** A llama GGUF tensor in HF row order (q/k un-permuted; others as they are). */
+    private static Tensor hfLayout(Tensor t, ModelConfig c, Arena arena) {
+        int heads = LlamaGguf.permuteHeads(t.name(), c);
+        return heads == 0 ? t : LlamaGguf.toHfLayout(t, heads, arena);
+    }
+
+    @Test
+    void ggufWeightsAreMappedViewsAsStored() {
+        ModelConfig c = TinyModels.llama();
+        Path src = TinyModels.writeDir(dir.resolve("hf"), c, 6);
+        Path gguf = dir.resolve("m.gguf");
+        try (ModelFiles m = ModelFiles.open(src)) {
+            assertThat(m.weights().ropeStyle()).isEqualTo(RopeStyle.HALF);
+            GgufExport.write(m, gguf, DType.Q8_0, null);
+        }
+        try (ModelFiles back = ModelFiles.open(gguf); GgufFile raw = GgufFile.open(gguf)) {
+            assertThat(back.weights().ropeStyle()).isEqualTo(RopeStyle.INTERLEAVED);
+            // Every tensor, q/k included, is a view of the mapped file with the bytes GGUF stores: no copy.
+            for (String n : back.weights().names()) {
+                Tensor t = back.weights().tensor(n);
+                String g = LlamaGguf.toGguf(n) != null ? LlamaGguf.toGguf(n) : n;
+                assertThat(t.data().isMapped()).as(n).isTrue();
+                assertThat(t.data().toArray(ValueLayout.JAVA_BYTE)).as(n)
+                        .isEqualTo(raw.tensor(g).data().toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
+        // GGUF → GGUF keeps q/k in order (they are already interleaved: no second permutation).
+        Path again = dir.resolve("again.gguf");
+        try (ModelFiles m = ModelFiles.open(gguf)) {
+            GgufExport.write(m, again, DType.Q8_0, null);
+        }
+        try (GgufFile a = GgufFile.open(gguf); GgufFile b = GgufFile.open(again)) {
+            for (String g : List.of("blk.0.attn_q.weight", "blk.1.attn_k.weight", "blk.0.attn_v.weight")) {
+                assertThat(b.tensor(g).data().toArray(ValueLayout.JAVA_BYTE)).as(g)
+                        .isEqualTo(a.tensor(g).data().toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
+        // qwen2 is not permuted: HALF, as stored.
+        Path qg = dir.resolve("q.gguf");
+        try (ModelFiles m = ModelFiles.open(TinyModels.writeDir(dir.resolve("qwen"), TinyModels.qwen2(), 7))) {
+            GgufExport.write(m, qg, DType.F32, null);
+        }
+        try (ModelFiles back = ModelFiles.open(qg)) {
+            assertThat(back.weights().ropeStyle()).isEqualTo(RopeStyle.HALF);
+            assertThat(back.weights().tensor("model.layers.0.self_attn.q_proj.weight").data().isMapped()).isTrue();
         }
     }
 
@@ -128,7 +180,7 @@ class LlamaGgufTest {
                 assertThat(back.ggufMetadata()).containsEntry("general.file_type", (long) GgufExport.fileType(t));
                 for (String n : st.names()) {
                     Tensor a = st.tensor(n);
-                    Tensor b = back.weights().tensor(n);
+                    Tensor b = hfLayout(back.weights().tensor(n), c, arena);
                     DType want = a.rank() == 1 ? DType.F32 : t;
                     assertThat(b.dtype()).as(n).isEqualTo(want);
                     byte[] expect = Quantize.convert(a, want, arena).data().toArray(ValueLayout.JAVA_BYTE);

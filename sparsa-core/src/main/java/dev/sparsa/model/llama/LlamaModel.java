@@ -8,6 +8,7 @@ import dev.sparsa.model.DenseFfn;
 import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.model.ModelConfig;
+import dev.sparsa.model.RopeStyle;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
@@ -35,6 +36,7 @@ public final class LlamaModel {
     private final float[] finalNorm;
     private final Layer[] layers;
     private final float[] invFreq;
+    private final RopeStyle ropeStyle;
     private final int dim;
     private final int heads;
     private final int kvHeads;
@@ -47,8 +49,9 @@ public final class LlamaModel {
     }
 
     private LlamaModel(ModelConfig cfg, String location, Tensor embed, Tensor lmHead, float[] finalNorm,
-                       Layer[] layers) {
+                       Layer[] layers, RopeStyle ropeStyle) {
         this.cfg = cfg;
+        this.ropeStyle = ropeStyle;
         this.location = location;
         this.embed = embed;
         this.lmHead = lmHead;
@@ -133,7 +136,9 @@ public final class LlamaModel {
                     vector(weights, p + "post_attention_layernorm.weight", d),
                     ffn.create(fw, act));
         }
-        return new LlamaModel(cfg, loc, embed, lmHead, finalNorm, layers);
+        // q/k are used in the row order the weights hold them in (a llama GGUF: interleaved, zero copy) and RoPE
+        // follows it, as llama.cpp does; v/o and the FFN do not depend on it.
+        return new LlamaModel(cfg, loc, embed, lmHead, finalNorm, layers, weights.ropeStyle());
     }
 
     private static void checkConfig(ModelConfig c) {
@@ -205,6 +210,11 @@ public final class LlamaModel {
         return layers[layer].ffn().downColumnNorms();
     }
 
+    /** The RoPE pairing of q/k in use: that of the weights loaded ({@link WeightSource#ropeStyle()}). */
+    public RopeStyle ropeStyle() {
+        return ropeStyle;
+    }
+
     /** RoPE inverse frequencies in use (after llama3 scaling). */
     public float[] invFreq() {
         return invFreq.clone();
@@ -271,8 +281,8 @@ public final class LlamaModel {
                     linear(ly.wv(), xn, t, v, ly.bv(), par);               // v = W_v xn (+ b_v)
                 }
                 for (int i = 0; i < t; i++) {                               // RoPE on q and k at position pos0+i
-                    Kernels.rope(q, i * qDim, heads, headDim, pos0 + i, invFreq);
-                    Kernels.rope(k, i * kvDim, kvHeads, headDim, pos0 + i, invFreq);
+                    Rope.apply(ropeStyle, q, i * qDim, heads, headDim, pos0 + i, invFreq);
+                    Rope.apply(ropeStyle, k, i * kvDim, kvHeads, headDim, pos0 + i, invFreq);
                 }
                 System.arraycopy(k, 0, cache.k[l], pos0 * kvDim, t * kvDim);
                 System.arraycopy(v, 0, cache.v[l], pos0 * kvDim, t * kvDim);

@@ -3,6 +3,7 @@ package dev.sparsa.model.llama;
 import dev.sparsa.io.GgufExport;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.RopeStyle;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Parallel;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,9 +16,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The golden models round-tripped through Sparsa's GGUF writer (HF names → GGUF names, Q/K permuted for llama) and
- * loaded back through ModelFiles (GGUF metadata → config, names and Q/K un-permuted): F32 must match transformers to
- * the same 1e-4; Q8_0 (down_proj rows of 176 are not whole 32-blocks, so the writer keeps it F16; norms F32) within
- * max |Δlogit| ≤ 0.05 with the same greedy tokens over the first 4 steps.
+ * loaded back through ModelFiles (GGUF metadata → config, names; Q/K as stored, RoPE on adjacent pairs for llama):
+ * F32 must match transformers to the same 1e-4, and the HF directory to 1e-5; Q8_0 (down_proj rows of 176 are not
+ * whole 32-blocks, so the writer keeps it F16; norms F32) within max |Δlogit| ≤ 0.05 with the same greedy tokens
+ * over the first 4 steps.
  */
 class LlamaGgufGoldenTest {
     @TempDir
@@ -54,6 +56,35 @@ class LlamaGgufGoldenTest {
             if (type != DType.F32) {
                 assertThat(d).as("quantization must change something").isGreaterThan(0f);
             }
+        }
+    }
+
+    /**
+     * The same F32 weights from the HF directory (HALF RoPE) and from GGUF (llama: q/k rows interleaved, mmap'd as
+     * stored, INTERLEAVED RoPE): every q/k value and rotation is bit-identical, only the order of the q·k sums within
+     * a head differs, so the logits agree to float rounding.
+     */
+    @ParameterizedTest
+    @CsvSource({"llama_gqa_rope3, INTERLEAVED", "qwen2_bias_tied, HALF", "llama_relu, INTERLEAVED"})
+    void ggufF32MatchesHfDirectory(String variant, RopeStyle style) {
+        GoldenWeights.Golden g = GoldenWeights.load(variant);
+        Path gguf = tmp.resolve(variant + "-hfcmp.gguf");
+        int[] ids = g.allIds();
+        float[] hf;
+        try (ModelFiles dir = LlamaGoldenTest.openDir(g, tmp); Parallel par = Parallel.serial()) {
+            LlamaModel m = LlamaModel.load(dir.config(), dir.weights());
+            assertThat(m.ropeStyle()).isEqualTo(RopeStyle.HALF);
+            hf = m.forward(m.newCache(ids.length), ids, true, ActivationTap.NONE, par);
+            GgufExport.write(dir, gguf, DType.F32, null);
+        }
+        try (ModelFiles files = ModelFiles.open(gguf); Parallel par = Parallel.serial()) {
+            LlamaModel m = LlamaModel.load(files.config(), files.weights());
+            assertThat(m.ropeStyle()).isEqualTo(style);
+            assertThat(files.weights().tensor("model.layers.0.self_attn.q_proj.weight").data().isMapped()).isTrue();
+            float[] viaGguf = m.forward(m.newCache(ids.length), ids, true, ActivationTap.NONE, par);
+            float d = LlamaGoldenTest.maxAbsDiff(viaGguf, hf);
+            System.out.printf("%s: GGUF F32 (%s) vs HF directory: max |Δlogit| = %.3g%n", variant, style, d);
+            assertThat(d).isLessThanOrEqualTo(1e-5f);
         }
     }
 }
