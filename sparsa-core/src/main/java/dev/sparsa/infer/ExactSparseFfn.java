@@ -18,10 +18,15 @@ import java.util.Arrays;
  * Exact-sparse gated FFN for ReLU-family activations (DESIGN.md §6): the gate is computed densely, then only the
  * active neurons I = {i : h_i ≠ 0} are touched: {@code up_i = W_up[i,:]·x} for i ∈ I and
  * {@code y = Σ_{i∈I} h_i d_i} from a transposed down projection (one contiguous row per neuron). Equals
- * {@link DenseFfn} up to float summation order.
+ * {@link DenseFfn} up to float summation order for float weights.
  *
- * <p>The transposed down projection keeps the dtype of a float source (lossless) and is F32 for a quantized source
- * (dequantized, so the result stays exact); it lives in an automatic arena, freed with the kernel.
+ * <p>The transposed down projection keeps the dtype of a float source (lossless). A quantized source (Q8_0, Q4_0)
+ * is dequantized and re-quantized to Q8_0 along the other axis (1.06 bytes per weight instead of 4 for F32): each
+ * weight of d_i then carries the Q8_0 rounding error of its new 32-value block, at most half a step
+ * (max |block| / 254), so y differs from the dense result by at most Σ_i |h_i| · max|block_i| / 254 per output
+ * (relative error ~0.2–0.4%, below the error the source quantization already has). Use
+ * {@link #ExactSparseFfn(FfnWeights, Activation, DType)} with F32 for the exact (4 bytes per weight) variant; the
+ * hidden size must be a multiple of 32 for Q8_0. The copy lives in an automatic arena, freed with the kernel.
  */
 public final class ExactSparseFfn implements FfnKernel {
     private final FfnWeights w;
@@ -30,14 +35,28 @@ public final class ExactSparseFfn implements FfnKernel {
     private volatile float[] downNorms;
 
     public ExactSparseFfn(FfnWeights weights, Activation act) {
+        this(weights, act, downTypeFor(weights));
+    }
+
+    /** With an explicit dtype for the transposed down projection (e.g. F32: exact for quantized sources). */
+    public ExactSparseFfn(FfnWeights weights, Activation act, DType downTType) {
         if (!act.zeroBelow()) {
             throw new SparsaException.UnsupportedException("layer " + weights.layer() + ": the exact-sparse FFN needs "
                     + "a ReLU-family activation (relu, relu2, fatrelu), the model uses " + act.kind().name().toLowerCase());
         }
         this.w = weights;
         this.act = act;
-        DType src = weights.down().dtype();
-        this.downT = Kernels.transpose(weights.down(), src.quantized() ? DType.F32 : src, Arena.ofAuto());
+        this.downT = Kernels.transpose(weights.down(), downTType, Arena.ofAuto());
+    }
+
+    /** The source dtype for float weights; Q8_0 for quantized ones (F32 when the hidden size is not a multiple of 32). */
+    static DType downTypeFor(FfnWeights weights) {
+        Tensor down = weights.down();
+        DType src = down.dtype();
+        if (!src.quantized()) {
+            return src;
+        }
+        return down.rows() % DType.Q8_0.blockSize() == 0 ? DType.Q8_0 : DType.F32;
     }
 
     @Override

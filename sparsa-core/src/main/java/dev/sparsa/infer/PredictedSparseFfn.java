@@ -5,7 +5,6 @@ import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.FfnWeights;
-import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
@@ -28,6 +27,8 @@ import java.util.SplittableRandom;
  * RMS 1) so that a fraction {@code candidates} of the neurons is chosen; the calibration also reports the recall on
  * those inputs. On a trained model (low-rank gate structure) recall is high at small r; on random weights the gate has
  * no low-rank structure and recall is low: measure it (the bench reports it on real tokens) before trusting speed.
+ *
+ * <p>The transposed down projection has the dtype {@link ExactSparseFfn} uses (Q8_0 for quantized weights).
  */
 public final class PredictedSparseFfn implements FfnKernel {
     private final FfnWeights w;
@@ -66,9 +67,8 @@ public final class PredictedSparseFfn implements FfnKernel {
         this.w = weights;
         this.act = act;
         this.candidates = candidates;
-        DType src = weights.down().dtype();
         Arena arena = Arena.ofAuto();
-        this.downT = Kernels.transpose(weights.down(), src.quantized() ? DType.F32 : src, arena);
+        this.downT = Kernels.transpose(weights.down(), ExactSparseFfn.downTypeFor(weights), arena); // as ExactSparseFfn
         Parallel par = Parallel.serial();
         Tensor gate = weights.gate();
         SplittableRandom rnd = new SplittableRandom(seed ^ weights.layer());

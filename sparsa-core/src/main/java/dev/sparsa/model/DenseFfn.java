@@ -39,14 +39,12 @@ public final class DenseFfn implements FfnKernel {
             Tensor gw = w.gate();
             Tensor uw = w.up();
             par.forRange(f, 16, (from, to) -> {
+                Kernels.matvecRange(gw, from, to, x, gate);   // gate = W_gate x
+                Kernels.matvecRange(uw, from, to, x, up);     // up   = W_up x
                 for (int i = from; i < to; i++) {
-                    float g = Kernels.dotRow(gw, i, x, 0);     // gate = W_gate x
-                    float u = Kernels.dotRow(uw, i, x, 0);     // up   = W_up x
-                    float ai = act.apply(g);                   // a = act(gate)
-                    gate[i] = g;
-                    up[i] = u;
+                    float ai = act.apply(gate[i]);             // a = act(gate)
                     a[i] = ai;
-                    h[i] = ai * u;                             // h = a ⊙ up
+                    h[i] = ai * up[i];                         // h = a ⊙ up
                 }
             });
         } else {

@@ -50,11 +50,54 @@ public final class Kernels {
     /** {@code y[r] = W[r,:] · x} for every row r (matvec, y = W·x). */
     public static void matvec(Tensor w, float[] x, float[] y, Parallel par) {
         checkVec(w, x, y, 1);
-        par.forRange(w.rows(), 16, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                y[r] = dotRow(w, r, x, 0);
+        par.forRange(w.rows(), 16, (from, to) -> dotRows(w, from, to, x, y));
+    }
+
+    /**
+     * {@code y[r] = W[r,:] · x} for r in [from, to), serially: the body of {@link #matvec} for callers that split rows
+     * themselves (fused decode passes). One dtype switch, then that dtype's row loop; each value is bit-identical to
+     * {@link #dotRow}.
+     */
+    public static void matvecRange(Tensor w, int from, int to, float[] x, float[] y) {
+        checkVec(w, x, y, 1);
+        if (from < 0 || to > w.rows() || from > to) {
+            throw new IndexOutOfBoundsException(w.describe() + ": rows [" + from + ", " + to + ")");
+        }
+        dotRows(w, from, to, x, y);
+    }
+
+    // y[r] = W[r,:]·x for r in [from, to): the dtype is switched on once per range, not per row
+    private static void dotRows(Tensor w, int from, int to, float[] x, float[] y) {
+        MemorySegment s = w.data();
+        long rb = w.rowBytes();
+        int n = w.cols();
+        switch (w.dtype()) {
+            case F32 -> {
+                for (int r = from; r < to; r++) {
+                    y[r] = dotF32(s, r * rb, x, 0, n);
+                }
             }
-        });
+            case F16 -> {
+                for (int r = from; r < to; r++) {
+                    y[r] = dotF16(s, r * rb, x, 0, n);
+                }
+            }
+            case BF16 -> {
+                for (int r = from; r < to; r++) {
+                    y[r] = dotBF16(s, r * rb, x, 0, n);
+                }
+            }
+            case Q8_0 -> {
+                for (int r = from; r < to; r++) {
+                    y[r] = dotQ8_0(s, r * rb, x, 0, n);
+                }
+            }
+            case Q4_0 -> {
+                for (int r = from; r < to; r++) {
+                    y[r] = dotQ4_0(s, r * rb, x, 0, n);
+                }
+            }
+        }
     }
 
     /**
@@ -64,11 +107,41 @@ public final class Kernels {
     public static void matvecRows(Tensor w, int[] rows, int count, float[] x, float[] y, Parallel par) {
         checkVec(w, x, y, 1);
         checkRows(w, rows, count);
-        par.forRange(count, 16, (from, to) -> {
-            for (int k = from; k < to; k++) {
-                y[rows[k]] = dotRow(w, rows[k], x, 0);
+        par.forRange(count, 16, (from, to) -> dotListedRows(w, rows, from, to, x, y));
+    }
+
+    // y[rows[k]] = W[rows[k],:]·x for k in [from, to), one dtype switch per range
+    private static void dotListedRows(Tensor w, int[] rows, int from, int to, float[] x, float[] y) {
+        MemorySegment s = w.data();
+        long rb = w.rowBytes();
+        int n = w.cols();
+        switch (w.dtype()) {
+            case F32 -> {
+                for (int k = from; k < to; k++) {
+                    y[rows[k]] = dotF32(s, rows[k] * rb, x, 0, n);
+                }
             }
-        });
+            case F16 -> {
+                for (int k = from; k < to; k++) {
+                    y[rows[k]] = dotF16(s, rows[k] * rb, x, 0, n);
+                }
+            }
+            case BF16 -> {
+                for (int k = from; k < to; k++) {
+                    y[rows[k]] = dotBF16(s, rows[k] * rb, x, 0, n);
+                }
+            }
+            case Q8_0 -> {
+                for (int k = from; k < to; k++) {
+                    y[rows[k]] = dotQ8_0(s, rows[k] * rb, x, 0, n);
+                }
+            }
+            case Q4_0 -> {
+                for (int k = from; k < to; k++) {
+                    y[rows[k]] = dotQ4_0(s, rows[k] * rb, x, 0, n);
+                }
+            }
+        }
     }
 
     /**

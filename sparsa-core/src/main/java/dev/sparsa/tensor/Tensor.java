@@ -26,6 +26,21 @@ public record Tensor(String name, DType dtype, int[] shape, MemorySegment data) 
             throw new IllegalArgumentException(name + ": " + dtype + Arrays.toString(shape) + " needs " + need
                     + " bytes, segment has " + data.byteSize());
         }
+        data = plainNative(data);
+    }
+
+    private static final boolean NATIVE_ACCESS = Tensor.class.getModule().isNativeAccessEnabled();
+
+    /**
+     * An off-heap segment re-viewed as a plain native segment over the same memory and scope (same liveness checks,
+     * same read-only flag). A file mapping and an arena allocation are two implementation classes inside the JDK; a
+     * kernel that sees both (mmap'd weights next to weights computed at load time) gets a bimorphic type profile in
+     * the Vector API's load path, which C2 compiles about 3x slower than the monomorphic loop. Viewing every off-heap
+     * tensor through one class keeps the kernels monomorphic. Needs native access ({@code reinterpret} is
+     * restricted); without it the segment is kept as it is (correct, possibly slower).
+     */
+    static MemorySegment plainNative(MemorySegment s) {
+        return NATIVE_ACCESS && s.isNative() ? s.reinterpret(s.byteSize()) : s;
     }
 
     public long numel() {

@@ -2,12 +2,18 @@ package dev.sparsa.infer;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.io.ConfigJson;
+import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.DenseFfn;
+import dev.sparsa.model.FfnWeights;
 import dev.sparsa.model.ModelConfig;
 import dev.sparsa.model.llama.GoldenWeights;
 import dev.sparsa.model.llama.LlamaModel;
+import dev.sparsa.tensor.DType;
+import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
+import dev.sparsa.tensor.Quant;
+import dev.sparsa.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -88,6 +94,69 @@ class ExactSparseFfnTest {
                 assertThat(Math.abs(a[i] - b[i])).isLessThanOrEqualTo(1e-5f);
             }
         }
+    }
+
+    /** Quantized weights: down^T is re-quantized to Q8_0; the error stays within the stated bound. */
+    @Test
+    void quantizedDownTransposeIsQ8_0WithinItsRoundingBound() {
+        int d = 64;
+        int f = 128;
+        java.util.Random rnd = new java.util.Random(7);
+        float[] down = new float[d * f];
+        for (int i = 0; i < down.length; i++) {
+            down[i] = (float) rnd.nextGaussian() * 0.05f;
+        }
+        FfnWeights w = new FfnWeights(0, q8("gate", rnd, f, d), q8("up", rnd, f, d), q8("down", down, d, f));
+        Activation relu = Activation.of("relu", 0f);
+        ExactSparseFfn sparse = new ExactSparseFfn(w, relu);
+        ExactSparseFfn exact = new ExactSparseFfn(w, relu, DType.F32);
+        DenseFfn dense = new DenseFfn(w, relu);
+        assertThat(sparse.downTransposed().dtype()).isEqualTo(DType.Q8_0);
+        float maxAbs = 0f;
+        for (float v : Kernels.toFloats(w.down())) {
+            maxAbs = Math.max(maxAbs, Math.abs(v));
+        }
+        try (Parallel par = new Parallel(2)) {
+            for (int t = 0; t < 5; t++) {
+                float[] x = new float[d];
+                for (int i = 0; i < d; i++) {
+                    x[i] = (float) rnd.nextGaussian();
+                }
+                float[] yd = new float[d];
+                float[] ys = new float[d];
+                float[] ye = new float[d];
+                float[][] h = new float[1][];
+                dense.forward(x, 1, t, yd, (layer, pos, xx, gate, act, hh) -> h[0] = hh.clone(), par);
+                sparse.forward(x, 1, t, ys, ActivationTap.NONE, par);
+                exact.forward(x, 1, t, ye, ActivationTap.NONE, par);
+                double sumH = 0;
+                for (float v : h[0]) {
+                    sumH += Math.abs(v);
+                }
+                double bound = sumH * maxAbs / 254 + 1e-5; // half a Q8_0 step of the largest block, per weight
+                for (int i = 0; i < d; i++) {
+                    assertThat((double) Math.abs(ys[i] - yd[i])).as("Q8_0 down^T, y[" + i + "]").isLessThanOrEqualTo(bound);
+                    assertThat(Math.abs(ye[i] - yd[i])).as("F32 down^T, y[" + i + "]").isLessThanOrEqualTo(1e-5f);
+                }
+            }
+        }
+    }
+
+    static Tensor q8(String name, java.util.Random rnd, int rows, int cols) {
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) rnd.nextGaussian() * 0.2f;
+        }
+        return q8(name, v, rows, cols);
+    }
+
+    static Tensor q8(String name, float[] v, int rows, int cols) {
+        long rb = DType.Q8_0.bytesFor(cols);
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.MemorySegment.ofArray(new byte[(int) (rb * rows)]);
+        for (int r = 0; r < rows; r++) {
+            Quant.quantize(DType.Q8_0, v, r * cols, cols, seg, r * rb);
+        }
+        return new Tensor(name, DType.Q8_0, new int[] {rows, cols}, seg);
     }
 
     @Test
