@@ -80,7 +80,10 @@ class LlamaGgufGoldenTest {
         try (ModelFiles files = ModelFiles.open(gguf); Parallel par = Parallel.serial()) {
             LlamaModel m = LlamaModel.load(files.config(), files.weights());
             assertThat(m.ropeStyle()).isEqualTo(style);
-            assertThat(files.weights().tensor("model.layers.0.self_attn.q_proj.weight").data().isMapped()).isTrue();
+            // q_proj is the file's bytes in place, not an un-permuted copy: same address as the GGUF's own view
+            dev.sparsa.io.GgufFile file = ((dev.sparsa.io.GgufHfWeights) files.weights()).gguf();
+            assertThat(files.weights().tensor("model.layers.0.self_attn.q_proj.weight").data().address())
+                    .isEqualTo(file.tensor("blk.0.attn_q.weight").data().address());
             float[] viaGguf = m.forward(m.newCache(ids.length), ids, true, ActivationTap.NONE, par);
             float d = LlamaGoldenTest.maxAbsDiff(viaGguf, hf);
             System.out.printf("%s: GGUF F32 (%s) vs HF directory: max |Δlogit| = %.3g%n", variant, style, d);
