@@ -56,7 +56,7 @@ public final class Fetch {
         Path tmp = newTemp(dir);
         try {
             log.println("sparsa: fetching npm package " + name + "@" + version + " ...");
-            run(List.of("npm", "pack", "--silent", "--pack-destination", tmp.toString(), name + "@" + version),
+            run(List.of("npm", "pack", "--pack-destination", tmp.toString(), name + "@" + version),
                     "npm", "install Node.js and npm (Debian: apt-get install npm)");
             Path tgz;
             try (var s = Files.list(tmp)) {
@@ -92,7 +92,7 @@ public final class Fetch {
         Path tmp = newTemp(jar);
         try {
             log.println("sparsa: fetching Maven artifact " + group + ":" + artifact + ":" + version + " ...");
-            run(List.of("mvn", "-B", "-ntp", "-q", "dependency:copy",
+            run(List.of("mvn", "-B", "dependency:copy",
                             "-Dartifact=" + group + ":" + artifact + ":" + version,
                             "-DoutputDirectory=" + tmp, "-Dmdep.overWriteIfNewer=true"),
                     "mvn", "install Maven (Debian: apt-get install maven)");
@@ -152,10 +152,21 @@ public final class Fetch {
             throw new SparsaException(tool + " is not available: " + hint);
         }
         try {
-            String out = new String(p.getInputStream().readAllBytes());
+            String last = "";
+            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8))) {
+                for (String line; (line = in.readLine()) != null; ) {
+                    if (!line.isBlank()) {
+                        last = line.strip();
+                    }
+                    String shown = progressLine(line);
+                    if (shown != null) {
+                        log.println("sparsa:   " + shown);
+                    }
+                }
+            }
             int rc = p.waitFor();
             if (rc != 0) {
-                String last = out.strip().lines().reduce((a, b) -> b).orElse("");
                 throw new SparsaException(String.join(" ", cmd.subList(0, Math.min(3, cmd.size())))
                         + " failed (exit " + rc + "): " + last);
             }
@@ -166,6 +177,24 @@ public final class Fetch {
             Thread.currentThread().interrupt();
             throw new SparsaException(tool + " interrupted");
         }
+    }
+
+    /**
+     * The part of a client's output line worth showing as progress: Maven's "Downloaded from …/file.jar (87 MB at
+     * 12 MB/s)" as "downloaded file.jar (87 MB at 12 MB/s)", npm's package size / file count notices; else null.
+     */
+    static String progressLine(String line) {
+        String l = line.strip();
+        if (l.startsWith("Downloaded from ")) {
+            int sp = l.indexOf(" (");
+            String url = sp > 0 ? l.substring(0, sp) : l;
+            return "downloaded " + url.substring(url.lastIndexOf('/') + 1) + (sp > 0 ? l.substring(sp) : "");
+        }
+        if (l.startsWith("npm notice") && (l.contains("package size") || l.contains("unpacked size")
+                || l.contains("total files") || l.contains("filename"))) {
+            return "npm: " + l.substring("npm notice".length()).strip();
+        }
+        return null;
     }
 
     private static void check(String s) {
