@@ -142,6 +142,35 @@ class ExactSparseFfnTest {
         }
     }
 
+    /** The fused one-token path gives the same bits as the batched path (batch 3: row-wise dots) for 1 and 2 threads. */
+    @Test
+    void oneTokenPathIsBitIdenticalToBatchedPathForAnyThreadCount() {
+        int d = 64;
+        int f = 256;
+        int batch = 3;
+        java.util.Random rnd = new java.util.Random(11);
+        FfnWeights w = new FfnWeights(0, q8("gate", rnd, f, d), q8("up", rnd, f, d), q8("down", rnd, d, f));
+        ExactSparseFfn sparse = new ExactSparseFfn(w, Activation.of("relu", 0f));
+        float[] x = new float[batch * d];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        float[] want = new float[batch * d];
+        try (Parallel serial = Parallel.serial()) {
+            sparse.forward(x, batch, 0, want, ActivationTap.NONE, serial);
+        }
+        for (int threads : new int[] {1, 2}) {
+            try (Parallel par = new Parallel(threads)) {
+                for (int b = 0; b < batch; b++) {
+                    float[] y = new float[d];
+                    sparse.forward(java.util.Arrays.copyOfRange(x, b * d, (b + 1) * d), 1, b, y, ActivationTap.NONE, par);
+                    assertThat(y).as("token " + b + ", " + threads + " threads")
+                            .isEqualTo(java.util.Arrays.copyOfRange(want, b * d, (b + 1) * d));
+                }
+            }
+        }
+    }
+
     static Tensor q8(String name, java.util.Random rnd, int rows, int cols) {
         float[] v = new float[rows * cols];
         for (int i = 0; i < v.length; i++) {
