@@ -7,7 +7,6 @@ import dev.sparsa.io.tokenizer.TokenizerJson;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.bert.BertModel;
 import dev.sparsa.profile.ProfiledModel;
-import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 
 import java.util.List;
@@ -87,16 +86,7 @@ public final class BertProfiledModel implements ProfiledModel {
     @Override
     public float[] downColumns(int layer) {
         // W_out is [D, F] ([out, in]); d_i is its column i → row i of the transpose.
-        float[] w = Kernels.toFloats(model.weights().layers().get(layer).wOut());
-        int d = hiddenSize();
-        int f = intermediateSize();
-        float[] t = new float[f * d];
-        for (int j = 0; j < d; j++) {
-            for (int i = 0; i < f; i++) {
-                t[i * d + j] = w[j * f + i];
-            }
-        }
-        return t;
+        return DownColumns.of(model.weights().layers().get(layer).wOut(), hiddenSize(), intermediateSize());
     }
 
     @Override

@@ -10,7 +10,6 @@ import dev.sparsa.model.ModelConfig;
 import dev.sparsa.model.llama.KvCache;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.profile.ProfiledModel;
-import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 
@@ -96,17 +95,7 @@ public final class LlamaProfiledModel implements ProfiledModel {
 
     @Override
     public float[] downColumns(int layer) {
-        Tensor down = model.ffn(layer).weights().down(); // [D, F]
-        float[] w = Kernels.toFloats(down);
-        int d = hiddenSize();
-        int f = intermediateSize();
-        float[] t = new float[f * d];
-        for (int j = 0; j < d; j++) {
-            for (int i = 0; i < f; i++) {
-                t[i * d + j] = w[j * f + i];
-            }
-        }
-        return t;
+        return DownColumns.of(model.ffn(layer).weights().down(), hiddenSize(), intermediateSize()); // [D, F]
     }
 
     @Override
