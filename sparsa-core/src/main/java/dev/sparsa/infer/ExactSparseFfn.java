@@ -1,10 +1,8 @@
 package dev.sparsa.infer;
 
-import dev.sparsa.SparsaException;
 import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.DenseFfn;
-import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
@@ -28,50 +26,14 @@ import java.util.Arrays;
  * {@link #ExactSparseFfn(FfnWeights, Activation, DType)} with F32 for the exact (4 bytes per weight) variant; the
  * hidden size must be a multiple of 32 for Q8_0. The copy lives in an automatic arena, freed with the kernel.
  */
-public final class ExactSparseFfn implements FfnKernel {
-    private final FfnWeights w;
-    private final Activation act;
-    private final Tensor downT;
-    private volatile float[] downNorms;
-
+public final class ExactSparseFfn extends SparseFfnBase {
     public ExactSparseFfn(FfnWeights weights, Activation act) {
         this(weights, act, downTypeFor(weights));
     }
 
     /** With an explicit dtype for the transposed down projection (e.g. F32: exact for quantized sources). */
     public ExactSparseFfn(FfnWeights weights, Activation act, DType downTType) {
-        if (!act.zeroBelow()) {
-            throw new SparsaException.UnsupportedException("layer " + weights.layer() + ": the exact-sparse FFN needs "
-                    + "a ReLU-family activation (relu, relu2, fatrelu), the model uses " + act.kind().name().toLowerCase());
-        }
-        this.w = weights;
-        this.act = act;
-        this.downT = Kernels.transpose(weights.down(), downTType, Arena.ofAuto());
-    }
-
-    /** The source dtype for float weights; Q8_0 for quantized ones (F32 when the hidden size is not a multiple of 32). */
-    static DType downTypeFor(FfnWeights weights) {
-        Tensor down = weights.down();
-        DType src = down.dtype();
-        if (!src.quantized()) {
-            return src;
-        }
-        return down.rows() % DType.Q8_0.blockSize() == 0 ? DType.Q8_0 : DType.F32;
-    }
-
-    @Override
-    public FfnWeights weights() {
-        return w;
-    }
-
-    @Override
-    public Activation activation() {
-        return act;
-    }
-
-    /** The down projection transposed, [F, D]: row i is d_i. */
-    public Tensor downTransposed() {
-        return downT;
+        super(weights, act, "exact-sparse", downTType, Arena.ofAuto());
     }
 
     @Override
@@ -115,13 +77,7 @@ public final class ExactSparseFfn implements FfnKernel {
             if (tapped) {
                 tap.onFfn(w.layer(), pos0 + b, xb, gb, a, h);
             }
-            n = 0;
-            for (int i = 0; i < f; i++) {
-                if (h[i] != 0f) {                                  // the tap may have zeroed (or set) entries
-                    active[n] = i;
-                    coef[n++] = h[i];
-                }
-            }
+            n = collectActive(h, f, active, coef);                 // the tap may have zeroed (or set) entries
             Arrays.fill(yb, 0f);
             Kernels.axpyRows(downT, active, coef, n, yb, par);     // y = Σ_{i∈I} h_i d_i
             System.arraycopy(yb, 0, y, b * d, d);
@@ -157,24 +113,8 @@ public final class ExactSparseFfn implements FfnKernel {
         }
         int[] active = new int[f];
         float[] coef = new float[f];
-        int n = 0;
-        for (int i = 0; i < f; i++) {
-            if (h[i] != 0f) {                                      // the tap may have zeroed (or set) entries
-                active[n] = i;
-                coef[n++] = h[i];
-            }
-        }
+        int n = collectActive(h, f, active, coef);                 // the tap may have zeroed (or set) entries
         Arrays.fill(y, 0, d, 0f);
         Kernels.axpyRows(downT, active, coef, n, y, par);          // y = Σ_{i∈I} h_i d_i
-    }
-
-    @Override
-    public float[] downColumnNorms() {
-        float[] n = downNorms;
-        if (n == null) {
-            n = w.downColumnNorms();
-            downNorms = n;
-        }
-        return n;
     }
 }

@@ -30,16 +30,12 @@ import java.util.SplittableRandom;
  *
  * <p>The transposed down projection has the dtype {@link ExactSparseFfn} uses (Q8_0 for quantized weights).
  */
-public final class PredictedSparseFfn implements FfnKernel {
-    private final FfnWeights w;
-    private final Activation act;
-    private final Tensor downT;
+public final class PredictedSparseFfn extends SparseFfnBase {
     private final Tensor v;          // [r, D]
     private final Tensor u;          // [F, r]
     private final float tau;
     private final double candidates;
     private final double calibrationRecall;
-    private volatile float[] downNorms;
 
     /** Rank and candidate fraction used by {@link #factory()}. */
     public static final int DEFAULT_RANK = 64;
@@ -54,21 +50,19 @@ public final class PredictedSparseFfn implements FfnKernel {
     }
 
     public PredictedSparseFfn(FfnWeights weights, Activation act, int rank, double candidates, long seed) {
-        if (!act.zeroBelow()) {
-            throw new SparsaException.UnsupportedException("layer " + weights.layer() + ": the predicted-sparse FFN needs "
-                    + "a ReLU-family activation (relu, relu2, fatrelu), the model uses " + act.kind().name().toLowerCase());
-        }
+        this(weights, act, rank, candidates, seed, Arena.ofAuto());
+    }
+
+    private PredictedSparseFfn(FfnWeights weights, Activation act, int rank, double candidates, long seed, Arena arena) {
+        requireZeroBelow(weights, act, "predicted-sparse");
         int d = weights.hiddenSize();
         int f = weights.intermediateSize();
         if (rank < 1 || rank > Math.min(d, f) || !(candidates > 0 && candidates <= 1)) {
             throw new SparsaException.UsageException("predicted-sparse FFN: rank must be in [1, " + Math.min(d, f)
                     + "] and candidates in (0, 1], got " + rank + ", " + candidates);
         }
-        this.w = weights;
-        this.act = act;
+        super(weights, act, "predicted-sparse", downTypeFor(weights), arena); // as ExactSparseFfn
         this.candidates = candidates;
-        Arena arena = Arena.ofAuto();
-        this.downT = Kernels.transpose(weights.down(), ExactSparseFfn.downTypeFor(weights), arena); // as ExactSparseFfn
         Parallel par = Parallel.serial();
         Tensor gate = weights.gate();
         SplittableRandom rnd = new SplittableRandom(seed ^ weights.layer());
@@ -179,16 +173,6 @@ public final class PredictedSparseFfn implements FfnKernel {
         Kernels.matvec(u, z, s, par);                               // s = U z
     }
 
-    @Override
-    public FfnWeights weights() {
-        return w;
-    }
-
-    @Override
-    public Activation activation() {
-        return act;
-    }
-
     /** The threshold on predictor scores. */
     public float threshold() {
         return tau;
@@ -211,10 +195,6 @@ public final class PredictedSparseFfn implements FfnKernel {
     /** Bytes of the predictor read per token. */
     public long predictorBytes() {
         return v.data().byteSize() + u.data().byteSize();
-    }
-
-    public Tensor downTransposed() {
-        return downT;
     }
 
     @Override
@@ -263,29 +243,15 @@ public final class PredictedSparseFfn implements FfnKernel {
             }
             if (tapped) {
                 tap.onFfn(w.layer(), pos0 + b, xb, g, a, h);
-                n = 0;
-                for (int i = 0; i < f; i++) {
-                    if (h[i] != 0f) {
-                        active[n++] = i;
-                    }
+                n = collectActive(h, f, active, coef);              // the tap may have zeroed (or set) entries
+            } else {
+                for (int k = 0; k < n; k++) {
+                    coef[k] = h[active[k]];
                 }
-            }
-            for (int k = 0; k < n; k++) {
-                coef[k] = h[active[k]];
             }
             Arrays.fill(yb, 0f);
             Kernels.axpyRows(downT, active, coef, n, yb, par);
             System.arraycopy(yb, 0, y, b * d, d);
         }
-    }
-
-    @Override
-    public float[] downColumnNorms() {
-        float[] n = downNorms;
-        if (n == null) {
-            n = w.downColumnNorms();
-            downNorms = n;
-        }
-        return n;
     }
 }

@@ -7,7 +7,6 @@ import dev.sparsa.io.tokenizer.TokenizerJson;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.bert.BertModel;
 import dev.sparsa.profile.ProfiledModel;
-import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 
 import java.util.List;
@@ -17,20 +16,15 @@ import java.util.List;
  * sentence embedding (masked mean of the last hidden states, L2-normalized, as sentence-transformers does for
  * all-MiniLM-L6-v2). The taps see every position, the special tokens included.
  */
-public final class BertProfiledModel implements ProfiledModel {
-    private final String name;
+public final class BertProfiledModel extends AdapterBase {
     private final BertModel model;
-    private final Tokenizer tok;
-    private final int context;
     private final Parallel par;
     private final int cls;
     private final int sep;
 
     public BertProfiledModel(String name, BertModel model, Tokenizer tok, int context, Parallel par) {
-        this.name = name;
+        super(name, model.config(), tok, Math.min(context, model.config().maxPositions() - 2));
         this.model = model;
-        this.tok = tok;
-        this.context = Math.min(context, model.config().maxPositions() - 2);
         this.par = par;
         int[] special = tok.encode("", true);
         this.cls = special.length == 2 ? special[0] : -1;
@@ -45,18 +39,8 @@ public final class BertProfiledModel implements ProfiledModel {
     }
 
     @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
     public boolean isDecoder() {
         return false;
-    }
-
-    @Override
-    public String activation() {
-        return model.config().hiddenAct();
     }
 
     @Override
@@ -65,38 +49,9 @@ public final class BertProfiledModel implements ProfiledModel {
     }
 
     @Override
-    public int hiddenSize() {
-        return model.config().hiddenSize();
-    }
-
-    @Override
-    public int intermediateSize() {
-        return model.config().intermediateSize();
-    }
-
-    @Override
-    public int contextLength() {
-        return context;
-    }
-
-    @Override
-    public Tokenizer tokenizer() {
-        return tok;
-    }
-
-    @Override
     public float[] downColumns(int layer) {
         // W_out is [D, F] ([out, in]); d_i is its column i → row i of the transpose.
-        float[] w = Kernels.toFloats(model.weights().layers().get(layer).wOut());
-        int d = hiddenSize();
-        int f = intermediateSize();
-        float[] t = new float[f * d];
-        for (int j = 0; j < d; j++) {
-            for (int i = 0; i < f; i++) {
-                t[i * d + j] = w[j * f + i];
-            }
-        }
-        return t;
+        return DownColumns.of(model.weights().layers().get(layer).wOut(), hiddenSize(), intermediateSize());
     }
 
     @Override

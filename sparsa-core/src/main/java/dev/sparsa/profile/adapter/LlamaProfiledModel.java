@@ -10,7 +10,6 @@ import dev.sparsa.model.ModelConfig;
 import dev.sparsa.model.llama.KvCache;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.profile.ProfiledModel;
-import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 
@@ -25,18 +24,13 @@ import java.util.SplittableRandom;
  * has one) through a batched prefill; the output is the NLL of every content token given the ones before it (the
  * first content token is predicted from BOS; without BOS it is not predicted).
  */
-public final class LlamaProfiledModel implements ProfiledModel {
-    private final String name;
+public final class LlamaProfiledModel extends AdapterBase {
     private final LlamaModel model;
-    private final Tokenizer tok;
-    private final int context;
     private final Parallel par;
 
     public LlamaProfiledModel(String name, LlamaModel model, Tokenizer tok, int context, Parallel par) {
-        this.name = name;
+        super(name, model.config(), tok, Math.min(context, model.config().maxPositions() - 1));
         this.model = model;
-        this.tok = tok;
-        this.context = Math.min(context, model.config().maxPositions() - 1);
         this.par = par;
     }
 
@@ -55,18 +49,8 @@ public final class LlamaProfiledModel implements ProfiledModel {
     }
 
     @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
     public boolean isDecoder() {
         return true;
-    }
-
-    @Override
-    public String activation() {
-        return model.config().hiddenAct();
     }
 
     @Override
@@ -75,38 +59,8 @@ public final class LlamaProfiledModel implements ProfiledModel {
     }
 
     @Override
-    public int hiddenSize() {
-        return model.config().hiddenSize();
-    }
-
-    @Override
-    public int intermediateSize() {
-        return model.config().intermediateSize();
-    }
-
-    @Override
-    public int contextLength() {
-        return context;
-    }
-
-    @Override
-    public Tokenizer tokenizer() {
-        return tok;
-    }
-
-    @Override
     public float[] downColumns(int layer) {
-        Tensor down = model.ffn(layer).weights().down(); // [D, F]
-        float[] w = Kernels.toFloats(down);
-        int d = hiddenSize();
-        int f = intermediateSize();
-        float[] t = new float[f * d];
-        for (int j = 0; j < d; j++) {
-            for (int i = 0; i < f; i++) {
-                t[i * d + j] = w[j * f + i];
-            }
-        }
-        return t;
+        return DownColumns.of(model.ffn(layer).weights().down(), hiddenSize(), intermediateSize()); // [D, F]
     }
 
     @Override
