@@ -67,8 +67,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        if (n < 1 || reps < 1 || warmup < 0 || promptTokens < 1) {
-            throw new SparsaException.UsageException("--threads, --reps, --prompt-tokens must be >= 1, --warmup >= 0");
+        if (n < 1 || reps < 1 || warmup < 0 || promptTokens < 1 || decodeTokens < 2 || bandwidthMib < 1) {
+            throw new SparsaException.UsageException("--threads, --reps, --prompt-tokens, --bandwidth-mib must be >= 1,"
+                    + " --decode-tokens >= 2 (decode speed is timed between the first and the last token), --warmup >= 0");
         }
         List<String> ffns = ffn.equals("both") ? List.of("dense", "exact-sparse") : List.of(ffn);
         ffns.forEach(Bench::kernel);
@@ -78,15 +79,18 @@ public final class BenchCommand implements Callable<Integer> {
             err.println(line);
             err.flush();
         };
+        List<Path> models = new ArrayList<>(List.of(model));
+        if (gguf != null) {
+            models.add(gguf);
+        }
+        for (Path p : models) {   // a bad model fails here, in a moment, not after the bandwidth probe
+            ModelFiles.open(p, true).close();
+        }
         List<Bench.Row> rows = new ArrayList<>();
         double bw;
         try (Parallel par = new Parallel(n)) {
             bw = Bench.bandwidth(par, (long) bandwidthMib << 20, 5);
             log.accept(String.format("memory bandwidth (read, %d threads): %.1f GB/s", n, bw));
-            List<Path> models = new ArrayList<>(List.of(model));
-            if (gguf != null) {
-                models.add(gguf);
-            }
             for (Path p : models) {
                 try (ModelFiles files = ModelFiles.open(p)) {
                     int[] ids = Bench.promptIds(files, tokenizer(files), promptTokens, 7);
