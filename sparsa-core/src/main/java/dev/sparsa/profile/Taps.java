@@ -78,13 +78,7 @@ final class Taps {
         }
 
         double sparsity() {
-            long z = 0;
-            long t = 0;
-            for (int l = 0; l < eps.length; l++) {
-                z += zeroed.get(l);
-                t += total.get(l);
-            }
-            return t == 0 ? Double.NaN : (double) z / t;
+            return ratio(zeroed, total);
         }
     }
 
@@ -123,13 +117,18 @@ final class Taps {
         }
 
         double computedFraction() {
-            long k = 0;
-            long t = 0;
-            for (int l = 0; l < predictors.length; l++) {
-                k += kept.get(l);
-                t += total.get(l);
-            }
-            return t == 0 ? Double.NaN : (double) k / t;
+            return ratio(kept, total);
         }
+    }
+
+    /** Σ_ℓ part[ℓ] / Σ_ℓ whole[ℓ] over the layers; NaN when nothing was counted. */
+    private static double ratio(AtomicLongArray part, AtomicLongArray whole) {
+        long p = 0;
+        long w = 0;
+        for (int l = 0; l < whole.length(); l++) {
+            p += part.get(l);
+            w += whole.get(l);
+        }
+        return w == 0 ? Double.NaN : (double) p / w;
     }
 }
