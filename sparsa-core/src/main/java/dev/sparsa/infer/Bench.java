@@ -202,17 +202,21 @@ public final class Bench {
     public static final class ActivityTap implements ActivationTap {
         final long[] active;
         final long[] tokens;
+        private final int f;
 
-        public ActivityTap(int layers) {
+        /** For a model of {@code layers} layers and FFN width {@code f}. */
+        public ActivityTap(int layers, int f) {
             active = new long[layers];
             tokens = new long[layers];
+            this.f = f;
         }
 
         @Override
-        public void onFfn(int layer, int position, float[] x, float[] gate, float[] act, float[] h) {
+        public void onFfn(int layer, int position, float[] x, int xOff, float[] gate, float[] act, float[] h,
+                          int off) {
             long n = 0;
-            for (float a : act) {
-                if (a != 0f) {
+            for (int i = off; i < off + f; i++) {
+                if (act[i] != 0f) {
                     n++;
                 }
             }
@@ -267,14 +271,17 @@ public final class Bench {
         }
 
         @Override
-        public void onFfn(int layer, int position, float[] x, float[] gate, float[] act, float[] h) {
+        public void onFfn(int layer, int position, float[] x, int xOff, float[] gate, float[] act, float[] h,
+                          int off) {
             FfnKernel k = model.ffn(layer);
-            float[] g = new float[act.length];
-            Kernels.matvec(k.weights().gate(), x, g, serial);
+            float[] g = new float[k.weights().intermediateSize()];
+            for (int i = 0; i < g.length; i++) {
+                g[i] = Kernels.dotRow(k.weights().gate(), i, x, xOff);
+            }
             for (int i = 0; i < g.length; i++) {
                 if (k.activation().apply(g[i]) != 0f) {
                     trueActive++;
-                    if (act[i] != 0f) {
+                    if (act[off + i] != 0f) {
                         kept++;
                     }
                 }
@@ -326,8 +333,9 @@ public final class Bench {
 
     /** Runs prompt + decode untimed with an {@link ActivityTap}; returns it. */
     public static ActivityTap activity(LlamaModel model, int[] prompt, int decode, Parallel par) {
-        ActivityTap tap = new ActivityTap(model.numLayers());
-        ActivityTap none = new ActivityTap(model.numLayers());
+        int f = model.config().intermediateSize();
+        ActivityTap tap = new ActivityTap(model.numLayers(), f);
+        ActivityTap none = new ActivityTap(model.numLayers(), f);
         KvCache cache = model.newCache(prompt.length + decode);
         int next = argmax(model.forward(cache, prompt, false, none, par));
         for (int i = 1; i < decode; i++) {

@@ -3,6 +3,7 @@ package dev.sparsa.infer;
 import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.DenseFfn;
+import dev.sparsa.model.FfnActivations;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
@@ -37,50 +38,53 @@ public final class ExactSparseFfn extends SparseFfnBase {
     }
 
     @Override
-    public void forward(float[] x, int batch, int pos0, float[] y, ActivationTap tap, Parallel par) {
+    public void forward(float[] x, int batch, int pos0, float[] y, FfnActivations acts, ActivationTap tap,
+                        Parallel par) {
+        Scratch s = scratch(acts, Scratch.class, batch, w);
         if (batch == 1) {
-            forwardOne(x, pos0, y, tap, par);
+            forwardOne(x, pos0, y, s, tap, par);
             return;
         }
         int d = w.hiddenSize();
         int f = w.intermediateSize();
-        float[] gate = new float[batch * f];
-        if (batch == 1) {
-            Kernels.matvec(w.gate(), x, gate, par);                // gate = W_gate x (dense)
-        } else {
-            Kernels.matmul(w.gate(), x, batch, gate, par);
-        }
+        float[] gate = s.gate;
+        float[] a = s.act;
+        float[] up = s.up;
+        float[] h = s.h;
+        int[] active = s.active;
+        float[] coef = s.coef;
+        float[] yb = s.yRow;
+        Tensor upW = w.up();
+        Kernels.matmul(w.gate(), x, batch, gate, par);             // gate = W_gate x (dense)
         boolean tapped = tap.wants(w.layer());
-        float[] xb = new float[d];
-        float[] gb = new float[f];
-        float[] a = new float[f];
-        float[] up = new float[f];
-        float[] h = new float[f];
-        float[] yb = new float[d];
-        int[] active = new int[f];
-        float[] coef = new float[f];
         for (int b = 0; b < batch; b++) {
-            System.arraycopy(x, b * d, xb, 0, d);
-            System.arraycopy(gate, b * f, gb, 0, f);
+            int o = b * f;
+            int xo = b * d;
             int n = 0;
             for (int i = 0; i < f; i++) {
-                a[i] = act.apply(gb[i]);                           // a = act(gate)
-                if (a[i] != 0f) {
+                float ai = act.apply(gate[o + i]);                 // a = act(gate)
+                a[o + i] = ai;
+                up[o + i] = 0f;
+                if (ai != 0f) {
                     active[n++] = i;                               // I = {i : a_i ≠ 0}
                 }
             }
-            Arrays.fill(up, 0f);
-            Kernels.matvecRows(w.up(), active, n, xb, up, par);    // up_i = W_up[i,:]·x, i ∈ I
+            int count = n;
+            par.forRange(count, 16, (from, to) -> {                // up_i = W_up[i,:]·x, i ∈ I
+                for (int k = from; k < to; k++) {
+                    up[o + active[k]] = Kernels.dotRow(upW, active[k], x, xo);
+                }
+            });
             for (int i = 0; i < f; i++) {
-                h[i] = a[i] * up[i];                               // h = a ⊙ up (0 outside I)
+                h[o + i] = a[o + i] * act.up(up[o + i]);           // h = a ⊙ up (0 outside I)
             }
             if (tapped) {
-                tap.onFfn(w.layer(), pos0 + b, xb, gb, a, h);
+                tap.onFfn(w.layer(), pos0 + b, x, xo, gate, a, h, o);
             }
-            n = collectActive(h, f, active, coef);                 // the tap may have zeroed (or set) entries
+            n = collectActive(h, o, f, active, coef);              // the tap may have zeroed (or set) entries
             Arrays.fill(yb, 0f);
             Kernels.axpyRows(downT, active, coef, n, yb, par);     // y = Σ_{i∈I} h_i d_i
-            System.arraycopy(yb, 0, y, b * d, d);
+            System.arraycopy(yb, 0, y, xo, d);
         }
     }
 
@@ -91,30 +95,30 @@ public final class ExactSparseFfn extends SparseFfnBase {
      * the workers instead of three, and no serial pass between gate and up. Each value is computed by the same
      * kernel as in the batched path, so the result is bit-identical to it.
      */
-    private void forwardOne(float[] x, int pos0, float[] y, ActivationTap tap, Parallel par) {
+    private void forwardOne(float[] x, int pos0, float[] y, Scratch s, ActivationTap tap, Parallel par) {
         int d = w.hiddenSize();
         int f = w.intermediateSize();
         Tensor gateW = w.gate();
         Tensor upW = w.up();
-        float[] g = new float[f];
-        float[] a = new float[f];
-        float[] h = new float[f];
+        float[] g = s.gate;
+        float[] a = s.act;
+        float[] up = s.up;
+        float[] h = s.h;
         par.forRange(f, 16, (from, to) -> {
             Kernels.matvecRange(gateW, from, to, x, g);            // g = W_gate x (rows [from, to))
             for (int i = from; i < to; i++) {
                 float ai = act.apply(g[i]);                        // a = act(g)
                 a[i] = ai;
                 float upi = ai != 0f ? Kernels.dotRow(upW, i, x, 0) : 0f; // up_i = W_up[i,:]·x, i ∈ I
-                h[i] = ai * upi;                                   // h = a ⊙ up (0 outside I)
+                up[i] = upi;
+                h[i] = ai * act.up(upi);                           // h = a ⊙ up (0 outside I)
             }
         });
         if (tap.wants(w.layer())) {
-            tap.onFfn(w.layer(), pos0, Arrays.copyOf(x, d), g, a, h);
+            tap.onFfn(w.layer(), pos0, x, 0, g, a, h, 0);
         }
-        int[] active = new int[f];
-        float[] coef = new float[f];
-        int n = collectActive(h, f, active, coef);                 // the tap may have zeroed (or set) entries
+        int n = collectActive(h, 0, f, s.active, s.coef);          // the tap may have zeroed (or set) entries
         Arrays.fill(y, 0, d, 0f);
-        Kernels.axpyRows(downT, active, coef, n, y, par);          // y = Σ_{i∈I} h_i d_i
+        Kernels.axpyRows(downT, s.active, s.coef, n, y, par);      // y = Σ_{i∈I} h_i d_i
     }
 }

@@ -3,6 +3,7 @@ package dev.sparsa.infer;
 import dev.sparsa.SparsaException;
 import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.FfnActivations;
 import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.tensor.Kernels;
@@ -169,7 +170,16 @@ public final class PredictedSparseFfn extends SparseFfnBase {
     }
 
     private void predict(float[] x, float[] z, float[] s, Parallel par) {
-        Kernels.matvec(v, x, z, par);                               // z = V x
+        predict(x, 0, z, s, par);
+    }
+
+    // s = U (V x) for the row of x at xOff
+    private void predict(float[] x, int xOff, float[] z, float[] s, Parallel par) {
+        par.forRange(v.rows(), 16, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                z[r] = Kernels.dotRow(v, r, x, xOff);                // z = V x
+            }
+        });
         Kernels.matvec(u, z, s, par);                               // s = U z
     }
 
@@ -197,61 +207,94 @@ public final class PredictedSparseFfn extends SparseFfnBase {
         return v.data().byteSize() + u.data().byteSize();
     }
 
+    /** Scratch of the predicted kernel: the shared lists plus the predictor's scores and the candidates. */
+    private static final class PredScratch extends Scratch {
+        final float[] z;
+        final float[] scores;
+        final int[] cand;
+
+        PredScratch(int capacity, int f, int d, int rank) {
+            super(capacity, f, d);
+            z = new float[rank];
+            scores = new float[f];
+            cand = new int[f];
+        }
+    }
+
     @Override
-    public void forward(float[] x, int batch, int pos0, float[] y, ActivationTap tap, Parallel par) {
+    public FfnActivations newActivations(int capacity) {
+        return new PredScratch(capacity, w.intermediateSize(), w.hiddenSize(), v.rows());
+    }
+
+    @Override
+    public void forward(float[] x, int batch, int pos0, float[] y, FfnActivations acts, ActivationTap tap,
+                        Parallel par) {
+        PredScratch sc = scratch(acts, PredScratch.class, batch, w);
         int d = w.hiddenSize();
         int f = w.intermediateSize();
-        float[] xb = new float[d];
-        float[] z = new float[v.rows()];
-        float[] s = new float[f];
-        float[] g = new float[f];
-        float[] a = new float[f];
-        float[] up = new float[f];
-        float[] h = new float[f];
-        float[] yb = new float[d];
-        int[] cand = new int[f];
-        int[] active = new int[f];
-        float[] coef = new float[f];
+        float[] z = sc.z;
+        float[] s = sc.scores;
+        float[] g = sc.gate;
+        float[] a = sc.act;
+        float[] up = sc.up;
+        float[] h = sc.h;
+        float[] yb = sc.yRow;
+        int[] cand = sc.cand;
+        int[] active = sc.active;
+        float[] coef = sc.coef;
+        Tensor gateW = w.gate();
+        Tensor upW = w.up();
         boolean tapped = tap.wants(w.layer());
         for (int b = 0; b < batch; b++) {
-            System.arraycopy(x, b * d, xb, 0, d);
-            predict(xb, z, s, par);
+            int o = b * f;
+            int xo = b * d;
+            predict(x, xo, z, s, par);
             int nc = 0;
             for (int i = 0; i < f; i++) {
                 if (s[i] >= tau) {
                     cand[nc++] = i;                                 // candidates C = {i : s_i ≥ τ}
                 }
             }
-            Arrays.fill(g, 0f);
-            Kernels.matvecRows(w.gate(), cand, nc, xb, g, par);    // gate_i for i ∈ C only
-            Arrays.fill(a, 0f);
+            Arrays.fill(g, o, o + f, 0f);
+            Arrays.fill(a, o, o + f, 0f);
+            Arrays.fill(up, o, o + f, 0f);
+            Arrays.fill(h, o, o + f, 0f);
+            int ncand = nc;
+            par.forRange(ncand, 16, (from, to) -> {                 // gate_i for i ∈ C only
+                for (int k = from; k < to; k++) {
+                    g[o + cand[k]] = Kernels.dotRow(gateW, cand[k], x, xo);
+                }
+            });
             int n = 0;
-            for (int k = 0; k < nc; k++) {
+            for (int k = 0; k < ncand; k++) {
                 int i = cand[k];
-                float ai = act.apply(g[i]);
+                float ai = act.apply(g[o + i]);
                 if (ai != 0f) {
-                    a[i] = ai;
+                    a[o + i] = ai;
                     active[n++] = i;                                // I = {i ∈ C : act(gate_i) ≠ 0}
                 }
             }
-            Arrays.fill(up, 0f);
-            Kernels.matvecRows(w.up(), active, n, xb, up, par);
-            Arrays.fill(h, 0f);
-            for (int k = 0; k < n; k++) {
+            int count = n;
+            par.forRange(count, 16, (from, to) -> {
+                for (int k = from; k < to; k++) {
+                    up[o + active[k]] = Kernels.dotRow(upW, active[k], x, xo);
+                }
+            });
+            for (int k = 0; k < count; k++) {
                 int i = active[k];
-                h[i] = a[i] * up[i];
+                h[o + i] = a[o + i] * act.up(up[o + i]);
             }
             if (tapped) {
-                tap.onFfn(w.layer(), pos0 + b, xb, g, a, h);
-                n = collectActive(h, f, active, coef);              // the tap may have zeroed (or set) entries
+                tap.onFfn(w.layer(), pos0 + b, x, xo, g, a, h, o);
+                n = collectActive(h, o, f, active, coef);           // the tap may have zeroed (or set) entries
             } else {
                 for (int k = 0; k < n; k++) {
-                    coef[k] = h[active[k]];
+                    coef[k] = h[o + active[k]];
                 }
             }
             Arrays.fill(yb, 0f);
             Kernels.axpyRows(downT, active, coef, n, yb, par);
-            System.arraycopy(yb, 0, y, b * d, d);
+            System.arraycopy(yb, 0, y, xo, d);
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.sparsa.infer;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.model.Activation;
+import dev.sparsa.model.FfnActivations;
 import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.tensor.DType;
@@ -48,18 +49,48 @@ abstract sealed class SparseFfnBase implements FfnKernel permits ExactSparseFfn,
     }
 
     /**
-     * Collects the neurons with h_i ≠ 0 (in index order) into {@code active} and their h_i into {@code coef};
-     * returns their number. Run after the tap, which may have zeroed (or set) entries.
+     * Collects the neurons with h_i ≠ 0 of the row at {@code off} (in index order) into {@code active} and their h_i
+     * into {@code coef}; returns their number. Run after the tap, which may have zeroed (or set) entries.
      */
-    static int collectActive(float[] h, int f, int[] active, float[] coef) {
+    static int collectActive(float[] h, int off, int f, int[] active, float[] coef) {
         int n = 0;
         for (int i = 0; i < f; i++) {
-            if (h[i] != 0f) {
+            float hi = h[off + i];
+            if (hi != 0f) {
                 active[n] = i;
-                coef[n++] = h[i];
+                coef[n++] = hi;
             }
         }
         return n;
+    }
+
+    /** The intermediates plus one row's scratch: the active list, its coefficients, the row's output. */
+    static class Scratch extends FfnActivations {
+        final int[] active;
+        final float[] coef;
+        final float[] yRow;
+
+        Scratch(int capacity, int f, int d) {
+            super(capacity, f);
+            active = new int[f];
+            coef = new float[f];
+            yRow = new float[d];
+        }
+    }
+
+    @Override
+    public FfnActivations newActivations(int capacity) {
+        return new Scratch(capacity, w.intermediateSize(), w.hiddenSize());
+    }
+
+    /** {@code acts} as this kernel's scratch; an error when the caller made it with another kernel. */
+    static <S extends Scratch> S scratch(FfnActivations acts, Class<S> type, int batch, FfnWeights w) {
+        acts.check(batch, w.intermediateSize());
+        if (!type.isInstance(acts)) {
+            throw new IllegalArgumentException("layer " + w.layer() + ": FFN activations were not made by this kernel"
+                    + " (use FfnKernel.newActivations)");
+        }
+        return type.cast(acts);
     }
 
     @Override

@@ -287,11 +287,12 @@ public final class Synth {
                 int[] n = {0};
                 float tt = t;
                 long[] below = {0};
-                ActivationTap tap = (layer, pos, x, gate, a, h) -> {
-                    System.arraycopy(gate, 0, all, n[0], gate.length);
-                    n[0] += gate.length;
-                    for (float g : gate) {
-                        if (g < tt) {
+                int ffn = s.ffn();
+                ActivationTap tap = (layer, pos, x, xo, gate, a, h, o) -> {
+                    System.arraycopy(gate, o, all, n[0], ffn);
+                    n[0] += ffn;
+                    for (int i = o; i < o + ffn; i++) {
+                        if (gate[i] < tt) {
                             below[0]++;
                         }
                     }
@@ -313,11 +314,12 @@ public final class Synth {
             LlamaModel m = LlamaModel.load(c, w);
             long[] cnt = {0, 0};
             float tt = t;
-            m.forward(m.newCache(tokens), ids, false, (layer, pos, x, gate, a, h) -> {
-                for (float g : gate) {
-                    cnt[0] += g < tt ? 1 : 0;
+            int ffn = s.ffn();
+            m.forward(m.newCache(tokens), ids, false, (layer, pos, x, xo, gate, a, h, o) -> {
+                for (int i = o; i < o + ffn; i++) {
+                    cnt[0] += gate[i] < tt ? 1 : 0;
                 }
-                cnt[1] += gate.length;
+                cnt[1] += ffn;
             }, par);
             measured = cnt[0] / (double) cnt[1];
             log.accept(String.format("synth: fatrelu T = %.4f zeroes %.3f of gate entries on %d random tokens", t,

@@ -144,8 +144,9 @@ public final class ConfigJson {
             case "relu" -> "relu";
             case "relu2" -> "relu2";
             case "fatrelu" -> "fatrelu";
+            case "drelu" -> "drelu";
             default -> throw new UnsupportedException(file + ": unsupported hidden_act '" + act
-                    + "' (supported: silu, gelu, gelu_new, relu, relu2, fatrelu)");
+                    + "' (supported: silu, gelu, gelu_new, relu, relu2, fatrelu, drelu)");
         };
     }
 

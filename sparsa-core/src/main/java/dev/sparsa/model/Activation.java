@@ -23,7 +23,9 @@ public record Activation(Kind kind, float threshold) {
         /** max(0, x)² (ReLU² Wins). */
         RELU2,
         /** x if x ≥ T else 0 (ProSparse step 3). */
-        FATRELU
+        FATRELU,
+        /** max(0, x) on the gate and on the up projection: h = ReLU(gate) ⊙ ReLU(up) (TurboSparse dReLU). */
+        DRELU
     }
 
     /** From HF's {@code hidden_act} name; an {@link SparsaException.UnsupportedException} for unknown names. */
@@ -36,8 +38,10 @@ public record Activation(Kind kind, float threshold) {
             case "relu" -> fatreluThreshold > 0f ? Kind.FATRELU : Kind.RELU;
             case "relu2" -> Kind.RELU2;
             case "fatrelu" -> Kind.FATRELU;
+            case "drelu" -> Kind.DRELU;
             default -> throw new SparsaException.UnsupportedException(
-                    "config hidden_act: unsupported activation '" + a + "' (silu, gelu, gelu_new, relu, relu2, fatrelu)");
+                    "config hidden_act: unsupported activation '" + a + "' (silu, gelu, gelu_new, relu, relu2, fatrelu,"
+                            + " drelu)");
         };
         return new Activation(k, k == Kind.FATRELU ? fatreluThreshold : 0f);
     }
@@ -47,14 +51,43 @@ public record Activation(Kind kind, float threshold) {
             case SILU -> Kernels.silu(x);
             case GELU -> Kernels.gelu(x);
             case GELU_TANH -> Kernels.geluTanh(x);
-            case RELU -> Kernels.relu(x);
+            case RELU, DRELU -> Kernels.relu(x);
             case RELU2 -> { float r = Kernels.relu(x); yield r * r; }       // max(0,x)²
             case FATRELU -> x >= threshold ? x : 0f;                        // FATReLU_T(x) = x·[x ≥ T]
         };
     }
 
+    /**
+     * The gated FFN's elementwise step over {@code [from, to)}: {@code a = act(gate)}, {@code h = a ⊙ up'} with
+     * up' = {@link #up}(up) (batch rows are contiguous, so any index range works).
+     */
+    public void gated(float[] gate, float[] up, float[] a, float[] h, int from, int to) {
+        for (int i = from; i < to; i++) {
+            float ai = apply(gate[i]);
+            a[i] = ai;
+            h[i] = ai * up(up[i]);
+        }
+    }
+
+    /** What multiplies act(gate) in h: the up projection itself, or ReLU(up) for dReLU. */
+    public float up(float u) {
+        return kind == Kind.DRELU ? Kernels.relu(u) : u;
+    }
+
     /** Whether act(x) is exactly 0 for every x below some point, so that a = 0 makes h = 0 (exact sparsity). */
     public boolean zeroBelow() {
-        return kind == Kind.RELU || kind == Kind.RELU2 || kind == Kind.FATRELU;
+        return kind == Kind.RELU || kind == Kind.RELU2 || kind == Kind.FATRELU || kind == Kind.DRELU;
+    }
+
+    /** The {@code hidden_act} name config.json carries for this activation ({@code relu} + a threshold for FATReLU). */
+    public String configName() {
+        return switch (kind) {
+            case SILU -> "silu";
+            case GELU -> "gelu";
+            case GELU_TANH -> "gelu_new";
+            case RELU, FATRELU -> "relu";
+            case RELU2 -> "relu2";
+            case DRELU -> "drelu";
+        };
     }
 }

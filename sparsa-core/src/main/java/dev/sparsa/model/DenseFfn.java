@@ -26,13 +26,15 @@ public final class DenseFfn implements FfnKernel {
     }
 
     @Override
-    public void forward(float[] x, int batch, int pos0, float[] y, ActivationTap tap, Parallel par) {
+    public void forward(float[] x, int batch, int pos0, float[] y, FfnActivations acts, ActivationTap tap,
+                        Parallel par) {
         int d = w.hiddenSize();
         int f = w.intermediateSize();
-        float[] gate = new float[batch * f];
-        float[] up = new float[batch * f];
-        float[] a = new float[batch * f];
-        float[] h = new float[batch * f];
+        acts.check(batch, f);
+        float[] gate = acts.gate;
+        float[] up = acts.up;
+        float[] a = acts.act;
+        float[] h = acts.h;
         if (batch == 1) {
             // decode: gate row i, up row i and the activation of neuron i in one parallel pass (one hand-off
             // instead of two, the activation split over the threads too); each value as Kernels.matvec computes it
@@ -41,24 +43,23 @@ public final class DenseFfn implements FfnKernel {
             par.forRange(f, 16, (from, to) -> {
                 Kernels.matvecRange(gw, from, to, x, gate);   // gate = W_gate x
                 Kernels.matvecRange(uw, from, to, x, up);     // up   = W_up x
-                for (int i = from; i < to; i++) {
-                    float ai = act.apply(gate[i]);             // a = act(gate)
-                    a[i] = ai;
-                    h[i] = ai * up[i];                         // h = a ⊙ up
-                }
+                act.gated(gate, up, a, h, from, to);           // a = act(gate), h = a ⊙ up
             });
         } else {
-            linear(w.gate(), x, batch, gate, par);             // gate = W_gate x
-            linear(w.up(), x, batch, up, par);                 // up   = W_up x
-            for (int i = 0; i < batch * f; i++) {
-                a[i] = act.apply(gate[i]);                     // a = act(gate)
-                h[i] = a[i] * up[i];                           // h = a ⊙ up
-            }
+            Kernels.matmul(w.gate(), x, batch, gate, par);     // gate = W_gate x
+            Kernels.matmul(w.up(), x, batch, up, par);         // up   = W_up x
+            par.forRange(batch * f, 4096, (from, to) -> act.gated(gate, up, a, h, from, to));
         }
         if (tap.wants(w.layer())) {
-            tapEach(tap, w.layer(), x, d, gate, a, h, f, batch, pos0);
+            for (int b = 0; b < batch; b++) {
+                tap.onFfn(w.layer(), pos0 + b, x, b * d, gate, a, h, b * f);
+            }
         }
-        linear(w.down(), h, batch, y, par);                    // y = W_down h
+        if (batch == 1) {
+            Kernels.matvec(w.down(), h, y, par);               // y = W_down h
+        } else {
+            Kernels.matmul(w.down(), h, batch, y, par);
+        }
     }
 
     @Override
@@ -69,38 +70,5 @@ public final class DenseFfn implements FfnKernel {
             downNorms = n;
         }
         return n;
-    }
-
-    /** y = W x for one token (matvec) or a batch (matmul). */
-    static void linear(Tensor w, float[] x, int batch, float[] y, Parallel par) {
-        if (batch == 1) {
-            Kernels.matvec(w, x, y, par);
-        } else {
-            Kernels.matmul(w, x, batch, y, par);
-        }
-    }
-
-    /**
-     * Calls the tap once per token with per-token views of the batch arrays and copies back the tap's changes to h.
-     * For batch 1 the arrays are passed as they are.
-     */
-    public static void tapEach(ActivationTap tap, int layer, float[] x, int d, float[] gate, float[] a, float[] h,
-                               int f, int batch, int pos0) {
-        if (batch == 1 && x.length == d && gate.length == f) {
-            tap.onFfn(layer, pos0, x, gate, a, h);
-            return;
-        }
-        float[] xb = new float[d];
-        float[] gb = new float[f];
-        float[] ab = new float[f];
-        float[] hb = new float[f];
-        for (int b = 0; b < batch; b++) {
-            System.arraycopy(x, b * d, xb, 0, d);
-            System.arraycopy(gate, b * f, gb, 0, f);
-            System.arraycopy(a, b * f, ab, 0, f);
-            System.arraycopy(h, b * f, hb, 0, f);
-            tap.onFfn(layer, pos0 + b, xb, gb, ab, hb);
-            System.arraycopy(hb, 0, h, b * f, f);
-        }
     }
 }

@@ -268,7 +268,7 @@ public final class Profiler {
             for (int l = 0; l < layers; l++) {
                 preds[l] = trained[l].predictor();
             }
-            Taps.Predicted tap = new Taps.Predicted(preds);
+            Taps.Predicted tap = new Taps.Predicted(preds, f);
             progress.phase("predicted FFN", oddTokens, "tok");
             Object[] outs = new Object[ws.size()];
             long pd = 0;

@@ -34,7 +34,8 @@ final class Taps {
         }
 
         @Override
-        public synchronized void onFfn(int layer, int position, float[] xin, float[] gate, float[] act, float[] hin) {
+        public synchronized void onFfn(int layer, int position, float[] xin, int xOff, float[] gate, float[] act,
+                                       float[] hin, int off) {
             if ((position + 1) * f > h[layer].length) {
                 int cap = Math.max(position + 1, h[layer].length / f * 2);
                 for (int l = 0; l < layers; l++) {
@@ -42,8 +43,8 @@ final class Taps {
                     h[l] = Arrays.copyOf(h[l], cap * f);
                 }
             }
-            System.arraycopy(xin, 0, x[layer], position * d, d);
-            System.arraycopy(hin, 0, h[layer], position * f, f);
+            System.arraycopy(xin, xOff, x[layer], position * d, d);
+            System.arraycopy(hin, off, h[layer], position * f, f);
             positions[layer] = Math.max(positions[layer], position + 1);
         }
     }
@@ -63,18 +64,19 @@ final class Taps {
         }
 
         @Override
-        public void onFfn(int layer, int position, float[] x, float[] gate, float[] act, float[] h) {
+        public void onFfn(int layer, int position, float[] x, int xOff, float[] gate, float[] act, float[] h,
+                          int off) {
             float[] n = norms[layer];
             double e = eps[layer];
             int z = 0;
-            for (int i = 0; i < h.length; i++) {
-                if (Math.abs(h[i]) * n[i] < e) {
-                    h[i] = 0f;
+            for (int i = 0; i < n.length; i++) {
+                if (Math.abs(h[off + i]) * n[i] < e) {
+                    h[off + i] = 0f;
                     z++;
                 }
             }
             zeroed.addAndGet(layer, z);
-            total.addAndGet(layer, h.length);
+            total.addAndGet(layer, n.length);
         }
 
         double sparsity() {
@@ -85,35 +87,38 @@ final class Taps {
     /** Computes only the neurons each layer's predictor selects: h_i = 0 elsewhere. */
     static final class Predicted implements ActivationTap {
         private final LowRankPredictor[] predictors;
+        private final int f;
         final AtomicLongArray kept;
         final AtomicLongArray total;
 
-        Predicted(LowRankPredictor[] predictors) {
+        Predicted(LowRankPredictor[] predictors, int f) {
             this.predictors = predictors;
+            this.f = f;
             kept = new AtomicLongArray(predictors.length);
             total = new AtomicLongArray(predictors.length);
         }
 
         @Override
-        public void onFfn(int layer, int position, float[] x, float[] gate, float[] act, float[] h) {
+        public void onFfn(int layer, int position, float[] x, int xOff, float[] gate, float[] act, float[] h,
+                          int off) {
             LowRankPredictor p = predictors[layer];
             if (p == null) {
-                kept.addAndGet(layer, h.length);
-                total.addAndGet(layer, h.length);
+                kept.addAndGet(layer, f);
+                total.addAndGet(layer, f);
                 return;
             }
-            boolean[] mask = new boolean[h.length];
-            p.predict(x, 0, mask);
+            boolean[] mask = new boolean[f];
+            p.predict(x, xOff, mask);
             int k = 0;
-            for (int i = 0; i < h.length; i++) {
+            for (int i = 0; i < f; i++) {
                 if (mask[i]) {
                     k++;
                 } else {
-                    h[i] = 0f;
+                    h[off + i] = 0f;
                 }
             }
             kept.addAndGet(layer, k);
-            total.addAndGet(layer, h.length);
+            total.addAndGet(layer, f);
         }
 
         double computedFraction() {

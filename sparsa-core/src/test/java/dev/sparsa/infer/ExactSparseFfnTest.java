@@ -36,18 +36,19 @@ class ExactSparseFfnTest {
         int[] total = new int[2];
         List<float[]> hDense = new ArrayList<>();
         List<float[]> hSparse = new ArrayList<>();
-        ActivationTap count = (layer, pos, x, gate, act, h) -> {
-            for (float v : h) {
+        int f = cfg.intermediateSize();
+        ActivationTap count = (layer, pos, x, xo, gate, act, h, o) -> {
+            for (int i = o; i < o + f; i++) {
                 total[0]++;
-                if (v != 0f) {
+                if (h[i] != 0f) {
                     active[0]++;
                 }
             }
-            hSparse.add(h.clone());
+            hSparse.add(java.util.Arrays.copyOfRange(h, o, o + f));
         };
         try (Parallel par = new Parallel(2)) {
             float[] a = dense.forward(dense.newCache(ids.length), ids, true,
-                    (layer, pos, x, gate, act, h) -> hDense.add(h.clone()), par);
+                    (layer, pos, x, xo, gate, act, h, o) -> hDense.add(java.util.Arrays.copyOfRange(h, o, o + f)), par);
             float[] b = sparse.forward(sparse.newCache(ids.length), ids, true, count, par);
             float maxD = 0f;
             for (int i = 0; i < a.length; i++) {
@@ -85,7 +86,8 @@ class ExactSparseFfnTest {
         ModelConfig cfg = ConfigJson.parse("golden", g.config());
         LlamaModel dense = LlamaModel.load(cfg, g.weights(), DenseFfn::new);
         LlamaModel sparse = LlamaModel.load(cfg, g.weights(), ExactSparseFfn::new);
-        ActivationTap keepFirstHalf = (layer, pos, x, gate, act, h) -> java.util.Arrays.fill(h, h.length / 2, h.length, 0f);
+        int f = cfg.intermediateSize();
+        ActivationTap keepFirstHalf = (layer, pos, x, xo, gate, act, h, o) -> java.util.Arrays.fill(h, o + f / 2, o + f, 0f);
         int[] ids = g.promptIds();
         try (Parallel par = Parallel.serial()) {
             float[] a = dense.forward(dense.newCache(ids.length), ids, true, keepFirstHalf, par);
@@ -126,9 +128,10 @@ class ExactSparseFfnTest {
                 float[] ys = new float[d];
                 float[] ye = new float[d];
                 float[][] h = new float[1][];
-                dense.forward(x, 1, t, yd, (layer, pos, xx, gate, act, hh) -> h[0] = hh.clone(), par);
-                sparse.forward(x, 1, t, ys, ActivationTap.NONE, par);
-                exact.forward(x, 1, t, ye, ActivationTap.NONE, par);
+                dense.forward(x, 1, t, yd, dense.newActivations(1),
+                        (layer, pos, xx, xo, gate, act, hh, o) -> h[0] = java.util.Arrays.copyOfRange(hh, o, o + f), par);
+                sparse.forward(x, 1, t, ys, sparse.newActivations(1), ActivationTap.NONE, par);
+                exact.forward(x, 1, t, ye, exact.newActivations(1), ActivationTap.NONE, par);
                 double sumH = 0;
                 for (float v : h[0]) {
                     sumH += Math.abs(v);
@@ -157,13 +160,14 @@ class ExactSparseFfnTest {
         }
         float[] want = new float[batch * d];
         try (Parallel serial = Parallel.serial()) {
-            sparse.forward(x, batch, 0, want, ActivationTap.NONE, serial);
+            sparse.forward(x, batch, 0, want, sparse.newActivations(batch), ActivationTap.NONE, serial);
         }
         for (int threads : new int[] {1, 2}) {
             try (Parallel par = new Parallel(threads)) {
                 for (int b = 0; b < batch; b++) {
                     float[] y = new float[d];
-                    sparse.forward(java.util.Arrays.copyOfRange(x, b * d, (b + 1) * d), 1, b, y, ActivationTap.NONE, par);
+                    sparse.forward(java.util.Arrays.copyOfRange(x, b * d, (b + 1) * d), 1, b, y,
+                            sparse.newActivations(1), ActivationTap.NONE, par);
                     assertThat(y).as("token " + b + ", " + threads + " threads")
                             .isEqualTo(java.util.Arrays.copyOfRange(want, b * d, (b + 1) * d));
                 }

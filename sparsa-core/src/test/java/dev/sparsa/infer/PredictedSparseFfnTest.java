@@ -46,8 +46,8 @@ class PredictedSparseFfnTest {
         float[] a = new float[3 * D];
         float[] b = new float[3 * D];
         try (Parallel par = new Parallel(2)) {
-            dense.forward(x, 3, 0, a, ActivationTap.NONE, par);
-            p.forward(x, 3, 0, b, ActivationTap.NONE, par);
+            dense.forward(x, 3, 0, a, dense.newActivations(3), ActivationTap.NONE, par);
+            p.forward(x, 3, 0, b, p.newActivations(3), ActivationTap.NONE, par);
         }
         for (int i = 0; i < a.length; i++) {
             assertThat(b[i]).isCloseTo(a[i], org.assertj.core.data.Offset.offset(1e-4f));
@@ -65,14 +65,14 @@ class PredictedSparseFfnTest {
         }
         float[] gate = new float[F];
         dev.sparsa.tensor.Kernels.matvec(w.gate(), x, gate, Parallel.serial());
-        ActivationTap check = (layer, pos, xx, g, a, h) -> {
+        ActivationTap check = (layer, pos, xx, xo, g, a, h, o) -> {
             for (int i = 0; i < F; i++) {
-                if (a[i] != 0f) {                           // precision is exact: kept ⇒ truly active, same value
-                    assertThat(a[i]).isCloseTo(act.apply(gate[i]), org.assertj.core.data.Offset.offset(1e-5f));
+                if (a[o + i] != 0f) {                       // precision is exact: kept ⇒ truly active, same value
+                    assertThat(a[o + i]).isCloseTo(act.apply(gate[i]), org.assertj.core.data.Offset.offset(1e-5f));
                 }
             }
         };
-        p.forward(x, 1, 0, new float[D], check, Parallel.serial());
+        p.forward(x, 1, 0, new float[D], p.newActivations(1), check, Parallel.serial());
         assertThat(p.calibrationRecall()).isBetween(0.0, 1.0);
     }
 

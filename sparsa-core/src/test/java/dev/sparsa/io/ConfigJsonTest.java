@@ -135,7 +135,7 @@ class ConfigJsonTest {
         bad("{\"model_type\":\"llama\"," + SIZES + ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8}}", fmt,
                 "missing field rope_scaling.low_freq_factor");
         bad("{\"model_type\":\"llama\"," + SIZES + ",\"hidden_act\":\"tanh\"}", uns,
-                "unsupported hidden_act 'tanh' (supported: silu, gelu, gelu_new, relu, relu2, fatrelu)");
+                "unsupported hidden_act 'tanh' (supported: silu, gelu, gelu_new, relu, relu2, fatrelu, drelu)");
         Path huge = cfg(" ".repeat((16 << 20) + 1));
         assertThatThrownBy(() -> ConfigJson.read(huge)).isInstanceOf(fmt)
                 .hasMessage(huge + ": is 16777217 bytes, more than the 16777216 accepted");

@@ -34,6 +34,6 @@ class ActivationTest {
     @Test
     void unknownNameIsOneLine() {
         assertThatThrownBy(() -> Activation.of("mish", 0f)).isInstanceOf(SparsaException.UnsupportedException.class)
-                .hasMessage("config hidden_act: unsupported activation 'mish' (silu, gelu, gelu_new, relu, relu2, fatrelu)");
+                .hasMessage("config hidden_act: unsupported activation 'mish' (silu, gelu, gelu_new, relu, relu2, fatrelu, drelu)");
     }
 }

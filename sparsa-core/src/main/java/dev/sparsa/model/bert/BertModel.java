@@ -454,10 +454,6 @@ public final class BertModel {
     private float[] tapFfn(ActivationTap tap, int layer, Batch batch, int[] off, float[] x, float[] gate,
                            float[] act, int d, int f) {
         float[] h = act.clone();
-        float[] xt = new float[d];
-        float[] gt = new float[f];
-        float[] at = new float[f];
-        float[] ht = new float[f];
         for (int b = 0; b < batch.size(); b++) {
             int len = off[b + 1] - off[b];
             for (int t = 0; t < len; t++) {
@@ -465,12 +461,7 @@ public final class BertModel {
                     continue;
                 }
                 int tok = off[b] + t;
-                System.arraycopy(x, tok * d, xt, 0, d);
-                System.arraycopy(gate, tok * f, gt, 0, f);
-                System.arraycopy(act, tok * f, at, 0, f);
-                System.arraycopy(act, tok * f, ht, 0, f);
-                tap.onFfn(layer, t, xt, gt, at, ht);
-                System.arraycopy(ht, 0, h, tok * f, f);
+                tap.onFfn(layer, t, x, tok * d, gate, act, h, tok * f);
             }
         }
         return h;

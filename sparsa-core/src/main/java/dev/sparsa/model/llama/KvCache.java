@@ -12,6 +12,8 @@ public final class KvCache {
     private final int capacity;
     private final int kvDim;
     private int length;
+    /** The forward workspace of this sequence (allocated by the model's first forward). */
+    LlamaState state;
 
     KvCache(int layers, int capacity, int kvDim) {
         if (capacity < 1) {

@@ -2,12 +2,10 @@ package dev.sparsa.model.llama;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.model.ModelConfig;
-import dev.sparsa.model.RopeStyle;
-import dev.sparsa.tensor.Kernels;
 
 /**
- * RoPE inverse frequencies, computed in float32 the way Hugging Face's rope init functions do, and the rotation in
- * the {@link RopeStyle#INTERLEAVED} layout ({@link RopeStyle#HALF} is {@link dev.sparsa.tensor.Kernels#rope}).
+ * RoPE inverse frequencies, computed in float32 the way Hugging Face's rope init functions do; the rotation itself
+ * (both {@link dev.sparsa.model.RopeStyle} layouts, forward and backward) is {@link dev.sparsa.tensor.Rotary}.
  */
 public final class Rope {
     private Rope() {
@@ -60,45 +58,5 @@ public final class Rope {
             out[i] = f;
         }
         return out;
-    }
-
-    /**
-     * RoPE of {@code heads} consecutive heads at {@code off}, in {@code style}: HALF rotates (x[i], x[i + d/2]),
-     * INTERLEAVED (x[2i], x[2i+1]), both by {@code pos · invFreq[i]}.
-     */
-    static void apply(RopeStyle style, float[] x, int off, int heads, int headDim, int pos, float[] invFreq) {
-        switch (style) {
-            case HALF -> Kernels.rope(x, off, heads, headDim, pos, invFreq);
-            case INTERLEAVED -> interleaved(x, off, heads, headDim, pos, invFreq);
-        }
-    }
-
-    /**
-     * RoPE, adjacent-pairs layout — llama.cpp's "normal" rope ({@code LLAMA_ROPE_TYPE_NORM}, used for
-     * {@code LLM_ARCH_LLAMA}): ggml's {@code rope_f32} rotates (x[i0], x[i0+1]) for even i0 by the angle
-     * {@code ggml_rope_cache_init} gives pair i0/2, {@code pos · θ^(−i0/d)} over the frequency factor (llama3 scaling,
-     * here folded into {@code invFreq}). Pair i gets the same angle, computed the same way (double, then float cos and
-     * sin) and the same float products as {@link Kernels#rope} gives the pair (x[i], x[i + d/2]), so on GGUF's
-     * permuted q/k rows the rotated values equal the HF-layout ones bit for bit, at permuted positions. O(d) per
-     * head; not on a hot path.
-     */
-    static void interleaved(float[] x, int off, int heads, int headDim, int pos, float[] invFreq) {
-        int half = headDim / 2;
-        float[] cos = new float[half];
-        float[] sin = new float[half];
-        for (int i = 0; i < half; i++) {
-            double angle = pos * (double) invFreq[i];
-            cos[i] = (float) Math.cos(angle);
-            sin[i] = (float) Math.sin(angle);
-        }
-        for (int h = 0; h < heads; h++) {
-            int b = off + h * headDim;
-            for (int i = 0; i < half; i++) {
-                float x0 = x[b + 2 * i];
-                float x1 = x[b + 2 * i + 1];
-                x[b + 2 * i] = x0 * cos[i] - x1 * sin[i];
-                x[b + 2 * i + 1] = x0 * sin[i] + x1 * cos[i];
-            }
-        }
     }
 }

@@ -162,7 +162,7 @@ public final class ToyModel implements ProfiledModel {
                     h[i] = a[i];
                 }
                 if (tap.wants(l)) {
-                    tap.onFfn(l, t, x, gate, a, h);
+                    tap.onFfn(l, t, x, 0, gate, a, h, 0);
                 }
                 for (int i = 0; i < f; i++) {
                     float hi = h[i];

@@ -69,15 +69,17 @@ class LlamaModelTest {
         LlamaModel m = LlamaModel.load(ConfigJson.parse("golden", g.config()), g.weights());
         int[] ids = g.promptIds();
         List<String> seen = new ArrayList<>();
-        ActivationTap check = (layer, pos, x, gate, act, h) -> {
+        int f = m.config().intermediateSize();
+        ActivationTap check = (layer, pos, x, xo, gate, act, h, o) -> {
             seen.add(layer + ":" + pos);
-            assertThat(x).hasSize(64);
-            for (int i = 0; i < gate.length; i++) {
+            assertThat(xo).isEqualTo(pos * 64);
+            assertThat(x.length).isGreaterThanOrEqualTo(xo + 64);
+            for (int i = o; i < o + f; i++) {
                 assertThat(act[i]).isEqualTo(Math.max(0f, gate[i]));
             }
-            assertThat(h).contains(0f);   // ReLU: some neurons are off
+            assertThat(java.util.Arrays.copyOfRange(h, o, o + f)).contains(0f);   // ReLU: some neurons are off
         };
-        ActivationTap zeroAll = (layer, pos, x, gate, act, h) -> java.util.Arrays.fill(h, 0f);
+        ActivationTap zeroAll = (layer, pos, x, xo, gate, act, h, o) -> java.util.Arrays.fill(h, o, o + f, 0f);
         try (Parallel par = Parallel.serial()) {
             float[] dense = m.forward(m.newCache(ids.length), ids, true, check, par);
             assertThat(seen).hasSize(2 * ids.length).contains("0:0", "1:" + (ids.length - 1));

@@ -1,7 +1,7 @@
 package dev.sparsa.model.llama;
 
 import dev.sparsa.io.LlamaGguf;
-import dev.sparsa.model.RopeStyle;
+import dev.sparsa.tensor.Rotary;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -32,8 +32,9 @@ class RopeTest {
             for (int pos : new int[] {0, 1, 37, 4095}) {
                 float[] a = hf.clone();
                 float[] b = gguf.clone();
-                Rope.apply(RopeStyle.HALF, a, 5, heads, headDim, pos, inv);
-                Rope.apply(RopeStyle.INTERLEAVED, b, 5, heads, headDim, pos, inv);
+                Rotary.Table tb = Rotary.Table.of(inv, pos + 1);
+                Rotary.forward(tb, false, a, 5, heads, headDim, pos);
+                Rotary.forward(tb, true, b, 5, heads, headDim, pos);
                 for (int i = 0; i < n; i++) {
                     assertThat(Float.floatToRawIntBits(b[5 + i])).as("d=%d pos=%d i=%d", headDim, pos, i)
                             .isEqualTo(Float.floatToRawIntBits(a[5 + toGguf[i]]));
@@ -47,7 +48,7 @@ class RopeTest {
     void interleavedRotatesAdjacentPairs() {
         float[] inv = {1f, 0.5f};
         float[] x = {1f, 0f, 0f, 1f};
-        Rope.apply(RopeStyle.INTERLEAVED, x, 0, 1, 4, 1, inv);
+        Rotary.forward(Rotary.Table.of(inv, 2), true, x, 0, 1, 4, 1);
         assertThat(x[0]).isEqualTo((float) Math.cos(1.0));
         assertThat(x[1]).isEqualTo((float) Math.sin(1.0));
         assertThat(x[2]).isEqualTo(-(float) Math.sin(0.5));
