@@ -1,6 +1,7 @@
 package dev.sparsa.model;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.tensor.Gated;
 import dev.sparsa.tensor.Kernels;
 
 /**
@@ -62,11 +63,28 @@ public record Activation(Kind kind, float threshold) {
      * up' = {@link #up}(up) (batch rows are contiguous, so any index range works).
      */
     public void gated(float[] gate, float[] up, float[] a, float[] h, int from, int to) {
-        for (int i = from; i < to; i++) {
-            float ai = apply(gate[i]);
-            a[i] = ai;
-            h[i] = ai * up(up[i]);
-        }
+        Gated.forward(fn(), threshold, kind == Kind.DRELU, gate, up, a, h, from, to);
+    }
+
+    /**
+     * The backward of {@link #gated} over {@code [from, to)}: dgate and dup from dh (and λ of an L1 penalty on a,
+     * 0 for none); see {@link Gated#backward}.
+     */
+    public void gatedBackward(float[] gate, float[] up, float[] a, float[] dh, float l1, float[] dgate, float[] dup,
+                              int from, int to) {
+        Gated.backward(fn(), threshold, kind == Kind.DRELU, gate, up, a, dh, l1, dgate, dup, from, to);
+    }
+
+    /** The gate function as the tensor kernels name it (dReLU's gate is a ReLU). */
+    public Gated.Fn fn() {
+        return switch (kind) {
+            case SILU -> Gated.Fn.SILU;
+            case GELU -> Gated.Fn.GELU;
+            case GELU_TANH -> Gated.Fn.GELU_TANH;
+            case RELU, DRELU -> Gated.Fn.RELU;
+            case RELU2 -> Gated.Fn.RELU2;
+            case FATRELU -> Gated.Fn.FATRELU;
+        };
     }
 
     /** What multiplies act(gate) in h: the up projection itself, or ReLU(up) for dReLU. */
