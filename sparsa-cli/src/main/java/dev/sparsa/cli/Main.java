@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 ReportCommand.class,
                 SynthCommand.class,
                 BenchCommand.class,
+                TokenizerCommand.class,
         })
 public final class Main implements Runnable {
 
