@@ -15,7 +15,6 @@ import dev.sparsa.tensor.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -39,20 +38,48 @@ public final class EvalGolden {
         this.tokenizerJson = tokenizerJson;
     }
 
+    private static final String[] FILES = {"golden.json", "text.txt", "tokenizer.json", "config-silu.json",
+            "config-relu.json"};
+    private static Path copied;
+
     public static EvalGolden load() {
-        try (InputStream in = EvalGolden.class.getResourceAsStream(DIR + "golden.json")) {
-            return new EvalGolden(JSON.readTree(in), resource("text.txt"), resource("tokenizer.json"));
+        try {
+            Path d = files();
+            return new EvalGolden(JSON.readTree(d.resolve("golden.json").toFile()), d.resolve("text.txt"),
+                    d.resolve("tokenizer.json"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    /** A golden file as a path (the test resources are a directory on the class path). */
+    /**
+     * The golden files copied once into a temporary directory (they may sit in a jar: the CLI tests read them from
+     * sparsa-core's test jar).
+     */
+    private static synchronized Path files() throws IOException {
+        if (copied == null) {
+            Path d = Files.createTempDirectory("sparsa-eval-golden");
+            d.toFile().deleteOnExit();
+            for (String f : FILES) {
+                try (InputStream in = EvalGolden.class.getResourceAsStream(DIR + f)) {
+                    if (in == null) {
+                        throw new IOException("missing test resource " + DIR + f);
+                    }
+                    Files.copy(in, d.resolve(f));
+                    d.resolve(f).toFile().deleteOnExit();
+                }
+            }
+            copied = d;
+        }
+        return copied;
+    }
+
+    /** A golden file as a path. */
     public static Path resource(String name) {
         try {
-            return Path.of(EvalGolden.class.getResource(DIR + name).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
+            return files().resolve(name);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
