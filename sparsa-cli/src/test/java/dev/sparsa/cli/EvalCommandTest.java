@@ -76,6 +76,33 @@ class EvalCommandTest {
     }
 
     @Test
+    void ggufAndSafetensorsFileGiveTheSameNumbers() throws Exception {
+        Path d = g.writeModelDir("relu", tmp.resolve("gguf"));
+        Path gguf = d.resolve("model-f32.gguf"); // beside tokenizer.json, which eval then uses
+        try (dev.sparsa.io.ModelFiles files = dev.sparsa.io.ModelFiles.open(d)) {
+            dev.sparsa.io.GgufExport.write(files, gguf, dev.sparsa.tensor.DType.F32, null);
+        }
+        ObjectMapper om = new ObjectMapper();
+        JsonNode ref = om.readTree(CliRun.of("eval", "--model", dir.toString(), "--text", text, "--ctx", "64",
+                "--max-tokens", "640", "--json").out());
+        for (Path m : new Path[] {gguf, d.resolve("model.safetensors")}) {
+            CliRun r = CliRun.of("eval", "--model", m.toString(), "--text", text, "--ctx", "64", "--max-tokens",
+                    "640", "--json");
+            assertThat(r.code()).as(r.err()).isZero();
+            JsonNode j = om.readTree(r.out());
+            assertThat(j.get("tokens").asLong()).isEqualTo(ref.get("tokens").asLong());
+            assertThat(j.get("bytes").asLong()).isEqualTo(ref.get("bytes").asLong());
+            assertThat(j.get("ce").asDouble()).isCloseTo(ref.get("ce").asDouble(), within(1e-6));
+            assertThat(j.get("sparsityPerLayer").get(1).asDouble()).isCloseTo(
+                    ref.get("sparsityPerLayer").get(1).asDouble(), within(1e-4));
+        }
+        JsonNode j = om.readTree(CliRun.of("eval", "--model", gguf.toString(), "--text", text, "--max-tokens", "100",
+                "--json").out());
+        assertThat(j.get("format").asText()).isEqualTo("gguf");
+        assertThat(j.get("eosSource").asText()).isEqualTo("tokenizer.ggml.eos_token_id");
+    }
+
+    @Test
     void eosFromTheTokenizerWhenTheConfigHasNone() throws Exception {
         Path d = tmp.resolve("no-eos");
         g.writeModelDir("relu", d);
