@@ -214,7 +214,20 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     private Tokenizer tokenizer(ModelFiles files) {
-        Path p = tokenizerPath;
+        Tokenizer tok = findTokenizer(files, tokenizerPath);
+        if (tok == null && promptIds == null) {
+            throw new SparsaException.UsageException(model + ": no tokenizer.json found; pass --tokenizer FILE or "
+                    + "give the prompt as --prompt-ids");
+        }
+        return tok;
+    }
+
+    /**
+     * The model's tokenizer: {@code explicit} if given, else the tokenizer.json beside the weights (or beside the
+     * .gguf), else the vocabulary a GGUF carries; null when there is none.
+     */
+    static Tokenizer findTokenizer(ModelFiles files, Path explicit) {
+        Path p = explicit;
         if (p == null) {
             p = files.tokenizerJson();
         }
@@ -225,14 +238,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (p == null && files.ggufMetadata() != null && files.ggufMetadata().containsKey("tokenizer.ggml.tokens")) {
             return GgufTokenizer.fromMetadata(files.ggufMetadata(), files.location());   // the vocabulary in the GGUF
         }
-        if (p == null) {
-            if (promptIds != null) {
-                return null;
-            }
-            throw new SparsaException.UsageException(model + ": no tokenizer.json found; pass --tokenizer FILE or "
-                    + "give the prompt as --prompt-ids");
-        }
-        return TokenizerJson.load(p);
+        return p == null ? null : TokenizerJson.load(p);
     }
 
     /** EOS ids from config.json, the tokenizer and generation_config.json (Llama 3 lists several). */

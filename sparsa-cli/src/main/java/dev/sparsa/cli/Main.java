@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 InspectCommand.class,
                 ConvertCommand.class,
                 GenerateCommand.class,
+                EvalCommand.class,
                 EmbedCommand.class,
                 DemoCommand.class,
                 ProfileCommand.class,

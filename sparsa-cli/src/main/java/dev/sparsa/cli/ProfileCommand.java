@@ -37,7 +37,9 @@ public final class ProfileCommand implements Callable<Integer> {
     String corpus;
 
     @Option(names = "--tokens", paramLabel = "N", defaultValue = "20000",
-            description = "content-token budget (default ${DEFAULT-VALUE})")
+            description = "token budget (default ${DEFAULT-VALUE}): decoders run the first N tokens of the evaluation "
+                    + "protocol's stream (EOS after each line, the last partial window kept, as sparsa eval "
+                    + "--max-tokens N); encoders floor(N / context) full windows")
     long tokens;
 
     @Option(names = "--out", paramLabel = "DIR", description = "output directory (default out/profile)")
@@ -101,7 +103,9 @@ public final class ProfileCommand implements Callable<Integer> {
         Corpus corpus = text != null ? Corpus.ofTextFile(text) : brown(corpusName);
         try (Parallel par = new Parallel(t)) {
             ProfiledModel m = ProfiledModels.open(modelSpec, par);
-            Windows w = Windows.of(corpus, m.tokenizer(), m.contextLength(), tokens);
+            // decoders: the evaluation protocol, so that CE / PPL / bits-per-byte equal sparsa eval's
+            Windows w = m.isDecoder() ? Windows.decoder(corpus, m.tokenizer(), m.eosId(), m.contextLength(), tokens)
+                    : Windows.of(corpus, m.tokenizer(), m.contextLength(), tokens);
             log.printf("sparsa: profiling %s on %s: %d tokens in %d windows of %d, %d thread(s)%n", m.name(),
                     corpus.name(), w.tokens(), w.windows().size(), w.contextLength(), t);
             ProfileResults res = new Profiler(m, opt, par, ProgressBar.stderr()).run(w, corpus.name(), corpus.bytes());

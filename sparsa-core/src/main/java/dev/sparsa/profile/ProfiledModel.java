@@ -32,6 +32,11 @@ public interface ProfiledModel {
 
     Tokenizer tokenizer();
 
+    /** The EOS id that ends each document of a decoder's evaluation windows ({@link Windows#decoder}), or -1. */
+    default int eosId() {
+        return tokenizer() == null ? -1 : tokenizer().eosId();
+    }
+
     /**
      * The down-projection columns of layer ℓ, F × D row-major: row i is d_i (so {@code y = Σ_i h_i d_i}).
      * Returned arrays are not modified by the caller.

@@ -1,6 +1,8 @@
 package dev.sparsa.profile;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.eval.EvalWindows;
+import dev.sparsa.eval.TokenStream;
 import dev.sparsa.io.corpus.Corpus;
 import dev.sparsa.io.tokenizer.Tokenizer;
 
@@ -9,14 +11,36 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The token windows a profile runs: the corpus lines are tokenized (no special tokens) and concatenated into one
- * stream, which is cut into windows of exactly {@code contextLength} tokens; a last partial window is dropped.
- * {@code bytes} is the UTF-8 size of the text the windows cover (lines fully covered, plus the covered share of the
- * tokens of a line cut by the budget) — the denominator of bits-per-byte.
+ * The token windows a profile runs. Decoders ({@link #decoder}) use the evaluation protocol of
+ * {@code dev.sparsa.eval} (docs/eval-protocol.md), so their CE / PPL / bits-per-byte equal {@code sparsa eval}'s:
+ * each line followed by EOS, windows of {@code contextLength} from token 0, the last partial one kept, each window
+ * predicting its tokens 1..n-1; {@code bytes} is the UTF-8 bytes of the predicted tokens (EOS = 1). Encoders
+ * ({@link #of}): the lines are tokenized (no special tokens) and concatenated into one stream, which is cut into
+ * windows of exactly {@code contextLength} tokens; a last partial window is dropped. {@code bytes} is then the UTF-8
+ * size of the text the windows cover (lines fully covered, plus the covered share of the tokens of a line cut by the
+ * budget).
  */
 public record Windows(List<int[]> windows, long tokens, long bytes, int contextLength) {
 
     /**
+     * Decoder windows by the evaluation protocol over the first {@code maxTokens} tokens of the stream (EOS
+     * included); {@code tokens} counts the tokens run, {@code bytes} the bytes of the predicted ones.
+     */
+    public static Windows decoder(Corpus corpus, Tokenizer tok, int eosId, int contextLength, long maxTokens) {
+        if (maxTokens < 1) {
+            throw new SparsaException.UsageException("--tokens must be at least 1, got " + maxTokens);
+        }
+        EvalWindows ew = EvalWindows.of(TokenStream.of(corpus, tok, eosId, maxTokens), contextLength);
+        List<int[]> out = new ArrayList<>(ew.count());
+        for (int w = 0; w < ew.count(); w++) {
+            out.add(ew.ids(w));
+        }
+        return new Windows(List.copyOf(out), ew.stream().size(), ew.predictedBytes(), contextLength);
+    }
+
+    /**
+     * Encoder windows.
+     *
      * @param maxTokens token budget (≥ 1); the run takes ⌊min(budget, available) / contextLength⌋ windows
      */
     public static Windows of(Corpus corpus, Tokenizer tok, int contextLength, long maxTokens) {

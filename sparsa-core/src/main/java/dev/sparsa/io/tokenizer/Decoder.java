@@ -16,6 +16,28 @@ sealed interface Decoder {
     List<String> decodeChain(List<String> tokens);
 
     /**
+     * One token as this decoder maps it in the middle of a sequence, for {@link Tokenizer#tokenBytes}: what
+     * {@link #decodeChain} does to each token, without its effects on the whole text (stripping the first space,
+     * fusing, cleanup).
+     */
+    Piece piece(Piece p);
+
+    /** A token on its way through the decoders: its text, or its UTF-8 byte count once a decoder made it bytes. */
+    record Piece(String text, int bytes) {
+        static Piece of(String token) {
+            return new Piece(token, -1);
+        }
+
+        boolean isBytes() {
+            return bytes >= 0;
+        }
+
+        int utf8Bytes() {
+            return bytes >= 0 ? bytes : text.getBytes(StandardCharsets.UTF_8).length;
+        }
+    }
+
+    /**
      * HF {@code ByteLevel}: all tokens' table chars → bytes → UTF-8, invalid sequences as U+FFFD
      * ({@code from_utf8_lossy}). A token with a char outside the table contributes its own UTF-8 bytes.
      */
@@ -37,6 +59,19 @@ sealed interface Decoder {
             }
             return List.of(ByteLevel.utf8Lossy(bytes.toByteArray(), bytes.size()));
         }
+
+        public Piece piece(Piece p) {
+            if (p.isBytes()) {
+                return p;
+            }
+            String t = p.text();
+            for (int i = 0; i < t.length(); i++) {
+                if (ByteLevel.byteOf(t.charAt(i)) < 0) {
+                    return new Piece(null, p.utf8Bytes()); // as decodeChain: the token's own UTF-8
+                }
+            }
+            return new Piece(null, t.length()); // one byte per table char
+        }
     }
 
     /** HF {@code Replace}: in each token, a literal or regex replaced by {@code content}. */
@@ -48,6 +83,10 @@ sealed interface Decoder {
                         : regex.matcher(t).replaceAll(Matcher.quoteReplacement(content)));
             }
             return out;
+        }
+
+        public Piece piece(Piece p) {
+            return p.isBytes() ? p : Piece.of(decodeChain(List.of(p.text())).getFirst());
         }
     }
 
@@ -91,6 +130,10 @@ sealed interface Decoder {
             }
         }
 
+        public Piece piece(Piece p) {
+            return !p.isBytes() && byteToken(p.text()) >= 0 ? new Piece(null, 1) : p;
+        }
+
         static int byteToken(String t) {
             if (t.length() != 6 || !t.startsWith("<0x") || t.charAt(5) != '>') {
                 return -1;
@@ -105,6 +148,10 @@ sealed interface Decoder {
     record Fuse() implements Decoder {
         public List<String> decodeChain(List<String> tokens) {
             return List.of(String.join("", tokens));
+        }
+
+        public Piece piece(Piece p) {
+            return p;
         }
     }
 
@@ -126,6 +173,11 @@ sealed interface Decoder {
             }
             return out;
         }
+
+        /** Stripping acts on the text's ends (after Fuse), not on a token inside it. */
+        public Piece piece(Piece p) {
+            return p;
+        }
     }
 
     /**
@@ -143,6 +195,14 @@ sealed interface Decoder {
                 out.add(cleanup ? cleanup(t) : t);
             }
             return out;
+        }
+
+        public Piece piece(Piece p) {
+            if (p.isBytes()) {
+                return p;
+            }
+            String t = p.text();
+            return Piece.of(t.startsWith(prefix) ? t.substring(prefix.length()) : " " + t);
         }
 
         /** HF {@code decoders::wordpiece::cleanup}. */
@@ -164,6 +224,10 @@ sealed interface Decoder {
             }
             return out;
         }
+
+        public Piece piece(Piece p) {
+            return p.isBytes() ? p : Piece.of(p.text().replace(replacement, ' '));
+        }
     }
 
     /** HF {@code Sequence}: each decoder's chain fed to the next. */
@@ -173,6 +237,13 @@ sealed interface Decoder {
                 tokens = d.decodeChain(tokens);
             }
             return tokens;
+        }
+
+        public Piece piece(Piece p) {
+            for (Decoder d : decoders) {
+                p = d.piece(p);
+            }
+            return p;
         }
     }
 }

@@ -113,6 +113,19 @@ final class PipelineTokenizer implements Tokenizer {
         return a != null && a.special();
     }
 
+    @Override
+    public int tokenBytes(int id) {
+        AddedVocabulary.AddedToken a = added.get(id);
+        String t = a != null ? a.content() : model.idToToken(id);
+        if (t == null) {
+            return 0; // decode drops it
+        }
+        if (decoder == null) { // decode joins the tokens with spaces
+            return t.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1;
+        }
+        return decoder.piece(Decoder.Piece.of(t)).utf8Bytes();
+    }
+
     /** The id of {@code token} (added or model vocabulary), or -1. */
     int idOf(String token) {
         for (AddedVocabulary.AddedToken t : added.tokens()) {

@@ -32,4 +32,18 @@ public interface Tokenizer {
     int eosId();
 
     boolean isSpecial(int id);
+
+    /**
+     * UTF-8 bytes that token {@code id} stands for in decoded text, as it would decode in the middle of a sequence:
+     * a byte-level token one byte per table char (so the pieces of a multi-byte character split over tokens count
+     * their own bytes), a byte-fallback token {@code <0xXX>} one byte, a SentencePiece piece its text with ▁ as one
+     * space, an added token its content through the decoder. Effects on a whole text (the prefix space a
+     * SentencePiece normalizer adds and its decoder strips, a normalizer that changes lengths) are not included;
+     * {@code dev.sparsa.eval.TokenStream} settles them per document. 0 for an id the vocabulary lacks.
+     *
+     * <p>The default decodes the token alone, which is right for tokenizers whose tokens are whole characters.
+     */
+    default int tokenBytes(int id) {
+        return decode(new int[] {id}, false).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
 }

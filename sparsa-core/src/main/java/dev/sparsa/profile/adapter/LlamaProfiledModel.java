@@ -1,6 +1,7 @@
 package dev.sparsa.profile.adapter;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.eval.NextTokenLoss;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.WeightSource;
 import dev.sparsa.io.tokenizer.Tokenizer;
@@ -20,16 +21,17 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * A Llama-family decoder as a {@link ProfiledModel}: each window runs as one sequence (BOS first when the tokenizer
- * has one) through a batched prefill; the output is the NLL of every content token given the ones before it (the
- * first content token is predicted from BOS; without BOS it is not predicted).
+ * A Llama-family decoder as a {@link ProfiledModel}: each window runs as one sequence through a batched prefill, as
+ * the evaluation protocol says (no BOS added: windows come from {@code Windows.decoder}, documents separated by EOS);
+ * the output is the NLL of tokens 1..n-1 given the ones before them ({@link NextTokenLoss}).
  */
 public final class LlamaProfiledModel extends AdapterBase {
     private final LlamaModel model;
     private final Parallel par;
 
     public LlamaProfiledModel(String name, LlamaModel model, Tokenizer tok, int context, Parallel par) {
-        super(name, model.config(), tok, Math.min(context, model.config().maxPositions() - 1));
+        super(name, model.config(), tok, model.config().maxPositions() > 0
+                ? Math.min(context, model.config().maxPositions()) : context);
         this.model = model;
         this.par = par;
     }
@@ -63,33 +65,21 @@ public final class LlamaProfiledModel extends AdapterBase {
         return DownColumns.of(model.ffn(layer).weights().down(), hiddenSize(), intermediateSize()); // [D, F]
     }
 
+    /** The model's eos_token_id (config.json / GGUF), else the tokenizer's EOS, else -1. */
+    @Override
+    public int eosId() {
+        if (config.eosTokenId() >= 0) {
+            return config.eosTokenId();
+        }
+        return tok == null ? -1 : tok.eosId();
+    }
+
     @Override
     public Output forward(int[] ids, ActivationTap tap) {
-        int bos = tok == null ? -1 : tok.bosId();
-        int[] seq;
-        if (bos >= 0) {
-            seq = new int[ids.length + 1];
-            seq[0] = bos;
-            System.arraycopy(ids, 0, seq, 1, ids.length);
-        } else {
-            seq = ids;
-        }
-        KvCache cache = model.newCache(seq.length);
-        float[] logits = model.forward(cache, seq, true, tap, par);
-        int v = model.config().vocabSize();
-        double[] nll = new double[seq.length - 1];
-        for (int t = 0; t + 1 < seq.length; t++) {
-            int off = t * v;
-            double max = Double.NEGATIVE_INFINITY;
-            for (int i = 0; i < v; i++) {
-                max = Math.max(max, logits[off + i]);
-            }
-            double s = 0;
-            for (int i = 0; i < v; i++) {
-                s += Math.exp(logits[off + i] - max);
-            }
-            nll[t] = max + Math.log(s) - logits[off + seq[t + 1]];
-        }
+        KvCache cache = model.newCache(ids.length);
+        float[] logits = model.forward(cache, ids, true, tap, par);
+        double[] nll = new double[Math.max(0, ids.length - 1)];
+        NextTokenLoss.nll(logits, model.config().vocabSize(), ids, ids.length, nll, par);
         return new Output.Nll(nll);
     }
 

@@ -260,9 +260,15 @@ public final class ToyModel implements ProfiledModel {
             return -1;
         }
 
+        /** The newline byte, which ends a line: the document separator of the evaluation protocol. */
         @Override
         public int eosId() {
-            return -1;
+            return '\n';
+        }
+
+        @Override
+        public int tokenBytes(int id) {
+            return 1;
         }
 
         @Override
