@@ -63,7 +63,7 @@ public final class Evaluator {
             ids = new int[ctx];
             nll = new double[ctx];
         }
-        ZeroCountTap tap = new ZeroCountTap(cfg.numLayers());
+        ZeroCountTap tap = new ZeroCountTap(cfg.numLayers(), cfg.intermediateSize());
         int count = windows.count();
         double[] windowNats = new double[count];
         double nats = 0;

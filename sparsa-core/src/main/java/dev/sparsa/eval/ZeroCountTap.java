@@ -9,21 +9,24 @@ import dev.sparsa.model.ActivationTap;
 final class ZeroCountTap implements ActivationTap {
     final long[] zeros;
     final long[] values;
+    private final int f;
 
-    ZeroCountTap(int layers) {
+    /** For {@code layers} layers of FFN width {@code f}. */
+    ZeroCountTap(int layers, int f) {
         zeros = new long[layers];
         values = new long[layers];
+        this.f = f;
     }
 
     @Override
-    public void onFfn(int layer, int position, float[] x, float[] gate, float[] act, float[] h) {
+    public void onFfn(int layer, int position, float[] x, int xOff, float[] gate, float[] act, float[] h, int off) {
         long z = 0;
-        for (float a : act) {
-            if (a == 0f) {
+        for (int i = off; i < off + f; i++) {
+            if (act[i] == 0f) {
                 z++;
             }
         }
         zeros[layer] += z;
-        values[layer] += act.length;
+        values[layer] += f;
     }
 }
