@@ -21,6 +21,8 @@ import picocli.CommandLine.Command;
                 SynthCommand.class,
                 BenchCommand.class,
                 TokenizerCommand.class,
+                PretrainCommand.class,
+                SparsifyCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -19,6 +19,7 @@ final class ProgressBar implements ProgressListener {
     private long lastPrint;
     private long done;
     private long printed = -1;
+    private String note = "";
 
     ProgressBar(PrintStream out, boolean tty) {
         this.out = out;
@@ -39,6 +40,13 @@ final class ProgressBar implements ProgressListener {
         this.lastPrint = 0;
         this.done = 0;
         this.printed = -1;
+        this.note = "";
+    }
+
+    /** Progress with a short status after the ETA (e.g. the current loss). */
+    synchronized void progress(long done, String note) {
+        this.note = note == null ? "" : note;
+        progress(done);
     }
 
     @Override
@@ -74,8 +82,8 @@ final class ProgressBar implements ProgressListener {
         String bar = "#".repeat(fill) + "-".repeat(width - fill);
         double rate = secs > 0 ? done / secs : 0;
         String eta = done > 0 && done < total ? " ETA " + clock((total - done) / rate) : "";
-        String line = String.format(Locale.ROOT, "sparsa: %-19s [%s] %3.0f%% %d/%d %s, %.1f %s/s, %s%s", phase, bar,
-                frac * 100, done, total, unit, rate, unit, clock(secs), eta);
+        String line = String.format(Locale.ROOT, "sparsa: %-19s [%s] %3.0f%% %d/%d %s, %.1f %s/s, %s%s%s", phase, bar,
+                frac * 100, done, total, unit, rate, unit, clock(secs), eta, note.isEmpty() ? "" : " | " + note);
         if (tty) {
             out.print("\r" + line + "   " + (last ? "\n" : ""));
         } else {

@@ -1,0 +1,214 @@
+package dev.sparsa.cli;
+
+import dev.sparsa.SparsaException;
+import dev.sparsa.eval.EosToken;
+import dev.sparsa.eval.EvalResult;
+import dev.sparsa.eval.EvalWindows;
+import dev.sparsa.eval.Evaluator;
+import dev.sparsa.eval.TokenStream;
+import dev.sparsa.io.ModelFiles;
+import dev.sparsa.io.tokenizer.Tokenizer;
+import dev.sparsa.model.ModelConfig;
+import dev.sparsa.model.DenseFfn;
+import dev.sparsa.model.llama.LlamaModel;
+import dev.sparsa.model.llama.LlamaWeights;
+import dev.sparsa.tensor.Parallel;
+import dev.sparsa.train.HfExport;
+import dev.sparsa.train.LlamaParams;
+import dev.sparsa.train.Method;
+import dev.sparsa.train.Methods;
+import dev.sparsa.train.Schedule;
+import dev.sparsa.train.TrainData;
+import dev.sparsa.train.Trainer;
+import dev.sparsa.train.method.ProSparse;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code sparsa sparsify}: turn a Llama-family model into an activation-sparse one by training. */
+@Command(name = "sparsify", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Induce activation sparsity in a Llama-family model by training, and save the result as a "
+                + "Hugging Face folder.",
+                "Methods: prosparse (ReLU substitution, L1 on the FFN activations with a sine-staged λ, then FATReLU "
+                        + "threshold shifting), relu (the plain swap, the control), relu2 (ReLU²), drelu (ReLU on "
+                        + "gate and up, TurboSparse).",
+                "--distill ALPHA adds self-distillation from the starting model: loss = (1-α)·CE + α·KL(teacher || "
+                        + "student) + λ·L1."})
+public final class SparsifyCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--method", required = true, paramLabel = "M",
+            description = "prosparse, relu, relu2 or drelu.")
+    String method;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "The starting model: a Hugging Face folder (config.json, model.safetensors, tokenizer.json).")
+    Path model;
+
+    @Mixin
+    TrainOptions t;
+
+    @Option(names = "--steps", paramLabel = "N",
+            description = "Optimizer steps (prosparse: stages x --stage-steps, do not give; others: default 300).")
+    Integer steps;
+
+    @Option(names = "--stage-steps", defaultValue = "100", paramLabel = "S",
+            description = "prosparse: steps per λ stage (default ${DEFAULT-VALUE}).")
+    int stageSteps;
+
+    @Option(names = "--lambdas", defaultValue = "0.35,1.75,3.5", split = ",", paramLabel = "L1,L2,...",
+            description = "prosparse: λ at the end of each stage (default ${DEFAULT-VALUE}).")
+    float[] lambdas;
+
+    @Option(names = "--fatrelu-threshold", paramLabel = "T|auto",
+            description = "prosparse: FATReLU threshold T, or auto: the largest T of a grid within --tolerance "
+                    + "(default auto).")
+    String fatrelu;
+
+    @Option(names = "--tolerance", defaultValue = "0.01", paramLabel = "F",
+            description = "prosparse auto threshold: largest relative bits/byte rise accepted (default "
+                    + "${DEFAULT-VALUE} = 1 percent).")
+    double tolerance;
+
+    @Option(names = "--distill", defaultValue = "0", paramLabel = "ALPHA",
+            description = "Self-distillation weight α in [0, 1] from the starting model (default ${DEFAULT-VALUE}).")
+    float distill;
+
+    @Option(names = "--schedule", defaultValue = "constant", paramLabel = "S",
+            description = "Learning-rate schedule after warm-up: constant or cosine (default ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Override
+    public Integer call() throws Exception {
+        t.check();
+        Method m = method();
+        Schedule.Kind sk = Schedule.Kind.of(schedule);
+        try (ModelFiles files = ModelFiles.open(model); Parallel par = new Parallel(t.threads());
+             Arena arena = Arena.ofShared()) {
+            ModelConfig cfg = files.config();
+            if (!cfg.isDecoder()) {
+                throw new SparsaException.UnsupportedException(model + ": sparsify trains Llama-family decoders "
+                        + "(llama, mistral, qwen2); this is " + cfg.architecture());
+            }
+            if (files.format().equals("gguf")) {
+                throw new SparsaException.UnsupportedException(model + ": train from the Hugging Face safetensors "
+                        + "folder, not a GGUF file (quantized, q/k rows in llama.cpp's order)");
+            }
+            if (cfg.maxPositions() > 0 && t.seq > cfg.maxPositions()) {
+                throw new SparsaException.UsageException("--seq " + t.seq + " exceeds the model's max positions "
+                        + cfg.maxPositions());
+            }
+            Tokenizer tok = GenerateCommand.findTokenizer(files, null);
+            if (tok == null) {
+                throw new SparsaException.UsageException(model + ": no tokenizer.json beside the model");
+            }
+            EosToken eos = EosToken.resolve(null, cfg, false, tok, model);
+            TokenStream train = TokenStream.of(t.trainCorpus(), tok, eos.id());
+            TrainData data = new TrainData(train.name(), train.ids(), t.seq, t.seed);
+            EvalWindows val = t.validation(tok, eos.id());
+            if (m instanceof ProSparse && (fatrelu == null || "auto".equals(fatrelu))) {
+                if (val == null) {
+                    throw new SparsaException.UsageException("--fatrelu-threshold auto needs validation text "
+                            + "(--val-text FILE), or give a threshold");
+                }
+            }
+            LlamaWeights start = LlamaWeights.load(cfg, files.weights());
+            LlamaParams p = LlamaParams.copyOf(start, cfg, arena);
+            EvalResult before = null;
+            if (val != null && !t.resume) {
+                System.err.println("sparsa: validating the starting model ...");
+                before = new Evaluator(LlamaModel.of(start, DenseFfn::new), par).evaluate(val);
+                System.err.printf(Locale.ROOT, "sparsa: starting model: bits/byte %.4f, zero sparsity %.4f%n",
+                        before.bitsPerByte(), before.sparsity());
+            }
+            Trainer.Options o = t.trainer(m instanceof ProSparse ? steps : steps != null ? steps : 300, sk, distill);
+            Trainer.Result r;
+            try (TrainOptions.Log log = t.log("sparsify " + m.name())) {
+                r = new Trainer(p, m, o, data, val, distill > 0 ? start : null, t.out, log).run(par);
+                log.finish();
+            }
+            HfExport.write(t.out, p.withConfig(r.config()), r.config(), t.outputDType(),
+                    HfExport.TOKENIZER_FILES.stream().map(n -> model.resolve(n)).toList());
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("command", "sparsify");
+            s.put("method", m.name());
+            s.put("model", model.toString());
+            s.put("corpus", train.name());
+            s.put("steps", r.steps());
+            s.put("distill", distill);
+            s.put("hiddenAct", r.config().hiddenAct());
+            s.put("fatreluThreshold", r.config().fatreluThreshold());
+            s.put("methodSummary", r.method());
+            if (before != null) {
+                s.put("start", Map.of("bitsPerByte", before.bitsPerByte(), "sparsity", before.sparsity()));
+            }
+            if (r.finalValidation() != null) {
+                EvalResult f = r.finalValidation();
+                s.put("final", Map.of("bitsPerByte", f.bitsPerByte(), "ce", f.ce(), "sparsity", f.sparsity(),
+                        "sparsityPerLayer", f.sparsityPerLayer()));
+            }
+            s.put("validations", r.validations());
+            s.put("seconds", r.seconds());
+            TrainOptions.writeSummary(t.out, s);
+            PrintSummary.print(spec.commandLine().getOut(), t.out, r, before);
+        }
+        return 0;
+    }
+
+    private Method method() {
+        if (method.equals("prosparse")) {
+            Float th = null;
+            if (fatrelu != null && !fatrelu.equals("auto")) {
+                try {
+                    th = Float.parseFloat(fatrelu);
+                } catch (NumberFormatException e) {
+                    throw new SparsaException.UsageException("--fatrelu-threshold: '" + fatrelu
+                            + "' is not a number or auto");
+                }
+            }
+            return new ProSparse(stageSteps, lambdas, th, tolerance);
+        }
+        if (!Methods.NAMES.contains(method)) {
+            throw Methods.unknown(method);
+        }
+        if (fatrelu != null) {
+            throw new SparsaException.UsageException("--fatrelu-threshold applies to prosparse only (" + method
+                    + " has no threshold shifting)");
+        }
+        return Methods.simple(method);
+    }
+
+    /** The closing lines on stdout. */
+    static final class PrintSummary {
+        static void print(java.io.PrintWriter w, Path out, Trainer.Result r, EvalResult before) {
+            List<String> lines = new ArrayList<>();
+            lines.add("model      " + out + " (" + r.config().hiddenAct()
+                    + (r.config().fatreluThreshold() > 0 ? ", T = " + r.config().fatreluThreshold() : "") + ")");
+            lines.add(String.format(Locale.ROOT, "steps      %d in %.0f s", r.steps(), r.seconds()));
+            if (before != null) {
+                lines.add(String.format(Locale.ROOT, "start      bits/byte %.4f, zero sparsity %.4f",
+                        before.bitsPerByte(), before.sparsity()));
+            }
+            if (r.finalValidation() != null) {
+                EvalResult f = r.finalValidation();
+                lines.add(String.format(Locale.ROOT, "final      bits/byte %.4f%s, zero sparsity %.4f", f.bitsPerByte(),
+                        before == null ? "" : String.format(Locale.ROOT, " (%+.2f%%)",
+                                100 * (f.bitsPerByte() / before.bitsPerByte() - 1)), f.sparsity()));
+            }
+            lines.forEach(w::println);
+            w.flush();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.sparsa.train;
+
+import dev.sparsa.model.ModelConfig;
+
+import java.util.Map;
+
+/**
+ * A sparsification (or plain training) method, as the trainer drives it: which model the student is, what it adds
+ * to the loss, how that changes over the steps, and what it does at the end. One class per method under
+ * {@code dev.sparsa.train.method}; adding a method is that class, its test and one line in {@link Methods}.
+ *
+ * <p>Everything a method holds between steps must come back from {@link #state()} / {@link #restore} so that a
+ * resumed run continues to the same bits.
+ */
+public interface Method {
+
+    /** The name on the command line. */
+    String name();
+
+    /** The config the student trains with, from the starting model's (e.g. ReLU in place of SiLU). */
+    ModelConfig studentConfig(ModelConfig start);
+
+    /** Steps of the run, from the user's {@code --steps} (a staged method decides itself; null when not given). */
+    default int steps(Integer requested) {
+        if (requested == null) {
+            throw new dev.sparsa.SparsaException.UsageException(name() + " needs --steps");
+        }
+        return requested;
+    }
+
+    /** λ of the L1 term {@code λ · (1/L) Σ_ℓ mean|a_ℓ|} at step s (1-based); 0 for none. */
+    default float l1(int step) {
+        return 0f;
+    }
+
+    /** The config from step s on; a method that changes the architecture mid-run returns a new one. */
+    default ModelConfig configAt(int step, ModelConfig current) {
+        return current;
+    }
+
+    /** Called after each optimizer step with the trainer's state. */
+    default void afterStep(TrainContext ctx) {
+    }
+
+    /** After the last step: the config the model is saved with (e.g. a FATReLU threshold chosen on validation). */
+    default ModelConfig finish(Finish ctx) {
+        return ctx.config();
+    }
+
+    /** What a checkpoint must keep of this method (string key/values). */
+    default Map<String, String> state() {
+        return Map.of();
+    }
+
+    /** Restores {@link #state()} on resume. */
+    default void restore(Map<String, String> state) {
+    }
+
+    /** The options that make two runs of this method the same run (compared on resume). */
+    default Map<String, String> options() {
+        return Map.of();
+    }
+
+    /** What the method reports in the results (chosen threshold, λ schedule...). */
+    default Map<String, Object> summary() {
+        return Map.of();
+    }
+
+    /** What {@link #finish} can use: the trained weights and a validation measure. */
+    interface Finish {
+        ModelConfig config();
+
+        LlamaParams params();
+
+        /** Validation bits per byte of the trained weights under config {@code c}. */
+        double bitsPerByte(ModelConfig c);
+
+        /** Positive values of act(gate) over a validation sample (to place thresholds). */
+        float[] positiveActivations(ModelConfig c);
+
+        /** A line for the log. */
+        void say(String message);
+    }
+}

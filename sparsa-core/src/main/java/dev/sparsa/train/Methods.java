@@ -1,0 +1,30 @@
+package dev.sparsa.train;
+
+import dev.sparsa.SparsaException;
+import dev.sparsa.train.method.ActivationSwap;
+
+import java.util.List;
+
+/** The sparsification methods by name ({@code sparsa sparsify --method NAME}); ProSparse needs its options. */
+public final class Methods {
+    private Methods() {
+    }
+
+    /** Every name {@code sparsify} accepts. */
+    public static final List<String> NAMES = List.of("prosparse", "relu", "relu2", "drelu");
+
+    /** A method without options of its own; prosparse is built by the caller from its options. */
+    public static Method simple(String name) {
+        return switch (name) {
+            case "relu" -> ActivationSwap.relu();
+            case "relu2" -> ActivationSwap.relu2();
+            case "drelu" -> ActivationSwap.drelu();
+            default -> throw unknown(name);
+        };
+    }
+
+    public static SparsaException.UsageException unknown(String name) {
+        return new SparsaException.UsageException("--method: unknown method '" + name + "' (" + String.join(", ", NAMES)
+                + ")");
+    }
+}
