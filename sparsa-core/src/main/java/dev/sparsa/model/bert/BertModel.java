@@ -6,14 +6,14 @@ import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.WeightSource;
 import dev.sparsa.io.onnx.OnnxModel;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 
 /**

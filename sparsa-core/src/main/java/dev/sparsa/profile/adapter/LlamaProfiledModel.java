@@ -6,10 +6,10 @@ import dev.sparsa.io.WeightSource;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.ModelConfig;
 import dev.sparsa.model.llama.KvCache;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.profile.ProfiledModel;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 

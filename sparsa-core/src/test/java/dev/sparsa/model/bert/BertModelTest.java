@@ -5,7 +5,7 @@ import dev.sparsa.SparsaException.UsageException;
 import dev.sparsa.io.onnx.OnnxModel;
 import dev.sparsa.io.onnx.OnnxModelTest;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;

@@ -3,7 +3,7 @@ package dev.sparsa.model.llama;
 import dev.sparsa.SparsaException;
 import dev.sparsa.io.ConfigJson;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import org.junit.jupiter.api.Test;

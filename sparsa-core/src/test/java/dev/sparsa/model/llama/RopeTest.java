@@ -1,7 +1,7 @@
 package dev.sparsa.model.llama;
 
 import dev.sparsa.io.LlamaGguf;
-import dev.sparsa.model.RopeStyle;
+import dev.sparsa.spec.RopeStyle;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;

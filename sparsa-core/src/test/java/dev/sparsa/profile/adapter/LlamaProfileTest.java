@@ -1,11 +1,11 @@
 package dev.sparsa.profile.adapter;
 
-import dev.sparsa.model.ModelConfig;
 import dev.sparsa.profile.ProfileOptions;
 import dev.sparsa.profile.ProfileResults;
 import dev.sparsa.profile.Profiler;
 import dev.sparsa.profile.ProgressListener;
 import dev.sparsa.profile.Windows;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Parallel;
 import org.junit.jupiter.api.Test;
 
