@@ -11,7 +11,7 @@ import de.kherud.llama.LlamaModel;
 import de.kherud.llama.LlamaOutput;
 import de.kherud.llama.ModelParameters;
 import de.kherud.llama.args.LogFormat;
-import dev.sparsa.infer.Bench;
+import dev.sparsa.perf.Bench;
 
 import java.nio.file.Path;
 import java.util.Optional;

@@ -1,8 +1,10 @@
-package dev.sparsa.infer;
+package dev.sparsa.perf;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.sparsa.SparsaException;
+import dev.sparsa.infer.ExactSparseFfn;
+import dev.sparsa.infer.PredictedSparseFfn;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.model.ActivationTap;

@@ -1,4 +1,4 @@
-package dev.sparsa.infer;
+package dev.sparsa.perf;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

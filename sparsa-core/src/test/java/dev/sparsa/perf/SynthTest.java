@@ -1,5 +1,6 @@
-package dev.sparsa.infer;
+package dev.sparsa.perf;
 
+import dev.sparsa.infer.ExactSparseFfn;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
