@@ -1,7 +1,7 @@
 package dev.sparsa.model;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.VectorOps;
 
 /**
  * The FFN activation {@code a = act(gate)}, from config.json's {@code hidden_act} (DESIGN.md §5).
@@ -44,11 +44,11 @@ public record Activation(Kind kind, float threshold) {
 
     public float apply(float x) {
         return switch (kind) {
-            case SILU -> Kernels.silu(x);
-            case GELU -> Kernels.gelu(x);
-            case GELU_TANH -> Kernels.geluTanh(x);
-            case RELU -> Kernels.relu(x);
-            case RELU2 -> { float r = Kernels.relu(x); yield r * r; }       // max(0,x)²
+            case SILU -> VectorOps.silu(x);
+            case GELU -> VectorOps.gelu(x);
+            case GELU_TANH -> VectorOps.geluTanh(x);
+            case RELU -> VectorOps.relu(x);
+            case RELU2 -> { float r = VectorOps.relu(x); yield r * r; }     // max(0,x)²
             case FATRELU -> x >= threshold ? x : 0f;                        // FATReLU_T(x) = x·[x ≥ T]
         };
     }

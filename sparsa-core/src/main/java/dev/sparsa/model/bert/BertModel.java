@@ -10,6 +10,7 @@ import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
+import dev.sparsa.tensor.VectorOps;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -350,7 +351,7 @@ public final class BertModel {
                     for (int i = 0; i < d; i++) {
                         sum[i] += row[i];
                     }
-                    Kernels.layernorm(x, (off[b] + t) * d, sum, 0, w.embLnGamma(), w.embLnBeta(), d,
+                    VectorOps.layernorm(x, (off[b] + t) * d, sum, 0, w.embLnGamma(), w.embLnBeta(), d,
                             config.normEps());
                 }
             }
@@ -360,9 +361,9 @@ public final class BertModel {
     /** The FFN activation named by {@code hidden_act}. */
     private float activation(float g) {
         return switch (act) {
-            case GELU -> Kernels.gelu(g);
-            case GELU_TANH -> Kernels.geluTanh(g);
-            case RELU -> Kernels.relu(g);
+            case GELU -> VectorOps.gelu(g);
+            case GELU_TANH -> VectorOps.geluTanh(g);
+            case RELU -> VectorOps.relu(g);
         };
     }
 
@@ -390,7 +391,7 @@ public final class BertModel {
                 for (int i = 0; i < d; i++) {
                     s[i] = x[t * d + i] + y[t * d + i];
                 }
-                Kernels.layernorm(x, t * d, s, 0, gamma, beta, d, config.normEps());
+                VectorOps.layernorm(x, t * d, s, 0, gamma, beta, d, config.normEps());
             }
         });
     }
@@ -433,9 +434,9 @@ public final class BertModel {
                 int qo = tok * d + head * dh;
                 for (int j = 0; j < nk; j++) {
                     int ko = (off[b] + keys[j]) * d + head * dh;
-                    p[j] = Kernels.dot(q, qo, k, ko, dh) * scale;
+                    p[j] = VectorOps.dot(q, qo, k, ko, dh) * scale;
                 }
-                Kernels.softmax(p, 0, nk);
+                VectorOps.softmax(p, 0, nk);
                 for (int i = 0; i < dh; i++) {
                     ctx[qo + i] = 0f;
                 }

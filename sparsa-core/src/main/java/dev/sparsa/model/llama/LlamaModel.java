@@ -12,6 +12,7 @@ import dev.sparsa.spec.RopeStyle;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
+import dev.sparsa.tensor.VectorOps;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -271,7 +272,7 @@ public final class LlamaModel {
             for (int l = 0; l < layers.length; l++) {
                 Layer ly = layers[l];
                 for (int i = 0; i < t; i++) {                               // xn = RMSNorm(x) ⊙ g_attn
-                    Kernels.rmsnorm(xn, i * dim, x, i * dim, ly.attnNorm(), dim, cfg.normEps());
+                    VectorOps.rmsnorm(xn, i * dim, x, i * dim, ly.attnNorm(), dim, cfg.normEps());
                 }
                 if (t == 1) {                                               // decode: q, k, v in one pass
                     qkv(ly, xn, q, k, v, par);
@@ -292,7 +293,7 @@ public final class LlamaModel {
                     x[i] += out[i];                                         // x += o
                 }
                 for (int i = 0; i < t; i++) {                               // xn = RMSNorm(x) ⊙ g_ffn
-                    Kernels.rmsnorm(xn, i * dim, x, i * dim, ly.ffnNorm(), dim, cfg.normEps());
+                    VectorOps.rmsnorm(xn, i * dim, x, i * dim, ly.ffnNorm(), dim, cfg.normEps());
                 }
                 ly.ffn().forward(xn, t, pos0, out, tap, par);              // y = W_down(act(W_gate xn) ⊙ W_up xn)
                 for (int i = 0; i < t * dim; i++) {
@@ -307,7 +308,7 @@ public final class LlamaModel {
         int n = t - first;
         float[] xf = new float[n * dim];
         for (int i = 0; i < n; i++) {                                       // final RMSNorm
-            Kernels.rmsnorm(xf, i * dim, x, (first + i) * dim, finalNorm, dim, cfg.normEps());
+            VectorOps.rmsnorm(xf, i * dim, x, (first + i) * dim, finalNorm, dim, cfg.normEps());
         }
         float[] logits = new float[n * vocab];
         linear(lmHead, xf, n, logits, null, par);                          // logits = W_lm xf
@@ -333,9 +334,9 @@ public final class LlamaModel {
                 int qOff = i * qDim + h * headDim;
                 int kvOff = (h / group) * headDim;
                 for (int s = 0; s <= pos; s++) {
-                    scores[s] = Kernels.dot(q, qOff, kc, s * kvDim + kvOff, headDim) * scale;
+                    scores[s] = VectorOps.dot(q, qOff, kc, s * kvDim + kvOff, headDim) * scale;
                 }
-                Kernels.softmax(scores, 0, pos + 1);
+                VectorOps.softmax(scores, 0, pos + 1);
                 int oOff = i * qDim + h * headDim;
                 Arrays.fill(att, oOff, oOff + headDim, 0f);
                 for (int s = 0; s <= pos; s++) {

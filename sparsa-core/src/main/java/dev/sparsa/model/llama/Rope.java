@@ -3,11 +3,11 @@ package dev.sparsa.model.llama;
 import dev.sparsa.SparsaException;
 import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.spec.RopeStyle;
-import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.VectorOps;
 
 /**
  * RoPE inverse frequencies, computed in float32 the way Hugging Face's rope init functions do, and the rotation in
- * the {@link RopeStyle#INTERLEAVED} layout ({@link RopeStyle#HALF} is {@link dev.sparsa.tensor.Kernels#rope}).
+ * the {@link RopeStyle#INTERLEAVED} layout ({@link RopeStyle#HALF} is {@link dev.sparsa.tensor.VectorOps#rope}).
  */
 public final class Rope {
     private Rope() {
@@ -68,7 +68,7 @@ public final class Rope {
      */
     static void apply(RopeStyle style, float[] x, int off, int heads, int headDim, int pos, float[] invFreq) {
         switch (style) {
-            case HALF -> Kernels.rope(x, off, heads, headDim, pos, invFreq);
+            case HALF -> VectorOps.rope(x, off, heads, headDim, pos, invFreq);
             case INTERLEAVED -> interleaved(x, off, heads, headDim, pos, invFreq);
         }
     }
@@ -78,7 +78,7 @@ public final class Rope {
      * {@code LLM_ARCH_LLAMA}): ggml's {@code rope_f32} rotates (x[i0], x[i0+1]) for even i0 by the angle
      * {@code ggml_rope_cache_init} gives pair i0/2, {@code pos · θ^(−i0/d)} over the frequency factor (llama3 scaling,
      * here folded into {@code invFreq}). Pair i gets the same angle, computed the same way (double, then float cos and
-     * sin) and the same float products as {@link Kernels#rope} gives the pair (x[i], x[i + d/2]), so on GGUF's
+     * sin) and the same float products as {@link VectorOps#rope} gives the pair (x[i], x[i + d/2]), so on GGUF's
      * permuted q/k rows the rotated values equal the HF-layout ones bit for bit, at permuted positions. O(d) per
      * head; not on a hot path.
      */
