@@ -7,7 +7,9 @@ import dev.sparsa.SparsaException;
 import dev.sparsa.io.AtomicFile;
 import dev.sparsa.io.ConfigJson;
 import dev.sparsa.io.GgufExport;
+import dev.sparsa.io.MapWeights;
 import dev.sparsa.io.ModelFiles;
+import dev.sparsa.io.RandomWeights;
 import dev.sparsa.io.SafetensorsFile;
 import dev.sparsa.io.SafetensorsWriter;
 import dev.sparsa.io.tokenizer.SyntheticTokenizer;
@@ -21,8 +23,6 @@ import dev.sparsa.tensor.Tensor;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,9 +38,8 @@ import java.util.function.Consumer;
  * tokenizer.json, optionally a GGUF through {@link GgufExport}), for end-to-end benchmarks where the bytes per token
  * matter and the values do not.
  *
- * <p>Weights: matrices uniform in ±0.02·√3 (standard deviation 0.02, like the usual N(0, 0.02) init), norms 1, so
- * activations stay finite through any depth (every block input is RMS-normalised). Each tensor has its own
- * generator seeded from (seed, name), so the same seed gives the same weights whatever the activation.
+ * <p>Weights: {@link RandomWeights#decoder} (uniform, standard deviation 0.02, norms 1; each tensor seeded from
+ * (seed, name), so the same seed gives the same weights whatever the activation).
  *
  * <p>Sparse stand-in: with {@code act = fatrelu} the threshold T is calibrated on a few random tokens so that the
  * requested fraction of gate pre-activations falls below T (FATReLU_T zeroes them). This is a <b>synthetic stand-in
@@ -146,9 +145,14 @@ public final class Synth {
         long t0 = System.nanoTime();
         Path st = dir.resolve(ModelFiles.SAFETENSORS);
         try (Arena arena = Arena.ofShared()) {
-            List<Tensor> tensors = tensors(s, o.dtype(), o.seed(), arena, log);
+            MapWeights w = RandomWeights.decoder(s.config(o.act(), 0f), o.dtype(), o.seed(), arena,
+                    line -> log.accept("synth: " + line));
+            List<Tensor> tensors = new ArrayList<>(w.asMap().values());
             log.accept("synth: writing " + st);
-            SafetensorsWriter.write(st, tensors, Map.of("format", "pt", "generator", "sparsa synth"));
+            Map<String, String> meta = new LinkedHashMap<>();        // ordered: the same bytes on every run
+            meta.put("format", "pt");
+            meta.put("generator", "sparsa synth");
+            SafetensorsWriter.write(st, tensors, meta);
         }
         AtomicFile.write(dir.resolve(ModelFiles.TOKENIZER), SyntheticTokenizer.json(s.vocab()));
         float threshold = 0f;
@@ -197,67 +201,6 @@ public final class Synth {
             return JSON.writeValueAsBytes(n);
         } catch (IOException e) {
             throw new SparsaException("synth: cannot encode marker", e);
-        }
-    }
-
-    // ------------------------------------------------------------------ weights
-
-    private static List<Tensor> tensors(Shape s, DType dt, long seed, Arena arena, Consumer<String> log) {
-        int d = s.hidden();
-        int f = s.ffn();
-        int hd = d / s.heads();
-        int kv = s.kvHeads() * hd;
-        List<Tensor> out = new ArrayList<>();
-        out.add(matrix("model.embed_tokens.weight", s.vocab(), d, dt, seed, arena));
-        for (int l = 0; l < s.layers(); l++) {
-            String p = "model.layers." + l + ".";
-            out.add(ones(p + "input_layernorm.weight", d, dt, arena));
-            out.add(matrix(p + "self_attn.q_proj.weight", d, d, dt, seed, arena));
-            out.add(matrix(p + "self_attn.k_proj.weight", kv, d, dt, seed, arena));
-            out.add(matrix(p + "self_attn.v_proj.weight", kv, d, dt, seed, arena));
-            out.add(matrix(p + "self_attn.o_proj.weight", d, d, dt, seed, arena));
-            out.add(ones(p + "post_attention_layernorm.weight", d, dt, arena));
-            out.add(matrix(p + "mlp.gate_proj.weight", f, d, dt, seed, arena));
-            out.add(matrix(p + "mlp.up_proj.weight", f, d, dt, seed, arena));
-            out.add(matrix(p + "mlp.down_proj.weight", d, f, dt, seed, arena));
-            log.accept("synth: generated layer " + (l + 1) + "/" + s.layers());
-        }
-        out.add(ones("model.norm.weight", d, dt, arena));
-        out.add(matrix("lm_head.weight", s.vocab(), d, dt, seed, arena));
-        return out;
-    }
-
-    private static Tensor ones(String name, int n, DType dt, Arena arena) {
-        MemorySegment seg = arena.allocate(dt.bytesFor(n), 64);
-        for (int i = 0; i < n; i++) {
-            put(seg, dt, i, 1f);
-        }
-        return new Tensor(name, dt, new int[] {n}, seg);
-    }
-
-    private static Tensor matrix(String name, int rows, int cols, DType dt, long seed, Arena arena) {
-        long n = (long) rows * cols;
-        MemorySegment seg = arena.allocate(dt.bytesFor(n), 64);
-        SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ name.hashCode());
-        float a = (float) (0.02 * Math.sqrt(3));                    // uniform(±a) has std 0.02
-        float scale = a / (1 << 23);
-        for (long i = 0; i < n; i++) {
-            int bits = r.nextInt() >> 8;                            // uniform in [-2^23, 2^23)
-            put(seg, dt, i, bits * scale);
-        }
-        return new Tensor(name, dt, new int[] {rows, cols}, seg);
-    }
-
-    private static void put(MemorySegment seg, DType dt, long i, float v) {
-        switch (dt) {
-            case F32 -> seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4, v);
-            case F16 -> seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2, Float.floatToFloat16(v));
-            case BF16 -> {
-                int b = Float.floatToRawIntBits(v);
-                b += 0x7FFF + ((b >>> 16) & 1);                      // round to nearest even
-                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2, (short) (b >>> 16));
-            }
-            default -> throw new IllegalArgumentException(dt.toString());
         }
     }
 
