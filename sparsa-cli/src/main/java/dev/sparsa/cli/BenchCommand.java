@@ -3,6 +3,7 @@ package dev.sparsa.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
+import dev.sparsa.infer.FfnKernels;
 import dev.sparsa.io.AtomicFile;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.tokenizer.Tokenizer;
@@ -75,7 +76,10 @@ public final class BenchCommand implements Callable<Integer> {
                     + " --decode-tokens >= 2 (decode speed is timed between the first and the last token), --warmup >= 0");
         }
         List<String> ffns = ffn.equals("both") ? List.of("dense", "exact-sparse") : List.of(ffn);
-        ffns.forEach(Bench::kernel);
+        if (!ffn.equals("both") && !FfnKernels.NAMES.contains(ffn)) {
+            throw new SparsaException.UsageException("--ffn must be one of " + String.join(", ", FfnKernels.NAMES)
+                    + " or both, got " + ffn);
+        }
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter out = spec.commandLine().getOut();
         Consumer<String> log = line -> {

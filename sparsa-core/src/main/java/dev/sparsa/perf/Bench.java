@@ -1,12 +1,11 @@
 package dev.sparsa.perf;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.infer.ExactSparseFfn;
+import dev.sparsa.infer.FfnKernels;
 import dev.sparsa.infer.PredictedSparseFfn;
 import dev.sparsa.infer.Sampler;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.llama.KvCache;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.tensor.Parallel;
@@ -67,26 +66,15 @@ public final class Bench {
         return new Timings(Stats.of(pre), Stats.of(dec));
     }
 
-    /** A FFN kernel factory by name: dense or exact-sparse. */
-    public static FfnKernel.Factory kernel(String ffn) {
-        return switch (ffn) {
-            case "dense" -> dev.sparsa.model.DenseFfn::new;
-            case "exact-sparse" -> ExactSparseFfn::new;
-            case "predicted-sparse" -> PredictedSparseFfn.factory();
-            default -> throw new SparsaException.UsageException("--ffn must be dense, exact-sparse, predicted-sparse or "
-                    + "both, got " + ffn);
-        };
-    }
-
     /**
-     * Loads {@code files} with the {@code ffn} kernel and benchmarks it (see {@link #time}); bytes per token from the
+     * Loads {@code files} with the {@code ffn} kernel ({@link FfnKernels#byName}) and benchmarks it (see {@link #time}); bytes per token from the
      * measured activity for a sparse kernel. GB/s and the bandwidth fraction are filled in by
      * {@link BenchRow#withBandwidth}.
      */
     public static BenchRow sparsa(ModelFiles files, String label, String ffn, int[] prompt, int decode, int warmup,
                                   int reps, Parallel par, Consumer<String> log) {
         long l0 = System.nanoTime();
-        LlamaModel m = LlamaModel.load(files.config(), files.weights(), kernel(ffn));
+        LlamaModel m = LlamaModel.load(files.config(), files.weights(), FfnKernels.byName(ffn));
         log.accept(String.format("%s (%s FFN): loaded in %.1f s", label, ffn, (System.nanoTime() - l0) / 1e9));
         Timings t = time(m, prompt, decode, warmup, reps, par, log);
         int context = prompt.length + decode / 2;
