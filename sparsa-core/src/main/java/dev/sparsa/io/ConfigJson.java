@@ -140,7 +140,7 @@ public final class ConfigJson {
         return switch (act) {
             case "silu", "swish" -> "silu";
             case "gelu" -> "gelu";
-            case "gelu_new", "gelu_pytorch_tanh" -> "gelu_new";
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> "gelu_new";
             case "relu" -> "relu";
             case "relu2" -> "relu2";
             case "fatrelu" -> "fatrelu";

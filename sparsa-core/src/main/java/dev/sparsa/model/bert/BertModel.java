@@ -5,6 +5,7 @@ import dev.sparsa.SparsaException.UsageException;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.WeightSource;
 import dev.sparsa.io.onnx.OnnxModel;
+import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Kernels;
@@ -84,7 +85,7 @@ public final class BertModel {
     private final ModelConfig config;
     private final Weights w;
     private final float[][] downColumnNorms;
-    private final Act act;
+    private final Activation activation;
 
     public BertModel(ModelConfig config, Weights weights) {
         this.config = config;
@@ -95,13 +96,7 @@ public final class BertModel {
                 || config.numHeads() * config.headDim() != d) {
             throw new SparsaException("BERT config and weights disagree: " + config);
         }
-        this.act = switch (config.hiddenAct()) {
-            case "gelu" -> Act.GELU;
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Act.GELU_TANH;
-            case "relu" -> Act.RELU;
-            default -> throw new SparsaException.UnsupportedException("BERT hidden_act '" + config.hiddenAct()
-                    + "' is not supported (gelu, gelu_new, relu)");
-        };
+        this.activation = Activation.of(config.hiddenAct(), config.fatreluThreshold());
         this.downColumnNorms = new float[config.numLayers()][];
         for (int l = 0; l < config.numLayers(); l++) {
             Layer ly = weights.layers().get(l);
@@ -245,7 +240,7 @@ public final class BertModel {
             linear(ly.wIn(), ly.bIn(), x, n, gate, par);
             par.forRange(n, 8, (from, to) -> {
                 for (int i = from * f; i < to * f; i++) {
-                    act[i] = activation(gate[i]);
+                    act[i] = activation.apply(gate[i]);
                 }
             });
             float[] h = act;
@@ -357,17 +352,6 @@ public final class BertModel {
             }
         });
     }
-
-    /** The FFN activation named by {@code hidden_act}. */
-    private float activation(float g) {
-        return switch (act) {
-            case GELU -> VectorOps.gelu(g);
-            case GELU_TANH -> VectorOps.geluTanh(g);
-            case RELU -> VectorOps.relu(g);
-        };
-    }
-
-    private enum Act { GELU, GELU_TANH, RELU }
 
     /** y_t = W·x_t + b for each of the n tokens (W [out, in]). */
     private static void linear(Tensor wt, float[] bias, float[] x, int n, float[] y, Parallel par) {
