@@ -45,11 +45,7 @@ public final class ExactSparseFfn extends SparseFfnBase {
         int d = w.hiddenSize();
         int f = w.intermediateSize();
         float[] gate = new float[batch * f];
-        if (batch == 1) {
-            Kernels.matvec(w.gate(), x, gate, par);                // gate = W_gate x (dense)
-        } else {
-            Kernels.matmul(w.gate(), x, batch, gate, par);
-        }
+        Kernels.matmul(w.gate(), x, batch, gate, par);             // gate = W_gate x (dense)
         boolean tapped = tap.wants(w.layer());
         float[] xb = new float[d];
         float[] gb = new float[f];
