@@ -3,12 +3,17 @@ package dev.sparsa.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
-import dev.sparsa.infer.Bench;
-import dev.sparsa.infer.Synth;
 import dev.sparsa.io.AtomicFile;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
+import dev.sparsa.perf.Bandwidth;
+import dev.sparsa.perf.Bench;
+import dev.sparsa.perf.BenchPrompt;
+import dev.sparsa.perf.BenchRow;
+import dev.sparsa.perf.DecodeBytes;
+import dev.sparsa.perf.Stats;
+import dev.sparsa.perf.Synth;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine;
@@ -122,13 +127,13 @@ public final class EndToEnd implements Callable<Integer> {
                 dir.resolve(shape + "-fatrelu" + Math.round(sparsity * 100)), log) : null;
 
         Tokenizer tok = TokenizerJson.load(dense.dir().resolve(ModelFiles.TOKENIZER));
-        Bench.Prompt prompt = Bench.prompt(tok, promptTokens, 7);
-        List<Bench.Row> rows = new ArrayList<>();
+        BenchPrompt prompt = BenchPrompt.of(tok, promptTokens, 7);
+        List<BenchRow> rows = new ArrayList<>();
         double bw0;
         double bw1;
         String loadStart = loadAverage();
         try (Parallel par = new Parallel(threads)) {
-            bw0 = Bench.bandwidth(par, 1L << 30, 5);
+            bw0 = Bandwidth.measure(par, 1L << 30, 5);
             log.accept(String.format("memory bandwidth (read, %d threads): %.1f GB/s; load average %s", threads, bw0,
                     loadStart));
             if (engines.contains("sparsa")) {
@@ -158,11 +163,11 @@ public final class EndToEnd implements Callable<Integer> {
                 rows.add(peer(() -> Peers.jlama(dense.dir(), "Q4", prompt, decodeTokens, threads, warmup, reps, log),
                         "jlama", Bench.modelName(dense.dir()), "Q4 (quantized at load)", Double.NaN));
             }
-            bw1 = Bench.bandwidth(par, 1L << 30, 5);
+            bw1 = Bandwidth.measure(par, 1L << 30, 5);
         }
         double bw = Math.max(bw0, bw1);
-        List<Bench.Row> done = new ArrayList<>();
-        for (Bench.Row r : rows) {
+        List<BenchRow> done = new ArrayList<>();
+        for (BenchRow r : rows) {
             done.add(r.withBandwidth(bw));
         }
         String loadEnd = loadAverage();
@@ -191,7 +196,7 @@ public final class EndToEnd implements Callable<Integer> {
         return 0;
     }
 
-    private Bench.Row sparsa(Path model, String ffn, Bench.Prompt prompt, Parallel par, Consumer<String> log) {
+    private BenchRow sparsa(Path model, String ffn, BenchPrompt prompt, Parallel par, Consumer<String> log) {
         try (ModelFiles files = ModelFiles.open(model)) {
             return Bench.sparsa(files, Bench.modelName(model), ffn, prompt.ids(), decodeTokens, warmup, reps, par, log);
         }
@@ -199,7 +204,7 @@ public final class EndToEnd implements Callable<Integer> {
 
     private static double bytes(Path model, int context) {
         try (ModelFiles files = ModelFiles.open(model)) {
-            return Bench.denseBytesPerToken(files, context);
+            return DecodeBytes.dense(files, context);
         }
     }
 
@@ -209,21 +214,21 @@ public final class EndToEnd implements Callable<Integer> {
     }
 
     /** Runs a peer; a failure becomes a row with the reason instead of ending the benchmark. */
-    private Bench.Row peer(PeerRun run, String engine, String model, String dtype, double bytes) {
+    private BenchRow peer(PeerRun run, String engine, String model, String dtype, double bytes) {
         try {
             Peers.Result r = run.run();
-            return new Bench.Row(engine, model, dtype, "dense", threads, r.promptTokens(), decodeTokens, r.prefill(),
+            return new BenchRow(engine, model, dtype, "dense", threads, r.promptTokens(), decodeTokens, r.prefill(),
                     r.decode(), Double.isNaN(bytes) ? null : bytes, null, null, null, null, null, r.note());
         } catch (Throwable t) {
             StringWriter sw = new StringWriter();
             t.printStackTrace(new PrintWriter(sw));
             spec.commandLine().getErr().println(engine + " failed: " + sw);
-            return new Bench.Row(engine, model, dtype, "dense", threads, promptTokens, decodeTokens, null, null, null,
+            return new BenchRow(engine, model, dtype, "dense", threads, promptTokens, decodeTokens, null, null, null,
                     null, null, null, null, null, "FAILED: " + t);
         }
     }
 
-    private String markdown(List<Bench.Row> rows, double bw0, double bw1, String loadStart, String loadEnd) {
+    private String markdown(List<BenchRow> rows, double bw0, double bw1, String loadStart, String loadEnd) {
         Double llama = rows.stream().filter(r -> r.engine().equals("llama.cpp") && r.decode() != null)
                 .map(r -> r.decode().median()).findFirst().orElse(null);
         StringBuilder sb = new StringBuilder();
@@ -236,7 +241,7 @@ public final class EndToEnd implements Callable<Integer> {
         sb.append("| engine | model | weights | FFN | prefill tok/s | decode tok/s | MB/token | GB/s | % of BW "
                 + "| decode vs llama.cpp | active | recall | ideal speedup (bytes) | note |\n");
         sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-        for (Bench.Row r : rows) {
+        for (BenchRow r : rows) {
             sb.append(String.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
                     r.engine(), r.model(), r.dtype(), r.ffn(),
                     r.prefill() == null ? "—" : fmt(r.prefill()), r.decode() == null ? "—" : fmt(r.decode()),
@@ -252,7 +257,7 @@ public final class EndToEnd implements Callable<Integer> {
         return sb.toString();
     }
 
-    private static String fmt(Bench.Stats s) {
+    private static String fmt(Stats s) {
         return String.format("%.1f [%.1f–%.1f]", s.median(), s.min(), s.max());
     }
 

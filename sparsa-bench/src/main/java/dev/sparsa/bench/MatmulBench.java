@@ -15,6 +15,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
+import dev.sparsa.io.RandomWeights;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
@@ -42,8 +43,8 @@ public class MatmulBench {
     @Setup(Level.Trial)
     public void setup() {
         arena = Arena.ofShared();
-        w = Weights.random("w", DType.valueOf(dtype), 4096, 4096, arena, 9);
-        x = Weights.vector(batch * 4096, 1);
+        w = RandomWeights.matrix("w", DType.valueOf(dtype), 4096, 4096, 9, arena);
+        x = Inputs.gaussian(batch * 4096, 1);
         y = new float[batch * 4096];
         par = new Parallel(threads);
     }

@@ -15,6 +15,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
+import dev.sparsa.io.RandomWeights;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
@@ -47,8 +48,8 @@ public class MatvecBench {
         arena = Arena.ofShared();
         int rows = shape.equals("up") ? 11008 : 4096;
         int cols = shape.equals("up") ? 4096 : 11008;
-        w = Weights.random("w", DType.valueOf(dtype), rows, cols, arena, 42);
-        x = Weights.vector(cols, 1);
+        w = RandomWeights.matrix("w", DType.valueOf(dtype), rows, cols, 42, arena);
+        x = Inputs.gaussian(cols, 1);
         y = new float[rows];
         par = new Parallel(threads);
         System.out.printf("%n# %s: %.1f MB of weights%n", w, w.data().byteSize() / 1e6);

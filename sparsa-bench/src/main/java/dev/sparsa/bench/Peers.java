@@ -11,7 +11,8 @@ import de.kherud.llama.LlamaModel;
 import de.kherud.llama.LlamaOutput;
 import de.kherud.llama.ModelParameters;
 import de.kherud.llama.args.LogFormat;
-import dev.sparsa.infer.Bench;
+import dev.sparsa.perf.BenchPrompt;
+import dev.sparsa.perf.Stats;
 
 import java.nio.file.Path;
 import java.util.Optional;
@@ -26,11 +27,11 @@ final class Peers {
     private Peers() {
     }
 
-    record Result(int promptTokens, Bench.Stats prefill, Bench.Stats decode, String note) {
+    record Result(int promptTokens, Stats prefill, Stats decode, String note) {
     }
 
     /** llama.cpp (de.kherud:llama JNI, CPU build shipped in its jar) on a GGUF file. */
-    static Result llamaCpp(Path gguf, Bench.Prompt prompt, int decode, int threads, int warmup, int reps,
+    static Result llamaCpp(Path gguf, BenchPrompt prompt, int decode, int threads, int warmup, int reps,
                            Consumer<String> log) {
         StringBuilder sys = new StringBuilder();
         LlamaModel.setLogger(LogFormat.TEXT, (level, msg) -> {
@@ -79,7 +80,7 @@ final class Peers {
                     dec[r] = d;
                 }
             }
-            return new Result(promptTokens, Bench.Stats.of(pre), Bench.Stats.of(dec),
+            return new Result(promptTokens, Stats.of(pre), Stats.of(dec),
                     "de.kherud:llama 4.2.0" + (sys.isEmpty() ? "" : "; " + sys.toString().trim()));
         }
     }
@@ -88,7 +89,7 @@ final class Peers {
      * Jlama (com.github.tjake:jlama-core + jlama-native) on a safetensors folder; {@code quantize} "Q4" quantizes the
      * weights at load (Jlama has no Q8_0 weight type), null keeps the file's dtype.
      */
-    static Result jlama(Path dir, String quantize, Bench.Prompt prompt, int decode, int threads, int warmup, int reps,
+    static Result jlama(Path dir, String quantize, BenchPrompt prompt, int decode, int threads, int warmup, int reps,
                         Consumer<String> log) {
         try {
             PhysicalCoreExecutor.overrideThreadCount(threads);
@@ -126,7 +127,7 @@ final class Peers {
                     dec[r] = d;
                 }
             }
-            return new Result(promptTokens, Bench.Stats.of(pre), Bench.Stats.of(dec),
+            return new Result(promptTokens, Stats.of(pre), Stats.of(dec),
                     "jlama 0.8.4, working " + (quantize == null ? "F32/I8" : "F32/F32, weights " + quantize));
         } finally {
             model.close();

@@ -16,6 +16,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
+import dev.sparsa.io.RandomWeights;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
@@ -51,7 +52,7 @@ public class SparseFfnBench {
     @Setup(Level.Trial)
     public void setup() {
         arena = Arena.ofShared();
-        w = Weights.random("w", DType.valueOf(dtype), 11008, 4096, arena, 7);
+        w = RandomWeights.matrix("w", DType.valueOf(dtype), 11008, 4096, 7, arena);
         Random rnd = new Random(3);
         rows = new int[11008];
         for (int i = 0; i < 11008; i++) {
@@ -59,8 +60,8 @@ public class SparseFfnBench {
                 rows[count++] = i;
             }
         }
-        coef = Weights.vector(count, 5);
-        x = Weights.vector(4096, 1);
+        coef = Inputs.gaussian(count, 5);
+        x = Inputs.gaussian(4096, 1);
         yUp = new float[11008];
         yDown = new float[4096];
         par = new Parallel(threads);

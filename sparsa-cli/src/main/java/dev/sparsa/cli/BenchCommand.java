@@ -3,11 +3,15 @@ package dev.sparsa.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
-import dev.sparsa.infer.Bench;
+import dev.sparsa.infer.FfnKernels;
 import dev.sparsa.io.AtomicFile;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
+import dev.sparsa.perf.Bandwidth;
+import dev.sparsa.perf.Bench;
+import dev.sparsa.perf.BenchPrompt;
+import dev.sparsa.perf.BenchRow;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -72,7 +76,10 @@ public final class BenchCommand implements Callable<Integer> {
                     + " --decode-tokens >= 2 (decode speed is timed between the first and the last token), --warmup >= 0");
         }
         List<String> ffns = ffn.equals("both") ? List.of("dense", "exact-sparse") : List.of(ffn);
-        ffns.forEach(Bench::kernel);
+        if (!ffn.equals("both") && !FfnKernels.NAMES.contains(ffn)) {
+            throw new SparsaException.UsageException("--ffn must be one of " + String.join(", ", FfnKernels.NAMES)
+                    + " or both, got " + ffn);
+        }
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter out = spec.commandLine().getOut();
         Consumer<String> log = line -> {
@@ -86,14 +93,14 @@ public final class BenchCommand implements Callable<Integer> {
         for (Path p : models) {   // a bad model fails here, in a moment, not after the bandwidth probe
             ModelFiles.open(p, true).close();
         }
-        List<Bench.Row> rows = new ArrayList<>();
+        List<BenchRow> rows = new ArrayList<>();
         double bw;
         try (Parallel par = new Parallel(n)) {
-            bw = Bench.bandwidth(par, (long) bandwidthMib << 20, 5);
+            bw = Bandwidth.measure(par, (long) bandwidthMib << 20, 5);
             log.accept(String.format("memory bandwidth (read, %d threads): %.1f GB/s", n, bw));
             for (Path p : models) {
                 try (ModelFiles files = ModelFiles.open(p)) {
-                    int[] ids = Bench.promptIds(files, tokenizer(files), promptTokens, 7);
+                    int[] ids = BenchPrompt.ids(files, tokenizer(files), promptTokens, 7);
                     for (String f : ffns) {
                         rows.add(Bench.sparsa(files, p.getFileName().toString(), f, ids, decodeTokens, warmup, reps,
                                 par, log).withBandwidth(bw));
@@ -123,12 +130,12 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /** A Markdown table of the rows. */
-    public static String table(List<Bench.Row> rows, double bw, int threads) {
+    public static String table(List<BenchRow> rows, double bw, int threads) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("memory bandwidth (STREAM-style read, %d threads): %.1f GB/s%n%n", threads, bw));
         sb.append("| engine | model | dtype | FFN | prefill tok/s | decode tok/s | MB/token | GB/s | % of BW | active | recall | ideal sparse speedup |\n");
         sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-        for (Bench.Row r : rows) {
+        for (BenchRow r : rows) {
             sb.append(String.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.engine(), r.model(),
                     r.dtype(), r.ffn(), r.prefill(), r.decode(),
                     r.bytesPerToken() == null ? "" : String.format("%.0f", r.bytesPerToken() / 1e6),

@@ -11,7 +11,7 @@ import dev.sparsa.eval.TokenStream;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.corpus.Corpus;
 import dev.sparsa.io.tokenizer.Tokenizer;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine;

@@ -5,13 +5,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
-import dev.sparsa.infer.ExactSparseFfn;
+import dev.sparsa.infer.FfnKernels;
 import dev.sparsa.infer.Generator;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.tokenizer.GgufTokenizer;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
-import dev.sparsa.model.DenseFfn;
 import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.tensor.Parallel;
@@ -72,7 +71,8 @@ public final class GenerateCommand implements Callable<Integer> {
     Integer threads;
 
     @Option(names = "--ffn", defaultValue = "dense", paramLabel = "KERNEL",
-            description = "FFN kernel: dense or exact-sparse (ReLU-family models only) (default ${DEFAULT-VALUE}).")
+            description = "FFN kernel: dense, exact-sparse or predicted-sparse (the sparse ones for ReLU-family models"
+                    + " only) (default ${DEFAULT-VALUE}).")
     String ffn;
 
     @Option(names = "--no-special", description = "Do not add BOS / special tokens to the prompt.")
@@ -111,11 +111,7 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new SparsaException.UsageException("give exactly one of --prompt and --prompt-ids");
         }
         checkOptions();
-        FfnKernel.Factory factory = switch (ffn) {
-            case "dense" -> DenseFfn::new;
-            case "exact-sparse" -> ExactSparseFfn::new;
-            default -> throw new SparsaException.UsageException("--ffn must be dense or exact-sparse, got " + ffn);
-        };
+        FfnKernel.Factory factory = FfnKernels.byName(ffn);
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         if (nThreads < 1) {
             throw new SparsaException.UsageException("--threads must be >= 1, got " + nThreads);

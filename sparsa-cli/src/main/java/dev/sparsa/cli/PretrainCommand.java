@@ -10,7 +10,7 @@ import dev.sparsa.io.tokenizer.BpeTrainer;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
 import dev.sparsa.io.tokenizer.TrainedBpe;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.train.HfExport;
 import dev.sparsa.train.LlamaParams;

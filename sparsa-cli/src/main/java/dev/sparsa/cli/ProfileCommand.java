@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
 
 /** {@code sparsa profile}: every activation-sparsity metric of a model on a corpus → results.json + report.html. */
 @Command(name = "profile", mixinStandardHelpOptions = true,
-        description = {"Measure activation sparsity (zero, CETT, PPL-p%, statistical top-k, dead/dormant neurons, "
+        description = {"Measure activation sparsity (zero, CETT, PPL-p%%, statistical top-k, dead/dormant neurons, "
                 + "PQ Index, predictivity, hardware affinity) of a model on a corpus.",
                 "Writes DIR/results.json and DIR/report.html (self-contained) and prints a summary."})
 public final class ProfileCommand implements Callable<Integer> {
@@ -52,7 +52,7 @@ public final class ProfileCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--eval-tokens", paramLabel = "N", defaultValue = "512",
-            description = "tokens per PPL-p% / predictor-quality evaluation (default ${DEFAULT-VALUE})")
+            description = "tokens per PPL-p%% / predictor-quality evaluation (default ${DEFAULT-VALUE})")
     int evalTokens;
 
     @Option(names = "--calibration-tokens", paramLabel = "N", defaultValue = "512",
@@ -68,7 +68,7 @@ public final class ProfileCommand implements Callable<Integer> {
     int cettTokens;
 
     @Option(names = "--bisection-steps", paramLabel = "N", defaultValue = "4",
-            description = "bisection steps per PPL-p% target after the grid bracket")
+            description = "bisection steps per PPL-p%% target after the grid bracket")
     int bisectionSteps;
 
     @Override

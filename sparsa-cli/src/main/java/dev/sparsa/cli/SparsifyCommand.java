@@ -8,7 +8,7 @@ import dev.sparsa.eval.Evaluator;
 import dev.sparsa.eval.TokenStream;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.tokenizer.Tokenizer;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.model.DenseFfn;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.model.llama.LlamaWeights;

@@ -1,7 +1,7 @@
 package dev.sparsa.cli;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.infer.Synth;
+import dev.sparsa.perf.Synth;
 import dev.sparsa.tensor.DType;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -2,7 +2,7 @@ package dev.sparsa.eval;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.io.tokenizer.Tokenizer;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 
 /**
  * The EOS id that ends each document, and where it came from. Order: an explicit id ({@code --eos-id}); the model's

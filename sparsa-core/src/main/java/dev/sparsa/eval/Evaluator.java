@@ -1,7 +1,7 @@
 package dev.sparsa.eval;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.model.llama.KvCache;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.tensor.Parallel;

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparsa.SparsaException;
 import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UnsupportedException;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -140,7 +140,7 @@ public final class ConfigJson {
         return switch (act) {
             case "silu", "swish" -> "silu";
             case "gelu" -> "gelu";
-            case "gelu_new", "gelu_pytorch_tanh" -> "gelu_new";
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> "gelu_new";
             case "relu" -> "relu";
             case "relu2" -> "relu2";
             case "fatrelu" -> "fatrelu";

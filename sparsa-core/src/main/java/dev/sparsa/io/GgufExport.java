@@ -1,8 +1,8 @@
 package dev.sparsa.io;
 
 import dev.sparsa.SparsaException.FormatException;
-import dev.sparsa.model.ModelConfig;
-import dev.sparsa.model.RopeStyle;
+import dev.sparsa.spec.ModelConfig;
+import dev.sparsa.spec.RopeStyle;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Tensor;
 

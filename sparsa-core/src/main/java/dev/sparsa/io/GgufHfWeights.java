@@ -1,7 +1,7 @@
 package dev.sparsa.io;
 
-import dev.sparsa.model.ModelConfig;
-import dev.sparsa.model.RopeStyle;
+import dev.sparsa.spec.ModelConfig;
+import dev.sparsa.spec.RopeStyle;
 import dev.sparsa.tensor.Tensor;
 
 import java.util.Collections;

@@ -3,7 +3,7 @@ package dev.sparsa.io;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UnsupportedException;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

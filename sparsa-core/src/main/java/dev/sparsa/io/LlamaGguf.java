@@ -2,7 +2,7 @@ package dev.sparsa.io;
 
 import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UnsupportedException;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  * k_proj (with n_head_kv), weights and biases: {@code w.reshape(n_head, 2, d/2, ...).swapaxes(1, 2)}, i.e. GGUF row
  * {@code h·d + 2i + j} = HF row {@code h·d + j·d/2 + i}. qwen2 uses NEOX RoPE in llama.cpp and is not permuted.
  * Rows are moved whole, so quantized rows permute as well. Sparsa writes GGUF the same way, but reads it as stored
- * ({@link GgufHfWeights}, {@link dev.sparsa.model.RopeStyle#INTERLEAVED}): rotating adjacent pairs of the permuted
+ * ({@link GgufHfWeights}, {@link dev.sparsa.spec.RopeStyle#INTERLEAVED}): rotating adjacent pairs of the permuted
  * rows is the same rotation, and q·k is unchanged by one permutation of both within a head.
  */
 public final class LlamaGguf {
@@ -159,7 +159,7 @@ public final class LlamaGguf {
     /**
      * A copy of q/k tensor {@code t} (as a llama GGUF stores it, interleaved over {@code heads}) with its rows (a 1-D
      * bias: its elements) in Hugging Face order, allocated in {@code arena}. For comparisons and conversions only:
-     * models read GGUF q/k as stored ({@link dev.sparsa.model.RopeStyle#INTERLEAVED}).
+     * models read GGUF q/k as stored ({@link dev.sparsa.spec.RopeStyle#INTERLEAVED}).
      */
     public static Tensor toHfLayout(Tensor t, int heads, Arena arena) {
         boolean bias = t.rank() == 1;

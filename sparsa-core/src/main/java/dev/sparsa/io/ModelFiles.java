@@ -2,7 +2,7 @@ package dev.sparsa.io;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.SparsaException.FormatException;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.DType;
 
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 package dev.sparsa.io;
 
-import dev.sparsa.model.RopeStyle;
+import dev.sparsa.spec.RopeStyle;
 import dev.sparsa.tensor.Tensor;
 
 import java.util.Collection;

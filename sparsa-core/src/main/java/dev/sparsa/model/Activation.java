@@ -2,7 +2,7 @@ package dev.sparsa.model;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.tensor.Gated;
-import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.VectorOps;
 
 /**
  * The FFN activation {@code a = act(gate)}, from config.json's {@code hidden_act} (DESIGN.md §5).
@@ -49,11 +49,11 @@ public record Activation(Kind kind, float threshold) {
 
     public float apply(float x) {
         return switch (kind) {
-            case SILU -> Kernels.silu(x);
-            case GELU -> Kernels.gelu(x);
-            case GELU_TANH -> Kernels.geluTanh(x);
-            case RELU, DRELU -> Kernels.relu(x);
-            case RELU2 -> { float r = Kernels.relu(x); yield r * r; }       // max(0,x)²
+            case SILU -> VectorOps.silu(x);
+            case GELU -> VectorOps.gelu(x);
+            case GELU_TANH -> VectorOps.geluTanh(x);
+            case RELU, DRELU -> VectorOps.relu(x);
+            case RELU2 -> { float r = VectorOps.relu(x); yield r * r; }     // max(0,x)²
             case FATRELU -> x >= threshold ? x : 0f;                        // FATReLU_T(x) = x·[x ≥ T]
         };
     }
@@ -89,7 +89,7 @@ public record Activation(Kind kind, float threshold) {
 
     /** What multiplies act(gate) in h: the up projection itself, or ReLU(up) for dReLU. */
     public float up(float u) {
-        return kind == Kind.DRELU ? Kernels.relu(u) : u;
+        return kind == Kind.DRELU ? VectorOps.relu(u) : u;
     }
 
     /** Whether act(x) is exactly 0 for every x below some point, so that a = 0 makes h = 0 (exact sparsity). */

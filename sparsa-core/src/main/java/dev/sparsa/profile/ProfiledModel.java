@@ -16,7 +16,10 @@ public interface ProfiledModel {
     /** Decoders return per-token NLL; encoders return a sentence embedding. */
     boolean isDecoder();
 
-    /** FFN activation name as in config.json ({@code gelu}, {@code silu}, {@code relu}, {@code relu2}, ...). */
+    /**
+     * FFN activation name as in config.json ({@code gelu}, {@code silu}, {@code relu}, {@code relu2}, ...), reported
+     * as it is; what function it names is decided by {@link dev.sparsa.model.Activation#of}.
+     */
     String activation();
 
     int numLayers();
@@ -58,13 +61,5 @@ public interface ProfiledModel {
         /** Encoder: the sentence embedding (pooled as the model does it). */
         record Embedding(float[] vector) implements Output {
         }
-    }
-
-    /** Whether "active" means h_i ≠ 0 (ReLU family) rather than a CETT magnitude threshold. */
-    static boolean isReluFamily(String activation) {
-        return switch (activation.toLowerCase(java.util.Locale.ROOT)) {
-            case "relu", "relu2", "fatrelu", "reglu", "relu_squared" -> true;
-            default -> false;
-        };
     }
 }

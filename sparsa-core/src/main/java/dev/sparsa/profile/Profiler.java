@@ -1,6 +1,7 @@
 package dev.sparsa.profile;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.profile.metric.Affinity;
 import dev.sparsa.profile.metric.Cett;
@@ -74,7 +75,8 @@ public final class Profiler {
             norms[l] = LayerContext.columnNorms(down[l], f, d);
             downD[l] = Cett.toDouble(down[l]);
         }
-        relu = ProfiledModel.isReluFamily(model.activation());
+        // "active" = h_i ≠ 0 when act is exactly 0 below some point (ReLU family; the FATReLU threshold does not matter)
+        relu = Activation.of(model.activation(), 0f).zeroBelow();
     }
 
     /** Per-layer metric state of the measuring pass. */

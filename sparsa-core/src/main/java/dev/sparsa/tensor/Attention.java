@@ -29,8 +29,8 @@ public final class Attention {
     private Attention() {
     }
 
-    private static final VectorSpecies<Float> FS = Kernels.FS;
-    private static final int L = Kernels.L;
+    private static final VectorSpecies<Float> FS = Simd.FS;
+    private static final int L = Simd.L;
     /** Query blocks of at least this many tokens use the head-at-a-time kernel. */
     static final int BLOCKED_FROM = 16;
 
@@ -94,7 +94,7 @@ public final class Attention {
                 float[] sc = probs == null ? scores : probs;
                 int so = probs == null ? 0 : probsOff + (h * t + i) * ctx;
                 for (int s = 0; s <= pos; s++) {
-                    sc[so + s] = Kernels.dot(q, qo, k, kvo + s * kvDim, hd) * scale;       // s_j = q·k_j / √d
+                    sc[so + s] = VectorOps.dot(q, qo, k, kvo + s * kvDim, hd) * scale;       // s_j = q·k_j / √d
                 }
                 softmaxRow(sc, so, pos + 1, ctx, probs != null);                           // P = softmax(s)
                 mixValues(sc, so, pos + 1, v, kvo, kvDim, out, outOff + i * qDim + h * hd, hd); // o = Σ_j P_j v_j
@@ -218,7 +218,7 @@ public final class Attention {
 
     // softmax over sc[so, so+n); with keep, zeros over [so+n, so+ctx)
     private static void softmaxRow(float[] sc, int so, int n, int ctx, boolean keep) {
-        Kernels.softmax(sc, so, n);
+        VectorOps.softmax(sc, so, n);
         if (keep && n < ctx) {
             Arrays.fill(sc, so + n, so + ctx, 0f);
         }
@@ -264,6 +264,6 @@ public final class Attention {
     }
 
     private static float dotRange(float[] a, int ao, float[] b, int bo, int n) {
-        return Kernels.dot(a, ao, b, bo, n);
+        return VectorOps.dot(a, ao, b, bo, n);
     }
 }

@@ -18,8 +18,8 @@ public final class CrossEntropy {
     private CrossEntropy() {
     }
 
-    private static final VectorSpecies<Float> FS = Kernels.FS;
-    private static final int L = Kernels.L;
+    private static final VectorSpecies<Float> FS = Simd.FS;
+    private static final int L = Simd.L;
 
     /**
      * ℓ_r for rows [0, rows) of {@code logits} ([rows, v]) against {@code targets[tOff + r]}; with {@code grad} the
@@ -108,13 +108,13 @@ public final class CrossEntropy {
         FloatVector acc = FloatVector.zero(FS);
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = FS.indexInRange(i, n);
-            FloatVector e = Kernels.exp(FloatVector.fromArray(FS, x, off + i, m).sub(max));
+            FloatVector e = VectorOps.exp(FloatVector.fromArray(FS, x, off + i, m).sub(max));
             if (keep) {
                 e.intoArray(x, off + i, m);
             }
             acc = acc.add(e, m);
         }
-        return Kernels.hsum(acc);
+        return Simd.hsum(acc);
     }
 
     private static float expSumOnly(float[] x, int off, int n, float max) {

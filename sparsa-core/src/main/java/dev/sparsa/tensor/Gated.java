@@ -25,8 +25,8 @@ public final class Gated {
     /** The activation functions of the gate. */
     public enum Fn { SILU, GELU, GELU_TANH, RELU, RELU2, FATRELU }
 
-    private static final VectorSpecies<Float> FS = Kernels.FS;
-    private static final int L = Kernels.L;
+    private static final VectorSpecies<Float> FS = Simd.FS;
+    private static final int L = Simd.L;
 
     /** a, h over [from, to) (rows are contiguous, so any range of a batch works). */
     public static void forward(Fn fn, float t, boolean reluUp, float[] g, float[] u, float[] a, float[] h, int from,
@@ -36,7 +36,7 @@ public final class Gated {
                 VectorMask<Float> m = FS.indexInRange(i, to);
                 FloatVector gv = FloatVector.fromArray(FS, g, i, m);
                 FloatVector av = switch (fn) {
-                    case SILU -> gv.div(Kernels.exp(gv.neg()).add(1f));                      // x·σ(x)
+                    case SILU -> gv.div(VectorOps.exp(gv.neg()).add(1f));                      // x·σ(x)
                     case RELU -> gv.max(0f);
                     case RELU2 -> { FloatVector r = gv.max(0f); yield r.mul(r); }
                     default -> FloatVector.zero(FS).blend(gv, gv.compare(VectorOperators.GE, t)); // x·[x ≥ T]
@@ -80,7 +80,7 @@ public final class Gated {
                 }
                 FloatVector d = switch (fn) {
                     case SILU -> {                                                           // σ(x)(1 + x(1 − σ(x)))
-                        FloatVector s = Kernels.exp(gv.neg()).add(1f);
+                        FloatVector s = VectorOps.exp(gv.neg()).add(1f);
                         s = FloatVector.broadcast(FS, 1f).div(s);
                         yield s.mul(gv.mul(s.neg().add(1f)).add(1f));
                     }
@@ -114,8 +114,8 @@ public final class Gated {
     public static float act(Fn fn, float t, float x) {
         return switch (fn) {
             case SILU -> x / (1f + (float) Math.exp(-x));
-            case GELU -> Kernels.gelu(x);
-            case GELU_TANH -> Kernels.geluTanh(x);
+            case GELU -> VectorOps.gelu(x);
+            case GELU_TANH -> VectorOps.geluTanh(x);
             case RELU -> x > 0f ? x : 0f;
             case RELU2 -> x > 0f ? x * x : 0f;
             case FATRELU -> x >= t ? x : 0f;

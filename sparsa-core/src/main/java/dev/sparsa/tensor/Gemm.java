@@ -34,8 +34,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class Gemm {
 
-    static final VectorSpecies<Float> FS = Kernels.FS;
-    static final int L = Kernels.L;
+    static final VectorSpecies<Float> FS = Simd.FS;
+    static final int L = Simd.L;
     /** Columns of a micro-tile: two vectors. */
     static final int NR = 2 * L;
     /** Rows of a micro-tile by default: 24 accumulators + 2 B vectors + 1 broadcast fit AVX-512's 32 registers. */

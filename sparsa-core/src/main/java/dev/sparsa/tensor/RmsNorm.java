@@ -20,14 +20,14 @@ public final class RmsNorm {
     private RmsNorm() {
     }
 
-    private static final VectorSpecies<Float> FS = Kernels.FS;
-    private static final int L = Kernels.L;
+    private static final VectorSpecies<Float> FS = Simd.FS;
+    private static final int L = Simd.L;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     /** {@code out[outOff..] = RMSNorm(x[xOff..]) ⊙ g} for one row; returns r (kept for the backward). */
     public static float forward(float[] out, int outOff, float[] x, int xOff, Tensor g, int n, float eps) {
         MemorySegment w = gain(g, n);
-        float ss = Kernels.dot(x, xOff, x, xOff, n);
+        float ss = VectorOps.dot(x, xOff, x, xOff, n);
         float inv = (float) (1.0 / Math.sqrt((double) ss / n + eps));
         int i = 0;
         for (int up = FS.loopBound(n); i < up; i += L) {
@@ -35,7 +35,7 @@ public final class RmsNorm {
                     .intoArray(out, outOff + i);
         }
         for (; i < n; i++) {
-            out[outOff + i] = x[xOff + i] * inv * w.get(Kernels.F32, 4L * i);
+            out[outOff + i] = x[xOff + i] * inv * w.get(Simd.F32, 4L * i);
         }
         return inv;
     }
@@ -67,9 +67,9 @@ public final class RmsNorm {
             acc = FloatVector.fromArray(FS, dy, dyOff + i).mul(FloatVector.fromMemorySegment(FS, w, 4L * i, LE))
                     .fma(FloatVector.fromArray(FS, x, xOff + i), acc);
         }
-        float c = Kernels.hsum(acc);
+        float c = Simd.hsum(acc);
         for (; i < n; i++) {
-            c = Math.fma(dy[dyOff + i] * w.get(Kernels.F32, 4L * i), x[xOff + i], c);
+            c = Math.fma(dy[dyOff + i] * w.get(Simd.F32, 4L * i), x[xOff + i], c);
         }
         float k = r * r * r * c / n;
         i = 0;
@@ -83,7 +83,7 @@ public final class RmsNorm {
             d.intoArray(dx, dxOff + i);
         }
         for (; i < n; i++) {
-            float d = dy[dyOff + i] * w.get(Kernels.F32, 4L * i) * r - x[xOff + i] * k;
+            float d = dy[dyOff + i] * w.get(Simd.F32, 4L * i) * r - x[xOff + i] * k;
             dx[dxOff + i] = accumulate ? dx[dxOff + i] + d : d;
         }
         if (dg != null) {

@@ -4,9 +4,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Scalar reference implementations of {@link Kernels}: the obvious loops, kept as the ground truth that every
- * Vector API kernel is tested against (and usable as a slow fallback when debugging). Not tuned; do not call from
- * hot paths.
+ * Scalar reference implementations of {@link Kernels} and {@link VectorOps}: the obvious loops, kept as the ground
+ * truth that every Vector API kernel is tested against (and usable as a slow fallback when debugging). Not tuned; do
+ * not call from hot paths.
  */
 public final class ScalarKernels {
     private ScalarKernels() {

@@ -5,7 +5,7 @@ import dev.sparsa.io.ConfigJson;
 import dev.sparsa.io.Quantize;
 import dev.sparsa.io.SafetensorsWriter;
 import dev.sparsa.model.Activation;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Tensor;
 

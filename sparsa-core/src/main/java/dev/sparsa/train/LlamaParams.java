@@ -1,8 +1,8 @@
 package dev.sparsa.train;
 
 import dev.sparsa.model.FfnWeights;
-import dev.sparsa.model.ModelConfig;
-import dev.sparsa.model.RopeStyle;
+import dev.sparsa.spec.ModelConfig;
+import dev.sparsa.spec.RopeStyle;
 import dev.sparsa.model.llama.LlamaWeights;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;

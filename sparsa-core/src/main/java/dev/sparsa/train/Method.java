@@ -1,6 +1,6 @@
 package dev.sparsa.train;
 
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 
 import java.util.Map;
 

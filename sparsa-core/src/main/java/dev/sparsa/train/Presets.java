@@ -1,7 +1,7 @@
 package dev.sparsa.train;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 
 import java.util.List;
 

@@ -6,7 +6,7 @@ import dev.sparsa.eval.EvalWindows;
 import dev.sparsa.eval.Evaluator;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.DenseFfn;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.model.llama.LlamaWeights;
 import dev.sparsa.tensor.Parallel;

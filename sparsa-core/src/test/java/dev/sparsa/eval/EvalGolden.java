@@ -6,10 +6,10 @@ import dev.sparsa.io.ConfigJson;
 import dev.sparsa.io.corpus.Corpus;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.model.llama.GoldenWeights;
 import dev.sparsa.model.llama.LlamaModel;
-import dev.sparsa.model.llama.MapWeightSource;
+import dev.sparsa.io.MapWeights;
 import dev.sparsa.tensor.Tensor;
 
 import java.io.IOException;
@@ -116,8 +116,8 @@ public final class EvalGolden {
     }
 
     /** The variant's weights, regenerated. */
-    public MapWeightSource weights(String act) {
-        MapWeightSource w = new MapWeightSource("golden/eval/" + act);
+    public MapWeights weights(String act) {
+        MapWeights w = new MapWeights("golden/eval/" + act);
         long seed = golden.get("seed").asLong();
         for (JsonNode t : variant(act).get("tensors")) {
             int[] shape = JSON.convertValue(t.get("shape"), int[].class);

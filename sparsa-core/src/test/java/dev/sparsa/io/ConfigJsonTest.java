@@ -1,7 +1,7 @@
 package dev.sparsa.io;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

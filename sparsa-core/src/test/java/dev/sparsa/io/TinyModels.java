@@ -1,6 +1,6 @@
 package dev.sparsa.io;
 
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Tensor;
 
 import java.io.IOException;

@@ -1,6 +1,9 @@
 package dev.sparsa.model;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparsa.SparsaException;
+import dev.sparsa.io.ConfigJson;
+import dev.sparsa.spec.ModelConfig;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,6 +32,25 @@ class ActivationTest {
         assertThat(Activation.of("gelu_new", 0f).apply(1f)).isCloseTo(0.8411920f, offset(1e-6f));
         assertThat(relu2.zeroBelow()).isTrue();
         assertThat(silu.zeroBelow()).isFalse();
+    }
+
+    /** config.json's reader keeps (and canonicalizes) exactly the names Activation.of decides, to the same function. */
+    @Test
+    void everyNameConfigJsonAcceptsIsTheSameActivation() throws Exception {
+        String[] names = {"silu", "swish", "gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu", "relu2",
+                "fatrelu"};
+        ObjectMapper om = new ObjectMapper();
+        for (String name : names) {
+            ModelConfig c = ConfigJson.parse("config.json", om.readTree("{\"model_type\":\"llama\","
+                    + "\"hidden_size\":64,\"intermediate_size\":160,\"num_hidden_layers\":2,"
+                    + "\"num_attention_heads\":4,\"vocab_size\":100,\"hidden_act\":\"" + name + "\"}"));
+            assertThat(Activation.of(c.hiddenAct(), 0.5f)).as(name).isEqualTo(Activation.of(name, 0.5f));
+        }
+        assertThatThrownBy(() -> ConfigJson.parse("config.json", om.readTree("{\"model_type\":\"llama\","
+                + "\"hidden_size\":64,\"intermediate_size\":160,\"num_hidden_layers\":2,"
+                + "\"num_attention_heads\":4,\"vocab_size\":100,\"hidden_act\":\"mish\"}")))
+                .isInstanceOf(SparsaException.UnsupportedException.class);
+        assertThatThrownBy(() -> Activation.of("mish", 0f)).isInstanceOf(SparsaException.UnsupportedException.class);
     }
 
     @Test

@@ -22,7 +22,7 @@ class TierIndependenceTest {
     /** Fingerprint of every kernel on fixed inputs: one hex word per output float. */
     static String fingerprint() {
         Random rnd = new Random(42);
-        int n = 4 * Kernels.L + 5;
+        int n = 4 * Simd.L + 5;
         StringBuilder sb = new StringBuilder();
         float[] a = new float[n];
         float[] b = new float[n];
@@ -30,24 +30,24 @@ class TierIndependenceTest {
             a[i] = (float) rnd.nextGaussian() * 3;
             b[i] = (float) rnd.nextGaussian();
         }
-        add(sb, Kernels.dot(a, 0, b, 0, n));
-        add(sb, Kernels.sum(a, 0, n));
+        add(sb, VectorOps.dot(a, 0, b, 0, n));
+        add(sb, VectorOps.sum(a, 0, n));
         float[] out = new float[n];
-        Kernels.rmsnorm(out, 0, a, 0, b, n, 1e-5f);
+        VectorOps.rmsnorm(out, 0, a, 0, b, n, 1e-5f);
         add(sb, out);
-        Kernels.layernorm(out, 0, a, 0, b, a, n, 1e-5f);
+        VectorOps.layernorm(out, 0, a, 0, b, a, n, 1e-5f);
         add(sb, out);
         float[] x = a.clone();
-        Kernels.softmax(x, 0, n);
+        VectorOps.softmax(x, 0, n);
         add(sb, x);
         x = a.clone();
-        Kernels.silu(x, 0, n);
+        VectorOps.silu(x, 0, n);
         add(sb, x);
         x = a.clone();
-        Kernels.gelu(x, 0, n);
+        VectorOps.gelu(x, 0, n);
         add(sb, x);
         x = a.clone();
-        Kernels.geluTanh(x, 0, n);
+        VectorOps.geluTanh(x, 0, n);
         add(sb, x);
         int cols = 96;
         float[] w = new float[3 * cols];

@@ -3,10 +3,10 @@ package dev.sparsa.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparsa.io.ConfigJson;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.model.llama.GoldenWeights;
 import dev.sparsa.model.llama.LlamaWeights;
-import dev.sparsa.model.llama.MapWeightSource;
+import dev.sparsa.io.MapWeights;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -36,7 +36,7 @@ class TrainGoldenTest {
         JsonNode config = JSON.readTree(resource(variant + "/config.json"));
         JsonNode golden = JSON.readTree(resource(variant + "/golden.json"));
         ModelConfig cfg = ConfigJson.parse("golden/train/" + variant, config);
-        MapWeightSource w = new MapWeightSource("golden/train/" + variant);
+        MapWeights w = new MapWeights("golden/train/" + variant);
         long seed = golden.get("seed").asLong();
         for (JsonNode t : golden.get("tensors")) {
             int[] shape = JSON.convertValue(t.get("shape"), int[].class);

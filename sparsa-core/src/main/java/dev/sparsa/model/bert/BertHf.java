@@ -3,7 +3,7 @@ package dev.sparsa.model.bert;
 import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UnsupportedException;
 import dev.sparsa.io.WeightSource;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Tensor;
 

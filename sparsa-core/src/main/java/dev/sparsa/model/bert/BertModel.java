@@ -5,15 +5,17 @@ import dev.sparsa.SparsaException.UsageException;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.WeightSource;
 import dev.sparsa.io.onnx.OnnxModel;
+import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
+import dev.sparsa.tensor.VectorOps;
 
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -83,7 +85,7 @@ public final class BertModel {
     private final ModelConfig config;
     private final Weights w;
     private final float[][] downColumnNorms;
-    private final Act act;
+    private final Activation activation;
 
     public BertModel(ModelConfig config, Weights weights) {
         this.config = config;
@@ -94,13 +96,7 @@ public final class BertModel {
                 || config.numHeads() * config.headDim() != d) {
             throw new SparsaException("BERT config and weights disagree: " + config);
         }
-        this.act = switch (config.hiddenAct()) {
-            case "gelu" -> Act.GELU;
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Act.GELU_TANH;
-            case "relu" -> Act.RELU;
-            default -> throw new SparsaException.UnsupportedException("BERT hidden_act '" + config.hiddenAct()
-                    + "' is not supported (gelu, gelu_new, relu)");
-        };
+        this.activation = Activation.of(config.hiddenAct(), config.fatreluThreshold());
         this.downColumnNorms = new float[config.numLayers()][];
         for (int l = 0; l < config.numLayers(); l++) {
             Layer ly = weights.layers().get(l);
@@ -244,7 +240,7 @@ public final class BertModel {
             linear(ly.wIn(), ly.bIn(), x, n, gate, par);
             par.forRange(n, 8, (from, to) -> {
                 for (int i = from * f; i < to * f; i++) {
-                    act[i] = activation(gate[i]);
+                    act[i] = activation.apply(gate[i]);
                 }
             });
             float[] h = act;
@@ -350,23 +346,12 @@ public final class BertModel {
                     for (int i = 0; i < d; i++) {
                         sum[i] += row[i];
                     }
-                    Kernels.layernorm(x, (off[b] + t) * d, sum, 0, w.embLnGamma(), w.embLnBeta(), d,
+                    VectorOps.layernorm(x, (off[b] + t) * d, sum, 0, w.embLnGamma(), w.embLnBeta(), d,
                             config.normEps());
                 }
             }
         });
     }
-
-    /** The FFN activation named by {@code hidden_act}. */
-    private float activation(float g) {
-        return switch (act) {
-            case GELU -> Kernels.gelu(g);
-            case GELU_TANH -> Kernels.geluTanh(g);
-            case RELU -> Kernels.relu(g);
-        };
-    }
-
-    private enum Act { GELU, GELU_TANH, RELU }
 
     /** y_t = W·x_t + b for each of the n tokens (W [out, in]). */
     private static void linear(Tensor wt, float[] bias, float[] x, int n, float[] y, Parallel par) {
@@ -390,7 +375,7 @@ public final class BertModel {
                 for (int i = 0; i < d; i++) {
                     s[i] = x[t * d + i] + y[t * d + i];
                 }
-                Kernels.layernorm(x, t * d, s, 0, gamma, beta, d, config.normEps());
+                VectorOps.layernorm(x, t * d, s, 0, gamma, beta, d, config.normEps());
             }
         });
     }
@@ -433,9 +418,9 @@ public final class BertModel {
                 int qo = tok * d + head * dh;
                 for (int j = 0; j < nk; j++) {
                     int ko = (off[b] + keys[j]) * d + head * dh;
-                    p[j] = Kernels.dot(q, qo, k, ko, dh) * scale;
+                    p[j] = VectorOps.dot(q, qo, k, ko, dh) * scale;
                 }
-                Kernels.softmax(p, 0, nk);
+                VectorOps.softmax(p, 0, nk);
                 for (int i = 0; i < dh; i++) {
                     ctx[qo + i] = 0f;
                 }

@@ -5,7 +5,7 @@ import dev.sparsa.SparsaException.UnsupportedException;
 import dev.sparsa.io.onnx.OnnxModel;
 import dev.sparsa.io.onnx.OnnxModel.Node;
 import dev.sparsa.io.onnx.OnnxModel.OnnxTensor;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Tensor;
 

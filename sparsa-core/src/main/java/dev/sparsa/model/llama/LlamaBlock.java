@@ -2,8 +2,8 @@ package dev.sparsa.model.llama;
 
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.FfnKernel;
-import dev.sparsa.model.ModelConfig;
-import dev.sparsa.model.RopeStyle;
+import dev.sparsa.spec.ModelConfig;
+import dev.sparsa.spec.RopeStyle;
 import dev.sparsa.tensor.Attention;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;

@@ -6,8 +6,8 @@ import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.DenseFfn;
 import dev.sparsa.model.FfnKernel;
-import dev.sparsa.model.ModelConfig;
-import dev.sparsa.model.RopeStyle;
+import dev.sparsa.spec.ModelConfig;
+import dev.sparsa.spec.RopeStyle;
 import dev.sparsa.tensor.Parallel;
 
 /**

@@ -2,7 +2,7 @@ package dev.sparsa.model.llama;
 
 import dev.sparsa.model.FfnActivations;
 import dev.sparsa.model.FfnKernel;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Rotary;
 
 /**

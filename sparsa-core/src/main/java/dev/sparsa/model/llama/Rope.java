@@ -1,11 +1,11 @@
 package dev.sparsa.model.llama;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 
 /**
  * RoPE inverse frequencies, computed in float32 the way Hugging Face's rope init functions do; the rotation itself
- * (both {@link dev.sparsa.model.RopeStyle} layouts, forward and backward) is {@link dev.sparsa.tensor.Rotary}.
+ * (both {@link dev.sparsa.spec.RopeStyle} layouts, forward and backward) is {@link dev.sparsa.tensor.Rotary}.
  */
 public final class Rope {
     private Rope() {

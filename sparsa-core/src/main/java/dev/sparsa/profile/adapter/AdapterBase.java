@@ -1,8 +1,8 @@
 package dev.sparsa.profile.adapter;
 
 import dev.sparsa.io.tokenizer.Tokenizer;
-import dev.sparsa.model.ModelConfig;
 import dev.sparsa.profile.ProfiledModel;
+import dev.sparsa.spec.ModelConfig;
 
 /** What the {@link ProfiledModel} adapters share: name, config-derived FFN shape, context length and tokenizer. */
 abstract sealed class AdapterBase implements ProfiledModel permits BertProfiledModel, LlamaProfiledModel {

@@ -2,23 +2,21 @@ package dev.sparsa.profile.adapter;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.eval.NextTokenLoss;
+import dev.sparsa.io.MapWeights;
 import dev.sparsa.io.ModelFiles;
-import dev.sparsa.io.WeightSource;
+import dev.sparsa.io.RandomWeights;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.ModelConfig;
 import dev.sparsa.model.llama.KvCache;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.profile.ProfiledModel;
+import dev.sparsa.spec.ModelConfig;
+import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Parallel;
-import dev.sparsa.tensor.Tensor;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
-import java.util.Collection;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * A Llama-family decoder as a {@link ProfiledModel}: each window runs as one sequence through a batched prefill, as
@@ -84,65 +82,14 @@ public final class LlamaProfiledModel extends AdapterBase {
     }
 
     /**
-     * A Llama shape with random weights (N(0, 0.02²), norms 1), for throughput benchmarks only: no tokenizer, so it is
-     * fed token ids directly. {@code llama100m()} is D = 768, F = 2048, 12 layers, 12 heads, V = 32000 (~110 M
-     * parameters, tied embeddings), SwiGLU.
+     * A Llama shape with random weights ({@link RandomWeights#decoder}: F32, standard deviation 0.02, norms 1), for
+     * throughput benchmarks only: no tokenizer, so it is fed token ids directly. {@code llama100m()} is D = 768,
+     * F = 2048, 12 layers, 12 heads, V = 32000 (~110 M parameters, tied embeddings), SwiGLU.
      */
     public static LlamaProfiledModel random(ModelConfig cfg, long seed, int context, Parallel par) {
-        Map<String, Tensor> ts = new LinkedHashMap<>();
-        SplittableRandom r = new SplittableRandom(seed);
-        for (Map.Entry<String, int[]> e : ModelFiles.decoderTensors(cfg).entrySet()) {
-            int n = 1;
-            for (int s : e.getValue()) {
-                n = Math.multiplyExact(n, s);
-            }
-            float[] v = new float[n];
-            boolean norm = e.getKey().endsWith("norm.weight");
-            for (int i = 0; i < n; i++) {
-                v[i] = norm ? 1f : (float) (gauss(r) * 0.02);
-            }
-            ts.put(e.getKey(), Tensor.f32(e.getKey(), v, e.getValue()));
-        }
-        WeightSource src = new WeightSource() {
-            @Override
-            public String location() {
-                return "random " + cfg.architecture() + " weights";
-            }
-
-            @Override
-            public Collection<String> names() {
-                return ts.keySet();
-            }
-
-            @Override
-            public boolean contains(String n) {
-                return ts.containsKey(n);
-            }
-
-            @Override
-            public Tensor tensor(String n) {
-                Tensor t = ts.get(n);
-                if (t == null) {
-                    throw SparsaException.FormatException.of(location(), "no tensor " + n);
-                }
-                return t;
-            }
-
-            @Override
-            public Map<String, Object> metadata() {
-                return Map.of();
-            }
-
-            @Override
-            public void close() {
-            }
-        };
+        MapWeights w = RandomWeights.decoder(cfg, DType.F32, seed, Arena.ofAuto());
         return new LlamaProfiledModel("random Llama shape (D=" + cfg.hiddenSize() + ", F=" + cfg.intermediateSize()
-                + ", L=" + cfg.numLayers() + ")", LlamaModel.load(cfg, src), null, context, par);
-    }
-
-    private static double gauss(SplittableRandom r) {
-        return r.nextGaussian();
+                + ", L=" + cfg.numLayers() + ")", LlamaModel.load(cfg, w), null, context, par);
     }
 
     /** ~110 M parameters: D 768, F 2048, 12 layers, 12 heads, V 32000, tied embeddings, SwiGLU. */

@@ -1,6 +1,7 @@
 package dev.sparsa.profile.toy;
 
 import dev.sparsa.io.tokenizer.Tokenizer;
+import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.profile.ProfiledModel;
 
@@ -18,6 +19,7 @@ import java.util.Random;
 public final class ToyModel implements ProfiledModel {
     private final boolean decoder;
     private final String act;
+    private final Activation fn;
     private final int layers;
     private final int d;
     private final int f;
@@ -31,6 +33,7 @@ public final class ToyModel implements ProfiledModel {
     public ToyModel(boolean decoder, String act, int layers, int d, int f, int context, long seed) {
         this.decoder = decoder;
         this.act = act;
+        this.fn = Activation.of(act, 0f);
         this.layers = layers;
         this.d = d;
         this.f = f;
@@ -109,22 +112,6 @@ public final class ToyModel implements ProfiledModel {
         return down[layer].clone();
     }
 
-    private float activate(float g) {
-        return switch (act) {
-            case "relu" -> Math.max(0f, g);
-            case "gelu" -> (float) (0.5 * g * (1 + erf(g / Math.sqrt(2))));
-            default -> throw new IllegalStateException(act);
-        };
-    }
-
-    private static double erf(double x) {
-        // Abramowitz–Stegun 7.1.26 is enough for a synthetic model.
-        double t = 1 / (1 + 0.3275911 * Math.abs(x));
-        double y = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
-                + 0.254829592) * t * Math.exp(-x * x);
-        return x >= 0 ? y : -y;
-    }
-
     @Override
     public Output forward(int[] ids, ActivationTap tap) {
         int n = ids.length;
@@ -158,7 +145,7 @@ public final class ToyModel implements ProfiledModel {
                         g += win[l][i * d + j] * x[j];
                     }
                     gate[i] = g;
-                    a[i] = activate(g);
+                    a[i] = fn.apply(g);
                     h[i] = a[i];
                 }
                 if (tap.wants(l)) {

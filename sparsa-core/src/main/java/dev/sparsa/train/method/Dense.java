@@ -1,6 +1,6 @@
 package dev.sparsa.train.method;
 
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.train.Method;
 
 /** Plain language-model training with the model's own activation (pretraining, fine-tuning): no sparsity term. */

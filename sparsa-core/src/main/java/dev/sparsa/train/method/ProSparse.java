@@ -1,7 +1,7 @@
 package dev.sparsa.train.method;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.train.Method;
 
 import java.util.ArrayList;

@@ -5,10 +5,11 @@ import dev.sparsa.SparsaException.UsageException;
 import dev.sparsa.io.onnx.OnnxModel;
 import dev.sparsa.io.onnx.OnnxModelTest;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
+import dev.sparsa.tensor.VectorOps;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -98,7 +99,7 @@ class BertModelTest {
                 }
                 for (int i = 0; i < g.length; i++) {
                     worst[0] = Math.max(worst[0], Math.abs(g[i] + layer2.bIn()[i] - gate[o + i]));
-                    assertThat(act[o + i]).isEqualTo(Kernels.gelu(gate[o + i]));
+                    assertThat(act[o + i]).isEqualTo(VectorOps.gelu(gate[o + i]));
                 }
                 assertThat(h).isNotSameAs(act);
                 assertThat(java.util.Arrays.copyOfRange(h, o, o + f)).containsExactly(java.util.Arrays.copyOfRange(act, o, o + f));

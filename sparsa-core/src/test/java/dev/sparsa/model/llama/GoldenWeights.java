@@ -2,6 +2,7 @@ package dev.sparsa.model.llama;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sparsa.io.MapWeights;
 import dev.sparsa.tensor.Tensor;
 
 import java.io.IOException;
@@ -49,8 +50,8 @@ public final class GoldenWeights {
     /** One golden variant: its HF config.json, golden.json and logits. */
     public record Golden(String variant, JsonNode config, JsonNode golden, float[] logits, int seqLen, int vocab) {
 
-        public MapWeightSource weights() {
-            MapWeightSource w = new MapWeightSource("golden/" + variant);
+        public MapWeights weights() {
+            MapWeights w = new MapWeights("golden/" + variant);
             long seed = golden.get("seed").asLong();
             for (JsonNode t : golden.get("tensors")) {
                 int[] shape = JSON.convertValue(t.get("shape"), int[].class);

@@ -3,7 +3,7 @@ package dev.sparsa.model.llama;
 import dev.sparsa.io.GgufExport;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.RopeStyle;
+import dev.sparsa.spec.RopeStyle;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Parallel;
 import org.junit.jupiter.api.io.TempDir;

@@ -3,7 +3,7 @@ package dev.sparsa.model.llama;
 import dev.sparsa.io.ConfigJson;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Parallel;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

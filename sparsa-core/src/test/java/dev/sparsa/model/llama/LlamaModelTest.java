@@ -2,8 +2,9 @@ package dev.sparsa.model.llama;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.io.ConfigJson;
+import dev.sparsa.io.MapWeights;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.ModelConfig;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ class LlamaModelTest {
     @Test
     void missingTensorIsOneClearErrorNamingTheFirst() {
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
-        MapWeightSource w = g.weights().remove("model.layers.1.mlp.up_proj.weight").remove("lm_head.weight");
+        MapWeights w = g.weights().remove("model.layers.1.mlp.up_proj.weight").remove("lm_head.weight");
         assertThatThrownBy(() -> LlamaModel.load(ConfigJson.parse("golden", g.config()), w))
                 .isInstanceOf(SparsaException.FormatException.class)
                 .hasMessage("golden/llama_relu: missing tensor lm_head.weight (and 1 more) for llama with 2 layers");
@@ -28,7 +29,7 @@ class LlamaModelTest {
     @Test
     void wrongShapeNamesTheTensor() {
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
-        MapWeightSource w = g.weights();
+        MapWeights w = g.weights();
         w.put(dev.sparsa.tensor.Tensor.f32("model.layers.0.self_attn.k_proj.weight", new float[32 * 64], 32, 64));
         assertThatThrownBy(() -> LlamaModel.load(ConfigJson.parse("golden", g.config()), w))
                 .isInstanceOf(SparsaException.FormatException.class)
@@ -86,7 +87,7 @@ class LlamaModelTest {
             float[] zeroed = m.forward(m.newCache(ids.length), ids, true, zeroAll, par);
             assertThat(zeroed).isNotEqualTo(dense);
             // h = 0 everywhere == a model whose down projections are zero
-            MapWeightSource w = g.weights();
+            MapWeights w = g.weights();
             for (int l = 0; l < 2; l++) {
                 String n = "model.layers." + l + ".mlp.down_proj.weight";
                 w.put(dev.sparsa.tensor.Tensor.f32(n, new float[64 * 176], 64, 176));
@@ -101,7 +102,7 @@ class LlamaModelTest {
     @Test
     void downColumnNormsAreColumnNorms() {
         GoldenWeights.Golden g = GoldenWeights.load("llama_relu");
-        MapWeightSource w = g.weights();
+        MapWeights w = g.weights();
         LlamaModel m = LlamaModel.load(ConfigJson.parse("golden", g.config()), w);
         float[] down = Kernels.toFloats(w.tensor("model.layers.1.mlp.down_proj.weight"));
         float[] norms = m.downColumnNorms(1);

@@ -1,11 +1,11 @@
 package dev.sparsa.profile.adapter;
 
-import dev.sparsa.model.ModelConfig;
 import dev.sparsa.profile.ProfileOptions;
 import dev.sparsa.profile.ProfileResults;
 import dev.sparsa.profile.Profiler;
 import dev.sparsa.profile.ProgressListener;
 import dev.sparsa.profile.Windows;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Parallel;
 import org.junit.jupiter.api.Test;
 
@@ -38,7 +38,7 @@ class LlamaProfileTest {
             ProfileOptions o = ProfileOptions.defaults().withTokens(256).withCalibrationTokens(64).withEvalTokens(64)
                     .withBisectionSteps(3).withPredictor(8, 2, 64);
             ProfileResults res = new Profiler(m, o, par, ProgressListener.NONE).run(win, "random ids", 1024);
-            // No tokenizer, so no BOS: 31 predictions per window. Weights N(0, 0.02²) give near-uniform logits.
+            // No tokenizer, so no BOS: 31 predictions per window. Weights of std 0.02 give near-uniform logits.
             assertThat(res.dense().predicted()).isEqualTo(8 * 31);
             assertThat(res.dense().ppl()).isBetween(400.0, 650.0);
             assertThat(res.dense().bitsPerByte()).isEqualTo(res.dense().nll() * 248 / Math.log(2) / 1024);

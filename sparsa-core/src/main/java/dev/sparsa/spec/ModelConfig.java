@@ -1,4 +1,4 @@
-package dev.sparsa.model;
+package dev.sparsa.spec;
 
 /**
  * Architecture hyper-parameters, read from config.json ({@code dev.sparsa.io.ConfigJson}) or GGUF metadata.

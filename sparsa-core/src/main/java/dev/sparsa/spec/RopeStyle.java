@@ -1,4 +1,4 @@
-package dev.sparsa.model;
+package dev.sparsa.spec;
 
 /**
  * Which dimensions of a head RoPE rotates together, i.e. how the rows of q_proj / k_proj of each head are ordered.

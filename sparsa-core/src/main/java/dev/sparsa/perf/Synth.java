@@ -1,28 +1,28 @@
-package dev.sparsa.infer;
+package dev.sparsa.perf;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparsa.SparsaException;
 import dev.sparsa.io.AtomicFile;
 import dev.sparsa.io.ConfigJson;
 import dev.sparsa.io.GgufExport;
+import dev.sparsa.io.MapWeights;
 import dev.sparsa.io.ModelFiles;
+import dev.sparsa.io.RandomWeights;
 import dev.sparsa.io.SafetensorsFile;
 import dev.sparsa.io.SafetensorsWriter;
+import dev.sparsa.io.tokenizer.SyntheticTokenizer;
 import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.ModelConfig;
 import dev.sparsa.model.llama.KvCache;
 import dev.sparsa.model.llama.LlamaModel;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,18 +38,15 @@ import java.util.function.Consumer;
  * tokenizer.json, optionally a GGUF through {@link GgufExport}), for end-to-end benchmarks where the bytes per token
  * matter and the values do not.
  *
- * <p>Weights: matrices uniform in ±0.02·√3 (standard deviation 0.02, like the usual N(0, 0.02) init), norms 1, so
- * activations stay finite through any depth (every block input is RMS-normalised). Each tensor has its own
- * generator seeded from (seed, name), so the same seed gives the same weights whatever the activation.
+ * <p>Weights: {@link RandomWeights#decoder} (uniform, standard deviation 0.02, norms 1; each tensor seeded from
+ * (seed, name), so the same seed gives the same weights whatever the activation).
  *
  * <p>Sparse stand-in: with {@code act = fatrelu} the threshold T is calibrated on a few random tokens so that the
  * requested fraction of gate pre-activations falls below T (FATReLU_T zeroes them). This is a <b>synthetic stand-in
  * for a ProSparse model</b> (same shape, same bytes per token, the same kind of zero pattern in the FFN), not a
  * trained sparse model: its text is noise.
  *
- * <p>Tokenizer: a SentencePiece-style BPE with byte fallback (the Llama-2 / TinyLlama layout: {@code <unk> <s> </s>},
- * 256 byte tokens, then characters, pairs and triples generated programmatically up to the vocabulary size), which
- * Sparsa, llama.cpp (via the GGUF vocabulary) and Jlama all load.
+ * <p>Tokenizer: {@link SyntheticTokenizer} (a Llama-2-style BPE with byte fallback of exactly the vocabulary size).
  */
 public final class Synth {
     /** File name of the completion marker (written last, atomically). */
@@ -148,11 +145,16 @@ public final class Synth {
         long t0 = System.nanoTime();
         Path st = dir.resolve(ModelFiles.SAFETENSORS);
         try (Arena arena = Arena.ofShared()) {
-            List<Tensor> tensors = tensors(s, o.dtype(), o.seed(), arena, log);
+            MapWeights w = RandomWeights.decoder(s.config(o.act(), 0f), o.dtype(), o.seed(), arena,
+                    line -> log.accept("synth: " + line));
+            List<Tensor> tensors = new ArrayList<>(w.asMap().values());
             log.accept("synth: writing " + st);
-            SafetensorsWriter.write(st, tensors, Map.of("format", "pt", "generator", "sparsa synth"));
+            Map<String, String> meta = new LinkedHashMap<>();        // ordered: the same bytes on every run
+            meta.put("format", "pt");
+            meta.put("generator", "sparsa synth");
+            SafetensorsWriter.write(st, tensors, meta);
         }
-        AtomicFile.write(dir.resolve(ModelFiles.TOKENIZER), tokenizerJson(s.vocab()));
+        AtomicFile.write(dir.resolve(ModelFiles.TOKENIZER), SyntheticTokenizer.json(s.vocab()));
         float threshold = 0f;
         double sparsity = Double.NaN;
         if (o.act().equals("fatrelu")) {
@@ -199,67 +201,6 @@ public final class Synth {
             return JSON.writeValueAsBytes(n);
         } catch (IOException e) {
             throw new SparsaException("synth: cannot encode marker", e);
-        }
-    }
-
-    // ------------------------------------------------------------------ weights
-
-    private static List<Tensor> tensors(Shape s, DType dt, long seed, Arena arena, Consumer<String> log) {
-        int d = s.hidden();
-        int f = s.ffn();
-        int hd = d / s.heads();
-        int kv = s.kvHeads() * hd;
-        List<Tensor> out = new ArrayList<>();
-        out.add(matrix("model.embed_tokens.weight", s.vocab(), d, dt, seed, arena));
-        for (int l = 0; l < s.layers(); l++) {
-            String p = "model.layers." + l + ".";
-            out.add(ones(p + "input_layernorm.weight", d, dt, arena));
-            out.add(matrix(p + "self_attn.q_proj.weight", d, d, dt, seed, arena));
-            out.add(matrix(p + "self_attn.k_proj.weight", kv, d, dt, seed, arena));
-            out.add(matrix(p + "self_attn.v_proj.weight", kv, d, dt, seed, arena));
-            out.add(matrix(p + "self_attn.o_proj.weight", d, d, dt, seed, arena));
-            out.add(ones(p + "post_attention_layernorm.weight", d, dt, arena));
-            out.add(matrix(p + "mlp.gate_proj.weight", f, d, dt, seed, arena));
-            out.add(matrix(p + "mlp.up_proj.weight", f, d, dt, seed, arena));
-            out.add(matrix(p + "mlp.down_proj.weight", d, f, dt, seed, arena));
-            log.accept("synth: generated layer " + (l + 1) + "/" + s.layers());
-        }
-        out.add(ones("model.norm.weight", d, dt, arena));
-        out.add(matrix("lm_head.weight", s.vocab(), d, dt, seed, arena));
-        return out;
-    }
-
-    private static Tensor ones(String name, int n, DType dt, Arena arena) {
-        MemorySegment seg = arena.allocate(dt.bytesFor(n), 64);
-        for (int i = 0; i < n; i++) {
-            put(seg, dt, i, 1f);
-        }
-        return new Tensor(name, dt, new int[] {n}, seg);
-    }
-
-    private static Tensor matrix(String name, int rows, int cols, DType dt, long seed, Arena arena) {
-        long n = (long) rows * cols;
-        MemorySegment seg = arena.allocate(dt.bytesFor(n), 64);
-        SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ name.hashCode());
-        float a = (float) (0.02 * Math.sqrt(3));                    // uniform(±a) has std 0.02
-        float scale = a / (1 << 23);
-        for (long i = 0; i < n; i++) {
-            int bits = r.nextInt() >> 8;                            // uniform in [-2^23, 2^23)
-            put(seg, dt, i, bits * scale);
-        }
-        return new Tensor(name, dt, new int[] {rows, cols}, seg);
-    }
-
-    private static void put(MemorySegment seg, DType dt, long i, float v) {
-        switch (dt) {
-            case F32 -> seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4, v);
-            case F16 -> seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2, Float.floatToFloat16(v));
-            case BF16 -> {
-                int b = Float.floatToRawIntBits(v);
-                b += 0x7FFF + ((b >>> 16) & 1);                      // round to nearest even
-                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2, (short) (b >>> 16));
-            }
-            default -> throw new IllegalArgumentException(dt.toString());
         }
     }
 
@@ -326,139 +267,5 @@ public final class Synth {
                     measured, tokens));
         }
         return new float[] {t, (float) measured};
-    }
-
-    // ------------------------------------------------------------------ tokenizer
-
-    private static final String SPACE = "\u2581";
-
-    /** A Llama-2-style tokenizer.json (BPE, byte fallback) with exactly {@code vocab} entries. */
-    public static byte[] tokenizerJson(int vocab) {
-        if (vocab < 3 + 256 + 80) {
-            throw new SparsaException.UsageException("synth: vocabulary of " + vocab + " is too small (min 339)");
-        }
-        List<String> chars = new ArrayList<>();
-        chars.add(SPACE);
-        for (char c = 'a'; c <= 'z'; c++) {
-            chars.add(String.valueOf(c));
-        }
-        for (char c = 'A'; c <= 'Z'; c++) {
-            chars.add(String.valueOf(c));
-        }
-        for (char c = '0'; c <= '9'; c++) {
-            chars.add(String.valueOf(c));
-        }
-        for (char c : ".,;:!?'\"()-".toCharArray()) {
-            chars.add(String.valueOf(c));
-        }
-        List<String> tokens = new ArrayList<>();
-        List<String> merges = new ArrayList<>();
-        tokens.add("<unk>");
-        tokens.add("<s>");
-        tokens.add("</s>");
-        for (int b = 0; b < 256; b++) {
-            tokens.add(String.format("<0x%02X>", b));
-        }
-        tokens.addAll(chars);
-        // pairs, the ones starting with ▁ or a lowercase letter first (word-like), then triples pair + char
-        List<String> pairs = new ArrayList<>();
-        for (String a : chars) {
-            for (String b : chars) {
-                if (tokens.size() + pairs.size() >= vocab) {
-                    break;
-                }
-                if (b.equals(SPACE)) {
-                    continue;
-                }
-                pairs.add(a + " " + b);
-            }
-        }
-        for (String p : pairs) {
-            tokens.add(p.replace(" ", ""));
-            merges.add(p);
-        }
-        outer:
-        for (String p : pairs) {
-            String pt = p.replace(" ", "");
-            for (String c : chars) {
-                if (tokens.size() >= vocab) {
-                    break outer;
-                }
-                if (c.equals(SPACE)) {
-                    continue;
-                }
-                tokens.add(pt + c);
-                merges.add(pt + " " + c);
-            }
-        }
-        if (tokens.size() != vocab) {
-            throw new SparsaException.UsageException("synth: cannot generate " + vocab + " tokens (got "
-                    + tokens.size() + ")");
-        }
-        ObjectNode root = JSON.createObjectNode();
-        root.put("version", "1.0");
-        root.putNull("truncation");
-        root.putNull("padding");
-        ArrayNode added = root.putArray("added_tokens");
-        for (int i = 0; i < 3; i++) {
-            ObjectNode a = added.addObject();
-            a.put("id", i);
-            a.put("content", tokens.get(i));
-            a.put("single_word", false);
-            a.put("lstrip", false);
-            a.put("rstrip", false);
-            a.put("normalized", false);
-            a.put("special", true);
-        }
-        ObjectNode norm = root.putObject("normalizer");
-        norm.put("type", "Sequence");
-        ArrayNode ns = norm.putArray("normalizers");
-        ns.addObject().put("type", "Prepend").put("prepend", SPACE);
-        ObjectNode rep = ns.addObject().put("type", "Replace");
-        rep.putObject("pattern").put("String", " ");
-        rep.put("content", SPACE);
-        root.putNull("pre_tokenizer");
-        ObjectNode post = root.putObject("post_processor");
-        post.put("type", "TemplateProcessing");
-        ArrayNode single = post.putArray("single");
-        single.addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 0);
-        single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-        ArrayNode pair = post.putArray("pair");
-        pair.addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 0);
-        pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-        pair.addObject().putObject("SpecialToken").put("id", "<s>").put("type_id", 1);
-        pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
-        ObjectNode sp = post.putObject("special_tokens").putObject("<s>");
-        sp.put("id", "<s>");
-        sp.putArray("ids").add(1);
-        sp.putArray("tokens").add("<s>");
-        ObjectNode dec = root.putObject("decoder");
-        dec.put("type", "Sequence");
-        ArrayNode ds = dec.putArray("decoders");
-        ObjectNode d1 = ds.addObject().put("type", "Replace");
-        d1.putObject("pattern").put("String", SPACE);
-        d1.put("content", " ");
-        ds.addObject().put("type", "ByteFallback");
-        ds.addObject().put("type", "Fuse");
-        ds.addObject().put("type", "Strip").put("content", " ").put("start", 1).put("stop", 0);
-        ObjectNode model = root.putObject("model");
-        model.put("type", "BPE");
-        model.putNull("dropout");
-        model.put("unk_token", "<unk>");
-        model.putNull("continuing_subword_prefix");
-        model.putNull("end_of_word_suffix");
-        model.put("fuse_unk", true);
-        model.put("byte_fallback", true);
-        ObjectNode v = model.putObject("vocab");
-        for (int i = 0; i < tokens.size(); i++) {
-            v.put(tokens.get(i), i);
-        }
-        ArrayNode m = model.putArray("merges");
-        merges.forEach(m::add);
-        try {
-            return JSON.writeValueAsBytes(root);
-        } catch (IOException e) {
-            throw new SparsaException("synth: cannot encode tokenizer.json", e);
-        }
     }
 }

@@ -1,5 +1,7 @@
-package dev.sparsa.infer;
+package dev.sparsa.perf;
 
+import dev.sparsa.infer.ExactSparseFfn;
+import dev.sparsa.infer.Sampler;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
@@ -30,7 +32,7 @@ class SynthTest {
         int[] ids = tok.encode("hello world, sparse models", true);
         assertThat(ids[0]).isEqualTo(1);
         assertThat(tok.decode(ids, true)).isEqualTo("hello world, sparse models");
-        Bench.Prompt p = Bench.prompt(tok, 40, 7);
+        BenchPrompt p = BenchPrompt.of(tok, 40, 7);
         assertThat(p.ids()).hasSize(40);
 
         try (ModelFiles st = ModelFiles.open(r.dir()); ModelFiles gg = ModelFiles.open(r.gguf());
@@ -45,11 +47,11 @@ class SynthTest {
             for (float v : a) {
                 assertThat(Float.isFinite(v)).isTrue();
             }
-            assertThat(Bench.argmax(b)).isBetween(0, s.vocab() - 1);
-            Bench.ActivityTap tap = Bench.activity(sparse, new int[] {1, 5, 9}, 4, par);
-            assertThat(Bench.activeFraction(sparse, tap)).isBetween(0.02, 0.3);
-            double dense0 = Bench.denseBytesPerToken(gg, 8);
-            assertThat(Bench.sparseBytesPerToken(gg, sparse, tap, 8)).isLessThan(dense0);
+            assertThat(Sampler.argmax(b)).isBetween(0, s.vocab() - 1);
+            ActivityTap tap = ActivityTap.record(sparse, new int[] {1, 5, 9}, 4, par);
+            assertThat(tap.activeFraction(sparse)).isBetween(0.02, 0.3);
+            double dense0 = DecodeBytes.dense(gg, 8);
+            assertThat(DecodeBytes.sparse(gg, sparse, tap, 8)).isLessThan(dense0);
         }
         // same options again: reused, not rewritten
         Synth.Result again = Synth.ensure(new Synth.Options(s, DType.BF16, DType.Q8_0, "fatrelu", 0.9, 3),

@@ -1,0 +1,84 @@
+package dev.sparsa.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static dev.sparsa.tensor.Dequant.hi4;
+import static dev.sparsa.tensor.Dequant.lo4;
+import static dev.sparsa.tensor.Dequant.scale;
+import static dev.sparsa.tensor.Simd.BS;
+import static dev.sparsa.tensor.Simd.FS;
+import static dev.sparsa.tensor.Simd.I16;
+import static dev.sparsa.tensor.Simd.IS;
+import static dev.sparsa.tensor.Simd.L;
+import static dev.sparsa.tensor.Simd.LE;
+import static dev.sparsa.tensor.Simd.hsum;
+
+/**
+ * The row loops of {@link DType#Q4_0} weights (ggml Q4_0: blocks of 32 weights, an fp16 scale d then 16 bytes whose
+ * low nibbles are weights 0..15 and high nibbles 16..31, 18 bytes; w = d·(q − 8)): {@code dot} (Σ w[i]·x[i]),
+ * {@code axpy} (y[i] += a·w[i] over a block-aligned column range) and {@code get} (a row as floats). {@link Kernels}
+ * switches on the dtype once per row range and calls these; they are tested through it against
+ * {@link ScalarKernels}.
+ */
+final class Q4_0Rows {
+    private Q4_0Rows() {
+    }
+
+    // Σ_blocks d · Σ_j (nibble[j]−8)·x[j]   (block = fp16 d + 16 bytes: low nibbles = j, high nibbles = j+16)
+    static float dot(MemorySegment s, long base, float[] x, int xo, int n) {
+        FloatVector acc = FloatVector.zero(FS);
+        for (int b = 0; b < n / 32; b++) {
+            long blk = base + 18L * b;
+            acc = block(s, blk, x, xo + 32 * b).fma(scale(s, blk), acc);
+        }
+        return hsum(acc);
+    }
+
+    // y[i] += a·(d·(nibble[i]−8)) per Q4_0 block
+    static void axpy(MemorySegment s, long base, float a, float[] y, int c0, int c1) {
+        FloatVector av = FloatVector.broadcast(FS, a);
+        for (int b = c0 / 32; b < c1 / 32; b++) {
+            long blk = base + 18L * b;
+            float d = Float.float16ToFloat(s.get(I16, blk));
+            for (int j = 0; j < 16; j += L) {
+                int o = 32 * b + j;
+                ByteVector q = ByteVector.fromMemorySegment(BS, s, blk + 2 + j, LE);
+                lo4(q).mul(d).fma(av, FloatVector.fromArray(FS, y, o)).intoArray(y, o);
+                hi4(q).mul(d).fma(av, FloatVector.fromArray(FS, y, o + 16)).intoArray(y, o + 16);
+            }
+        }
+    }
+
+    // dst[dstOff + i] = w[i] for i in [0, n)
+    static void get(MemorySegment s, long base, float[] dst, int dstOff, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long blk = base + 18L * b;
+            float d = Float.float16ToFloat(s.get(I16, blk));
+            for (int j = 0; j < 16; j += L) {
+                ByteVector q = ByteVector.fromMemorySegment(BS, s, blk + 2 + j, LE);
+                lo4(q).mul(d).intoArray(dst, dstOff + 32 * b + j);
+                hi4(q).mul(d).intoArray(dst, dstOff + 32 * b + j + 16);
+            }
+        }
+    }
+
+    // Σ_j (nibble[j]−8)·x[j] over one Q4_0 block, per lane (nibbles unpacked in int lanes: x86 has no byte shift)
+    private static FloatVector block(MemorySegment s, long blk, float[] x, int xb) {
+        FloatVector sum = FloatVector.zero(FS);
+        for (int j = 0; j < 16; j += L) {
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(BS, s, blk + 2 + j, LE)
+                    .convertShape(VectorOperators.B2I, IS, 0);
+            FloatVector lo = (FloatVector) q.and(0x0f).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector hi = (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8)
+                    .convert(VectorOperators.I2F, 0);
+            sum = lo.fma(FloatVector.fromArray(FS, x, xb + j), sum);
+            sum = hi.fma(FloatVector.fromArray(FS, x, xb + j + 16), sum);
+        }
+        return sum;
+    }
+}

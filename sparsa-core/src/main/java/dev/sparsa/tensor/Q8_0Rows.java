@@ -1,0 +1,92 @@
+package dev.sparsa.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+import jdk.incubator.vector.FloatVector;
+
+import static dev.sparsa.tensor.Dequant.q8;
+import static dev.sparsa.tensor.Dequant.scale;
+import static dev.sparsa.tensor.Simd.FS;
+import static dev.sparsa.tensor.Simd.I16;
+import static dev.sparsa.tensor.Simd.L;
+import static dev.sparsa.tensor.Simd.hsum;
+
+/**
+ * The row loops of {@link DType#Q8_0} weights (ggml Q8_0: blocks of 32 weights, an fp16 scale d then 32 int8 q, 34
+ * bytes; w = d·q): {@code dot} (Σ w[i]·x[i]), {@code axpy} / {@code axpy4} (y[i] += a·w[i] over a block-aligned
+ * column range, for one row or four) and {@code get} (a row as floats). {@link Kernels} switches on the dtype once
+ * per row range and calls these; they are tested through it against {@link ScalarKernels}.
+ */
+final class Q8_0Rows {
+    private Q8_0Rows() {
+    }
+
+    // Σ_blocks d · Σ_j q[j]·x[j]   (block = fp16 d + 32 int8 q)
+    static float dot(MemorySegment s, long base, float[] x, int xo, int n) {
+        FloatVector acc = FloatVector.zero(FS);
+        for (int b = 0; b < n / 32; b++) {
+            long blk = base + 34L * b;
+            int xb = xo + 32 * b;
+            FloatVector blockSum = q8(s, blk + 2).mul(FloatVector.fromArray(FS, x, xb));
+            for (int j = L; j < 32; j += L) {
+                blockSum = q8(s, blk + 2 + j).fma(FloatVector.fromArray(FS, x, xb + j), blockSum);
+            }
+            acc = blockSum.fma(scale(s, blk), acc);
+        }
+        return hsum(acc);
+    }
+
+    // y[i] += a·(d·q[i]) per Q8_0 block
+    static void axpy(MemorySegment s, long base, float a, float[] y, int c0, int c1) {
+        FloatVector av = FloatVector.broadcast(FS, a);
+        for (int b = c0 / 32; b < c1 / 32; b++) {
+            long blk = base + 34L * b;
+            float d = Float.float16ToFloat(s.get(I16, blk));
+            for (int j = 0; j < 32; j += L) {
+                int o = 32 * b + j;
+                q8(s, blk + 2 + j).mul(d).fma(av, FloatVector.fromArray(FS, y, o)).intoArray(y, o);
+            }
+        }
+    }
+
+    // dst[dstOff + i] = w[i] for i in [0, n)
+    static void get(MemorySegment s, long base, float[] dst, int dstOff, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long blk = base + 34L * b;
+            float d = Float.float16ToFloat(s.get(I16, blk));
+            for (int j = 0; j < 32; j += L) {
+                q8(s, blk + 2 + j).mul(d).intoArray(dst, dstOff + 32 * b + j);
+            }
+        }
+    }
+
+    // y[i] += a0·w0[i], then += a1·w1[i], += a2·w2[i], += a3·w3[i] (four Q8_0 rows, y kept in a register between
+    // the four FMAs): the same FMAs in the same order as four axpy calls, so bit-identical, with a quarter of
+    // the loads and stores of y
+    static void axpy4(MemorySegment s, long r0, long r1, long r2, long r3,
+                                  float a0, float a1, float a2, float a3, float[] y, int c0, int c1) {
+        FloatVector v0 = FloatVector.broadcast(FS, a0);
+        FloatVector v1 = FloatVector.broadcast(FS, a1);
+        FloatVector v2 = FloatVector.broadcast(FS, a2);
+        FloatVector v3 = FloatVector.broadcast(FS, a3);
+        for (int b = c0 / 32; b < c1 / 32; b++) {
+            long o0 = r0 + 34L * b;
+            long o1 = r1 + 34L * b;
+            long o2 = r2 + 34L * b;
+            long o3 = r3 + 34L * b;
+            float d0 = Float.float16ToFloat(s.get(I16, o0));
+            float d1 = Float.float16ToFloat(s.get(I16, o1));
+            float d2 = Float.float16ToFloat(s.get(I16, o2));
+            float d3 = Float.float16ToFloat(s.get(I16, o3));
+            for (int j = 0; j < 32; j += L) {
+                int o = 32 * b + j;
+                FloatVector acc = FloatVector.fromArray(FS, y, o);
+                acc = q8(s, o0 + 2 + j).mul(d0).fma(v0, acc);
+                acc = q8(s, o1 + 2 + j).mul(d1).fma(v1, acc);
+                acc = q8(s, o2 + 2 + j).mul(d2).fma(v2, acc);
+                acc = q8(s, o3 + 2 + j).mul(d3).fma(v3, acc);
+                acc.intoArray(y, o);
+            }
+        }
+    }
+}
