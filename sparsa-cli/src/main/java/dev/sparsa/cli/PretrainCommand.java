@@ -116,10 +116,7 @@ public final class PretrainCommand implements Callable<Integer> {
             throw new SparsaException.UsageException("the tokenizer has " + tok.vocabSize() + " tokens, more than the "
                     + "config's vocab_size " + cfg.vocabSize());
         }
-        cfg = new ModelConfig(cfg.architecture(), cfg.hiddenSize(), cfg.intermediateSize(), cfg.numLayers(),
-                cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), cfg.vocabSize(), cfg.maxPositions(), cfg.normEps(),
-                cfg.ropeTheta(), cfg.ropeScaling(), cfg.hiddenAct(), cfg.fatreluThreshold(), cfg.tieWordEmbeddings(),
-                cfg.attentionBias(), cfg.typeVocabSize(), eos, eos);
+        cfg = cfg.withSpecialTokens(eos, eos);
         try (Parallel par = new Parallel(t.threads()); Arena arena = Arena.ofShared()) {
             TokenStream train = TokenStream.of(corpus, tok, eos);
             TrainData data = new TrainData(train.name(), train.ids(), t.seq, t.seed);

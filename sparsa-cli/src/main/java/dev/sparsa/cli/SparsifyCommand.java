@@ -40,8 +40,8 @@ import java.util.concurrent.Callable;
         description = {"Induce activation sparsity in a Llama-family model by training, and save the result as a "
                 + "Hugging Face folder.",
                 "Methods: prosparse (ReLU substitution, L1 on the FFN activations with a sine-staged λ, then FATReLU "
-                        + "threshold shifting), relu (the plain swap, the control), relu2 (ReLU²), drelu (ReLU on "
-                        + "gate and up, TurboSparse).",
+                        + "threshold shifting), relu (the plain swap, the control), relu2 (ReLU²), relufy (ReLU Strikes "
+                        + "Back: the swap, then also ReLU after the norms), drelu (ReLU on gate and up, TurboSparse).",
                 "--distill ALPHA adds self-distillation from the starting model: loss = (1-α)·CE + α·KL(teacher || "
                         + "student) + λ·L1."})
 public final class SparsifyCommand implements Callable<Integer> {
@@ -50,7 +50,7 @@ public final class SparsifyCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--method", required = true, paramLabel = "M",
-            description = "prosparse, relu, relu2 or drelu.")
+            description = "prosparse, relu, relu2, relufy or drelu.")
     String method;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",

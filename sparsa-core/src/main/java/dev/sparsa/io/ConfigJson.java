@@ -132,8 +132,9 @@ public final class ConfigJson {
         int typeVocab = bert ? f.nonNegative("type_vocab_size", 2) : 0;
         int bos = f.tokenId("bos_token_id", type.equals("llama") || type.equals("mistral") ? 1 : -1);
         int eos = f.tokenId("eos_token_id", type.equals("llama") || type.equals("mistral") ? 2 : -1);
+        boolean reluAfterNorm = !bert && f.bool("sparsa_relu_after_norm", false);
         return new ModelConfig(type, hidden, inter, layers, heads, kvHeads, headDim, vocab, maxPos, eps, theta, scaling,
-                act, threshold, tie, attnBias, typeVocab, bos, eos);
+                act, threshold, tie, attnBias, typeVocab, bos, eos, reluAfterNorm);
     }
 
     private static String activation(Object file, String act) {
@@ -228,6 +229,9 @@ public final class ConfigJson {
         o.put("hidden_act", c.hiddenAct());
         if (c.fatreluThreshold() != 0f || c.hiddenAct().equals("fatrelu")) {
             o.put("fatrelu_threshold", c.fatreluThreshold());
+        }
+        if (c.reluAfterNorm()) {
+            o.put("sparsa_relu_after_norm", true);                // Sparsa's own: transformers has no such layer
         }
         o.put("tie_word_embeddings", c.tieWordEmbeddings());
         if (c.bosTokenId() >= 0) {

@@ -285,6 +285,8 @@ public final class Backprop {
         // gate = W_gate xn, up = W_up xn
         linearBackward(dgate, f, wGate, s.xn2, d, dxn, false, null, par);
         linearBackward(dup, f, wUp, s.xn2, d, dxn, true, null, par);
+        // xn = ReLU(RMSNorm(x) ⊙ g_ffn) for a relufied model: the gradient passes where xn > 0
+        reluBackward(dxn, s.xn2, n * d);
         // xn = RMSNorm(x) ⊙ g_ffn (x the mid residual); dx carries the residual path
         RmsNorm.backwardRows(dx, true, dxn, s.xMid, s.rstd2, ly.ffnNorm(), p.grad(ly.ffnNorm()), n, d, par);
         // x += W_o att (+ b_o)
@@ -303,8 +305,19 @@ public final class Backprop {
         linearBackward(dq, qDim, ly.wq(), s.xn1, d, dxn, false, ly.bq(), par);
         linearBackward(dk, kvDim, ly.wk(), s.xn1, d, dxn, true, ly.bk(), par);
         linearBackward(dv, kvDim, ly.wv(), s.xn1, d, dxn, true, ly.bv(), par);
+        reluBackward(dxn, s.xn1, n * d);
         // xn = RMSNorm(x) ⊙ g_attn (x the layer input)
         RmsNorm.backwardRows(dx, true, dxn, s.xIn, s.rstd1, ly.attnNorm(), p.grad(ly.attnNorm()), n, d, par);
+    }
+
+    private void reluBackward(float[] g, float[] y, int n) {
+        if (cfg.reluAfterNorm()) {
+            for (int i = 0; i < n; i++) {
+                if (!(y[i] > 0f)) {
+                    g[i] = 0f;
+                }
+            }
+        }
     }
 
     /**

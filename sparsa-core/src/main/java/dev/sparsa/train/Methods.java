@@ -11,7 +11,7 @@ public final class Methods {
     }
 
     /** Every name {@code sparsify} accepts. */
-    public static final List<String> NAMES = List.of("prosparse", "relu", "relu2", "drelu");
+    public static final List<String> NAMES = List.of("prosparse", "relu", "relu2", "relufy", "drelu");
 
     /** A method without options of its own; prosparse is built by the caller from its options. */
     public static Method simple(String name) {
@@ -19,6 +19,7 @@ public final class Methods {
             case "relu" -> ActivationSwap.relu();
             case "relu2" -> ActivationSwap.relu2();
             case "drelu" -> ActivationSwap.drelu();
+            case "relufy" -> new dev.sparsa.train.method.Relufy();
             default -> throw unknown(name);
         };
     }

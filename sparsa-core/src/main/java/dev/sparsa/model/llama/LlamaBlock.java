@@ -27,6 +27,7 @@ import java.lang.foreign.ValueLayout;
  *     x += a W_oᵀ (+b_o)
  *     xn = RMSNorm(x) ⊙ g_ffn
  *     x += W_down (act(W_gate xn) ⊙ W_up xn)                 (Shazeer 2020, GLU variants)
+ *   (a relufied model, config reluAfterNorm, applies ReLU to both xn: Mirzadeh et al. 2023, stage 2)
  *   logits = (RMSNorm(x) ⊙ g) W_lmᵀ                          head
  * </pre>
  * Rows are {@code seqs} sequences of {@code t} tokens each, row-major; the first token of every sequence is at
@@ -77,6 +78,9 @@ public final class LlamaBlock {
             System.arraycopy(x, 0, s.xIn, 0, n * d);                        // keep the layer input (backward)
         }
         RmsNorm.forwardRows(s.xn1, x, ly.attnNorm(), n, d, c.normEps(), s.rstd1, par); // xn = RMSNorm(x) ⊙ g_attn
+        if (c.reluAfterNorm()) {
+            relu(s.xn1, n * d);                                             // relufication stage 2: xn = ReLU(xn)
+        }
         if (n == 1) {
             qkv(ly, s.xn1, s.q, s.k, s.v, par);                             // decode: q, k, v in one pass
         } else {
@@ -109,6 +113,9 @@ public final class LlamaBlock {
             System.arraycopy(x, 0, s.xMid, 0, n * d);                       // keep the mid residual (backward)
         }
         RmsNorm.forwardRows(s.xn2, x, ly.ffnNorm(), n, d, c.normEps(), s.rstd2, par); // xn = RMSNorm(x) ⊙ g_ffn
+        if (c.reluAfterNorm()) {
+            relu(s.xn2, n * d);
+        }
         ffn.forward(s.xn2, n, r.pos0(), s.out, s.ffn, tap, par);            // y = W_down(act(W_gate xn) ⊙ W_up xn)
         add(x, s.out, n * d);                                               // x += y
     }
@@ -175,6 +182,12 @@ public final class LlamaBlock {
             for (int j = 0; j < n; j++) {
                 y[i * n + j] += s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, j);
             }
+        }
+    }
+
+    private static void relu(float[] x, int n) {
+        for (int i = 0; i < n; i++) {
+            x[i] = x[i] > 0f ? x[i] : 0f;
         }
     }
 
