@@ -1,6 +1,7 @@
 package dev.sparsa.tensor;
 
 import static dev.sparsa.tensor.FiniteDiff.toDouble;
+import static dev.sparsa.tensor.TrainKernelsTest.randoms;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Random;
@@ -39,14 +40,6 @@ class FiniteDifferenceTest {
     static void close() {
         one.close();
         three.close();
-    }
-
-    static float[] randoms(Random rnd, int n, double scale) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (rnd.nextGaussian() * scale);
-        }
-        return a;
     }
 
     static double dot(double[] a, int ao, double[] b, int bo, int n) {
