@@ -13,6 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * </pre>
  * Gradients are scaled by {@code scale} (e.g. 1/rows for a mean). Rows are independent and each is computed by one
  * thread; the returned sums add the per-row values in row order, so nothing depends on the thread count.
+ * {@link ScalarKernels#crossEntropy} / {@link ScalarKernels#distill} are the scalar twins.
  */
 public final class CrossEntropy {
     private CrossEntropy() {

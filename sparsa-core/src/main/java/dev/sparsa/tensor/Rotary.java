@@ -7,6 +7,7 @@ package dev.sparsa.tensor;
  * Hugging Face "rotate_half" ({@code interleaved = false}: x[i], x[i + d/2]) or adjacent dimensions
  * ({@code interleaved = true}: x[2i], x[2i+1], llama.cpp's layout of llama GGUF files). Angles are computed in
  * double and rounded to float once, so both layouts give bit-identical values at permuted positions.
+ * {@link ScalarKernels#rotaryForward} / {@link ScalarKernels#rotaryBackward} are the scalar twins.
  */
 public final class Rotary {
     private Rotary() {
