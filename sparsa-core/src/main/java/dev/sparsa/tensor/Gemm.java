@@ -26,12 +26,16 @@ import jdk.incubator.vector.VectorSpecies;
  * blocks, and threads split output tiles only, so the result is bit-identical to {@link ScalarGemm} for every
  * thread count, blocking and tier (interpreter or JIT).
  *
- * <p><b>Algorithm.</b> B is packed (in column super-blocks of at most {@link #CAP} floats) into panels of
- * {@link #NR} = 2 vectors of columns, k-blocked by {@link #KC}; A is packed per task into slivers of {@code MR}
- * rows (12 with 512-bit vectors, 6 with 256-bit); a register-blocked micro-kernel keeps the MR×NR tile of C in
- * 2·MR vector registers and does 2·MR FMAs per broadcast row of A and pair of B vectors. Tasks are (row block ×
- * column block) tiles of the super-block, run through {@link Parallel#forRange}. Packing buffers are pooled in
- * this instance and reused across calls (the packed-B buffer holds up to {@code k × min(n, B_CAP/k)} floats).
+ * <p><b>Algorithm</b> (Goto/BLIS). B is packed into panels of {@link #NR} = 2 vectors of columns, k-blocked by
+ * {@link #KC}, in column super-blocks of at most {@link #CAP} floats (a weight row is dequantized once per super-block;
+ * rows of W^T or of a transposed float B go through 16×16 in-register transposes). A is packed into slivers of
+ * {@code MR} rows (12 with 512-bit vectors, 6 with 256-bit): per task when A is untransposed (12×16 in-register
+ * transposes), up front in row super-blocks when it is transposed (its storage's rows read whole). The micro-kernel
+ * keeps an MR×NR tile of C in 2·MR vector registers and does 2·MR FMAs per broadcast element of A and pair of B
+ * vectors (24 + 2 + 1 of AVX-512's 32 registers). A task is a block of at most {@link #MAX_SLIVERS} slivers × a block
+ * of panels; tasks (about 4 per thread) run through {@link Parallel#forRange}, each looping k blocks, then panels
+ * (a KC×NR panel, 32 KiB, stays in L1), then slivers. Packing buffers are pooled in the instance and reused across
+ * calls (up to {@code CAP} floats for packed B and for a packed transposed A, one MC×KC block per running task).
  * An instance is thread-safe; C must not overlap A or B.
  */
 public final class Gemm {
@@ -175,8 +179,8 @@ public final class Gemm {
         // a transposed A is packed up front, a row super-block (at most CAP floats) at a time, reading the rows of
         // its storage whole; an untransposed A is packed per task
         int height = a.trans() ? roundUp(ceilDiv(m, ceilDiv(m, Math.max(mr, CAP / k / mr * mr))), mr) : m;
-        float[] bp = take(bBuffers, k * width);
-        float[] ap = a.trans() ? take(aPrepacked, k * height) : null;
+        float[] bp = take(bBuffers, Math.multiplyExact(k, width));
+        float[] ap = a.trans() ? take(aPrepacked, Math.multiplyExact(k, height)) : null;
         try {
             for (int j0 = 0; j0 < n; j0 += width) {
                 int nsb = Math.min(width, n - j0);
@@ -223,8 +227,11 @@ public final class Gemm {
                     int dst = pc * npad + (p - pc) * NR;
                     for (int q = 0; q < panels; q++, dst += step) {
                         int len = Math.min(NR, nsb - q * NR);
-                        System.arraycopy(src, so + q * NR, bp, dst, len);
-                        if (len < NR) {
+                        if (len == NR) {
+                            FloatVector.fromArray(FS, src, so + q * NR).intoArray(bp, dst);
+                            FloatVector.fromArray(FS, src, so + q * NR + L).intoArray(bp, dst + L);
+                        } else {
+                            System.arraycopy(src, so + q * NR, bp, dst, len);
                             Arrays.fill(bp, dst + len, dst + NR, 0f);
                         }
                     }
