@@ -1,9 +1,11 @@
 package dev.sparsa.tensor;
 
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -24,12 +26,16 @@ import jdk.incubator.vector.VectorSpecies;
  * blocks, and threads split output tiles only, so the result is bit-identical to {@link ScalarGemm} for every
  * thread count, blocking and tier (interpreter or JIT).
  *
- * <p><b>Algorithm.</b> B is packed (in column super-blocks of at most {@link #B_CAP} floats) into panels of
- * {@link #NR} = 2 vectors of columns, k-blocked by {@link #KC}; A is packed per task into slivers of {@code MR}
- * rows (12 with 512-bit vectors, 6 with 256-bit); a register-blocked micro-kernel keeps the MR×NR tile of C in
- * 2·MR vector registers and does 2·MR FMAs per broadcast row of A and pair of B vectors. Tasks are (row block ×
- * column block) tiles of the super-block, run through {@link Parallel#forRange}. Packing buffers are pooled in
- * this instance and reused across calls (the packed-B buffer holds up to {@code k × min(n, B_CAP/k)} floats).
+ * <p><b>Algorithm</b> (Goto/BLIS). B is packed into panels of {@link #NR} = 2 vectors of columns, k-blocked by
+ * {@link #KC}, in column super-blocks of at most {@link #CAP} floats (a weight row is dequantized once per super-block;
+ * rows of W^T or of a transposed float B go through 16×16 in-register transposes). A is packed into slivers of
+ * {@code MR} rows (12 with 512-bit vectors, 6 with 256-bit): per task when A is untransposed (12×16 in-register
+ * transposes), up front in row super-blocks when it is transposed (its storage's rows read whole). The micro-kernel
+ * keeps an MR×NR tile of C in 2·MR vector registers and does 2·MR FMAs per broadcast element of A and pair of B
+ * vectors (24 + 2 + 1 of AVX-512's 32 registers). A task is a block of at most {@link #MAX_SLIVERS} slivers × a block
+ * of panels; tasks (about 4 per thread) run through {@link Parallel#forRange}, each looping k blocks, then panels
+ * (a KC×NR panel, 32 KiB, stays in L1), then slivers. Packing buffers are pooled in the instance and reused across
+ * calls (up to {@code CAP} floats for packed B and for a packed transposed A, one MC×KC block per running task).
  * An instance is thread-safe; C must not overlap A or B.
  */
 public final class Gemm {
@@ -44,8 +50,18 @@ public final class Gemm {
     static final int KC = 256;
     /** Most A slivers per task (MC = MAX_SLIVERS·MR rows: 96 × 256 floats = 96 KiB of L2 at MR = 12). */
     static final int MAX_SLIVERS = 8;
-    /** Most floats of packed B held at once (4 MiB); wider B is done in column super-blocks. */
-    static final int B_CAP = 1 << 20;
+    /**
+     * Most floats of packed B (and of a packed transposed A) held at once (4 MiB); wider B is done in column
+     * super-blocks, a taller transposed A in row super-blocks.
+     */
+    static final int CAP = 1 << 20;
+
+    /**
+     * Batch from which {@link Kernels#matmul} ({@code Y = X·W^T}) is done here: measured on the dev box (1 thread,
+     * W [4096, 4096] F32/BF16/Q8_0 and [768, 256] F32/Q8_0, a fresh engine per call) this is at or above the tiled
+     * path from 32 tokens and clearly above from 48 (packing W costs about as much as 16-32 tokens of FMAs).
+     */
+    static final int MATMUL_MIN_BATCH = 48;
 
     /** An operand B: a float matrix or a weight tensor. */
     public sealed interface Operand permits Mat, Weight {
@@ -94,9 +110,34 @@ public final class Gemm {
         }
     }
 
+    // two-source permutes of round i of a 16×16 transpose: interleave chunks of 2^i lanes from the low (LO) or
+    // high (HI) halves of two vectors; only used with 16-lane vectors
+    private static final FloatVector[] LO = new FloatVector[4];
+    private static final FloatVector[] HI = new FloatVector[4];
+    private static final VectorMask<Float> M12 = VectorMask.fromLong(FS, 0xfff);
+
+    static {
+        if (L == 16) {
+            for (int i = 0; i < 4; i++) {
+                float[] lo = new float[16];
+                float[] hi = new float[16];
+                int c = 1 << i;
+                for (int l = 0; l < 16; l++) {
+                    lo[l] = (l / c & 1) * 16 + l / (2 * c) * c + l % c;
+                    hi[l] = lo[l] + 8;
+                }
+                LO[i] = FloatVector.fromArray(FS, lo, 0);
+                HI[i] = FloatVector.fromArray(FS, hi, 0);
+            }
+        }
+    }
+
     private final int mr;
+    /** 12-row kernel on 16-lane vectors: packing uses the vector transposes; otherwise element by element. */
+    private final boolean wide;
     private final ConcurrentLinkedQueue<float[]> aBuffers = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<float[]> bBuffers = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<float[]> aPrepacked = new ConcurrentLinkedQueue<>();
 
     /** A GEMM engine with the micro-kernel for this CPU's vector width. */
     public Gemm() {
@@ -109,6 +150,7 @@ public final class Gemm {
             throw new IllegalArgumentException("micro-kernel rows must be 12 or 6, got " + mr);
         }
         this.mr = mr;
+        this.wide = mr == 12 && L == 16;
     }
 
     /**
@@ -127,28 +169,41 @@ public final class Gemm {
         if (k == 0) {
             if (!accumulate) {
                 for (int i = 0; i < m; i++) {
-                    java.util.Arrays.fill(c.data, c.off + i * c.ld, c.off + i * c.ld + n, 0f);
+                    Arrays.fill(c.data, c.off + i * c.ld, c.off + i * c.ld + n, 0f);
                 }
             }
             return;
         }
-        // column super-blocks: whole panels, at most B_CAP packed floats
-        int width = Math.min(roundUp(n, NR), Math.max(NR, B_CAP / k / NR * NR));
-        float[] bp = take(bBuffers, k * width);
+        // column super-blocks of whole panels, at most CAP packed floats of B each, as even as possible
+        int width = roundUp(ceilDiv(n, ceilDiv(n, Math.max(NR, CAP / k / NR * NR))), NR);
+        // a transposed A is packed up front, a row super-block (at most CAP floats) at a time, reading the rows of
+        // its storage whole; an untransposed A is packed per task
+        int height = a.trans() ? roundUp(ceilDiv(m, ceilDiv(m, Math.max(mr, CAP / k / mr * mr))), mr) : m;
+        float[] bp = take(bBuffers, Math.multiplyExact(k, width));
+        float[] ap = a.trans() ? take(aPrepacked, Math.multiplyExact(k, height)) : null;
         try {
             for (int j0 = 0; j0 < n; j0 += width) {
                 int nsb = Math.min(width, n - j0);
                 packB(b, k, j0, nsb, bp, par);
-                compute(m, nsb, k, a, bp, c, j0, accumulate, par);
+                for (int i0 = 0; i0 < m; i0 += height) {
+                    int msb = Math.min(height, m - i0);
+                    if (ap != null) {
+                        packTransposedA(a, i0, msb, k, ap, par);
+                    }
+                    compute(i0, msb, j0, nsb, k, a, ap, bp, c, accumulate, par);
+                }
             }
         } finally {
             bBuffers.offer(bp);
+            if (ap != null) {
+                aPrepacked.offer(ap);
+            }
         }
     }
 
     // B[0..k, j0..j0+nsb) packed: k block [pc, pc+kcb) at pc·npad, its panel q at + q·kcb·NR, element (p, jj) at
     // + (p−pc)·NR + jj; columns past the super-block are zero
-    private static void packB(Operand b, int k, int j0, int nsb, float[] bp, Parallel par) {
+    private void packB(Operand b, int k, int j0, int nsb, float[] bp, Parallel par) {
         int panels = ceilDiv(nsb, NR);
         int npad = panels * NR;
         Tensor w = b instanceof Weight wt ? wt.w() : null;
@@ -172,54 +227,64 @@ public final class Gemm {
                     int dst = pc * npad + (p - pc) * NR;
                     for (int q = 0; q < panels; q++, dst += step) {
                         int len = Math.min(NR, nsb - q * NR);
-                        System.arraycopy(src, so + q * NR, bp, dst, len);
-                        if (len < NR) {
-                            java.util.Arrays.fill(bp, dst + len, dst + NR, 0f);
+                        if (len == NR) {
+                            FloatVector.fromArray(FS, src, so + q * NR).intoArray(bp, dst);
+                            FloatVector.fromArray(FS, src, so + q * NR + L).intoArray(bp, dst + L);
+                        } else {
+                            System.arraycopy(src, so + q * NR, bp, dst, len);
+                            Arrays.fill(bp, dst + len, dst + NR, 0f);
                         }
                     }
                 }
             });
-        } else {
-            // column j of B is contiguous (a row of the stored float matrix, or row j of W): lane jj of its panel
-            par.forRange(panels, 1, (from, to) -> {
-                float[] tmp = w != null ? new float[w.cols()] : null;
-                for (int q = from; q < to; q++) {
-                    for (int jj = 0; jj < NR; jj++) {
-                        int j = j0 + q * NR + jj;
-                        boolean pad = j >= j0 + nsb;
-                        float[] src = tmp;
-                        int so = 0;
-                        if (pad) {
-                            src = null;
-                        } else if (m != null) {
-                            src = m.data();
-                            so = m.off() + j * m.ld();
-                        } else {
-                            Kernels.getRow(w, j, tmp, 0);
+            return;
+        }
+        // column j of B is contiguous (a row of the stored float matrix, or row j of W): transposed into the panel,
+        // 16 columns at a time (wide) or one by one
+        int group = wide ? 16 : 1;
+        par.forRange(panels, 1, (from, to) -> {
+            float[] tmp = w != null ? new float[group * k] : null;
+            for (int q = from; q < to; q++) {
+                for (int g = 0; g < NR; g += group) {
+                    int j = j0 + q * NR + g; // first column of the group
+                    int cols = Math.clamp(j0 + nsb - j, 0, group);
+                    float[] x = tmp;
+                    int s = 0;
+                    int ld = k;
+                    if (m != null) {
+                        x = m.data();
+                        s = m.off() + j * m.ld();
+                        ld = m.ld();
+                    } else {
+                        for (int r = 0; r < cols; r++) {
+                            Kernels.getRow(w, j + r, tmp, r * k);
                         }
-                        for (int pc = 0; pc < k; pc += KC) {
-                            int kcb = Math.min(KC, k - pc);
-                            int dst = pc * npad + q * kcb * NR + jj;
-                            if (src == null) {
-                                for (int kk = 0; kk < kcb; kk++) {
-                                    bp[dst + kk * NR] = 0f;
-                                }
-                            } else {
-                                for (int kk = 0; kk < kcb; kk++) {
-                                    bp[dst + kk * NR] = src[so + pc + kk];
-                                }
+                    }
+                    for (int pc = 0; pc < k; pc += KC) {
+                        int kcb = Math.min(KC, k - pc);
+                        int dst = pc * npad + q * kcb * NR + g;
+                        int kk = 0;
+                        if (cols == 16) {
+                            for (; kk + 16 <= kcb; kk += 16) {
+                                transpose16(x, s + pc + kk, ld, bp, dst + kk * NR);
+                            }
+                        }
+                        for (int r = 0; r < group; r++) {
+                            for (int p = kk; p < kcb; p++) {
+                                bp[dst + p * NR + r] = r < cols ? x[s + r * ld + pc + p] : 0f;
                             }
                         }
                     }
                 }
-            });
-        }
+            }
+        });
     }
 
-    // C[·, j0..j0+nsb) from packed B: tasks = row blocks of slivers × column blocks of panels
-    private void compute(int m, int nsb, int k, Mat a, float[] bp, Mat c, int j0, boolean accumulate,
-                         Parallel par) {
-        int slivers = ceilDiv(m, mr);
+    // C[i0..i0+msb, j0..j0+nsb) from packed B and A (pre-packed in pa, or packed per task when pa is null): tasks
+    // are row blocks of slivers × column blocks of panels
+    private void compute(int i0, int msb, int j0, int nsb, int k, Mat a, float[] pa, float[] bp, Mat c,
+                         boolean accumulate, Parallel par) {
+        int slivers = ceilDiv(msb, mr);
         int panels = ceilDiv(nsb, NR);
         int npad = panels * NR;
         // enough tasks for dynamic balance (4 per thread), whole row blocks of at most MAX_SLIVERS slivers first
@@ -230,7 +295,7 @@ public final class Gemm {
         int nBlocks = ceilDiv(panels, perN);
         int kc0 = Math.min(KC, k);
         par.forRange(mBlocks * nBlocks, 1, (from, to) -> {
-            float[] ap = take(aBuffers, perM * mr * kc0);
+            float[] ap = pa != null ? pa : take(aBuffers, perM * mr * kc0);
             float[] tile = new float[mr * NR];
             try {
                 for (int t = from; t < to; t++) {
@@ -240,16 +305,20 @@ public final class Gemm {
                     int q1 = Math.min(panels, q0 + perN);
                     for (int pc = 0; pc < k; pc += KC) {
                         int kcb = Math.min(KC, k - pc);
-                        packA(a, m, s0, s1, pc, kcb, ap);
+                        int a0 = pc * slivers * mr + s0 * kcb * mr; // sliver s0 of this k block, pre-packed
+                        if (pa == null) {
+                            packA(a, i0 + s0 * mr, i0 + msb, s1 - s0, pc, kcb, ap);
+                            a0 = 0;
+                        }
                         boolean load = accumulate || pc > 0;
                         for (int q = q0; q < q1; q++) {
                             int bo = pc * npad + q * kcb * NR;
                             int col = j0 + q * NR;
                             int cols = Math.min(NR, j0 + nsb - col);
                             for (int s = s0; s < s1; s++) {
-                                int ao = (s - s0) * kcb * mr;
-                                int row = s * mr;
-                                int rows = Math.min(mr, m - row);
+                                int ao = a0 + (s - s0) * kcb * mr;
+                                int row = i0 + s * mr;
+                                int rows = Math.min(mr, i0 + msb - row);
                                 if (rows == mr && cols == NR) {
                                     kernel(ap, ao, bp, bo, kcb, c.data(), c.off() + row * c.ld() + col, c.ld(), load);
                                 } else {
@@ -260,37 +329,57 @@ public final class Gemm {
                     }
                 }
             } finally {
-                aBuffers.offer(ap);
+                if (pa == null) {
+                    aBuffers.offer(ap);
+                }
             }
         });
     }
 
-    // rows [s0·mr, s1·mr) × k [pc, pc+kcb) of op(A) packed: sliver s at (s−s0)·kcb·mr, element (ii, p) at
-    // + (p−pc)·mr + ii; rows past m are zero
-    private void packA(Mat a, int m, int s0, int s1, int pc, int kcb, float[] ap) {
+    // rows [i0, i0+msb) × k of A = S^T packed like B: k block [pc, pc+kcb) at pc·msPad, sliver s at + s·kcb·mr,
+    // element (ii, p) at + (p−pc)·mr + ii; column p of A is row p of S, read whole and cut into the slivers
+    private void packTransposedA(Mat a, int i0, int msb, int k, float[] ap, Parallel par) {
+        int slivers = ceilDiv(msb, mr);
         float[] x = a.data();
-        int ld = a.ld();
-        for (int s = s0; s < s1; s++) {
-            int i0 = s * mr;
-            int rows = Math.min(mr, m - i0);
-            int dst = (s - s0) * kcb * mr;
-            if (!a.trans()) {
-                // row i of A is contiguous along k: transposed into the sliver
-                for (int ii = 0; ii < rows; ii++) {
-                    int src = a.off() + (i0 + ii) * ld + pc;
-                    for (int kk = 0; kk < kcb; kk++) {
-                        ap[dst + kk * mr + ii] = x[src + kk];
+        par.forRange(k, 16, (from, to) -> {
+            for (int p = from; p < to; p++) {
+                int src = a.off() + p * a.ld() + i0;
+                int pc = p / KC * KC;
+                int step = Math.min(KC, k - pc) * mr;
+                int dst = pc * slivers * mr + (p - pc) * mr;
+                for (int s = 0; s < slivers; s++, dst += step) {
+                    int rows = Math.min(mr, msb - s * mr);
+                    if (wide && rows == mr) {
+                        FloatVector.fromArray(FS, x, src + s * mr, M12).intoArray(ap, dst, M12);
+                    } else {
+                        System.arraycopy(x, src + s * mr, ap, dst, rows);
+                        Arrays.fill(ap, dst + rows, dst + mr, 0f);
                     }
                 }
-            } else {
-                // A = S^T: column p of A is row p of S, contiguous along i
-                for (int kk = 0; kk < kcb; kk++) {
-                    System.arraycopy(x, a.off() + (pc + kk) * ld + i0, ap, dst + kk * mr, rows);
+            }
+        });
+    }
+
+    // `count` slivers of A (not transposed) from row `row` (rows at or past `end` are zero) × k [pc, pc+kcb) packed:
+    // sliver s at s·kcb·mr, element (ii, p) at + (p−pc)·mr + ii. Row i of A is contiguous along k: transposed into
+    // the sliver, 12 rows × 16 k at a time (wide), element by element otherwise
+    private void packA(Mat a, int row, int end, int count, int pc, int kcb, float[] ap) {
+        float[] x = a.data();
+        int ld = a.ld();
+        for (int s = 0; s < count; s++) {
+            int i0 = row + s * mr;
+            int rows = Math.min(mr, end - i0);
+            int dst = s * kcb * mr;
+            int src = a.off() + i0 * ld + pc;
+            int kk = 0;
+            if (wide && rows == mr) {
+                for (; kk + 16 <= kcb; kk += 16) {
+                    transpose12(x, src + kk, ld, ap, dst + kk * mr);
                 }
             }
-            if (rows < mr) {
-                for (int kk = 0; kk < kcb; kk++) {
-                    java.util.Arrays.fill(ap, dst + kk * mr + rows, dst + (kk + 1) * mr, 0f);
+            for (int ii = 0; ii < mr; ii++) {
+                for (int p = kk; p < kcb; p++) {
+                    ap[dst + p * mr + ii] = ii < rows ? x[src + ii * ld + p] : 0f;
                 }
             }
         }
@@ -317,6 +406,197 @@ public final class Gemm {
         } else {
             kernel6(ap, ao, bp, bo, kc, c, co, ldc, load);
         }
+    }
+
+    // ---------------------------------------------------------------- transposes for packing (512-bit vectors)
+
+    // ap[d + kk·12 + r] = x[s + r·ld + kk] for r < 12, kk < 16: a 16×16 transpose as four rounds of two-source
+    // permutes (round i interleaves chunks of 2^i lanes of two vectors; lanes of rows 12..15 are never formed)
+    private static void transpose12(float[] x, int s, int ld, float[] ap, int d) {
+        FloatVector v0 = FloatVector.fromArray(FS, x, s);
+        FloatVector v1 = FloatVector.fromArray(FS, x, s + 1 * ld);
+        FloatVector v2 = FloatVector.fromArray(FS, x, s + 2 * ld);
+        FloatVector v3 = FloatVector.fromArray(FS, x, s + 3 * ld);
+        FloatVector v4 = FloatVector.fromArray(FS, x, s + 4 * ld);
+        FloatVector v5 = FloatVector.fromArray(FS, x, s + 5 * ld);
+        FloatVector v6 = FloatVector.fromArray(FS, x, s + 6 * ld);
+        FloatVector v7 = FloatVector.fromArray(FS, x, s + 7 * ld);
+        FloatVector v8 = FloatVector.fromArray(FS, x, s + 8 * ld);
+        FloatVector v9 = FloatVector.fromArray(FS, x, s + 9 * ld);
+        FloatVector v10 = FloatVector.fromArray(FS, x, s + 10 * ld);
+        FloatVector v11 = FloatVector.fromArray(FS, x, s + 11 * ld);
+        FloatVector t0 = LO[0].selectFrom(v0, v1);
+        FloatVector t1 = HI[0].selectFrom(v0, v1);
+        FloatVector t2 = LO[0].selectFrom(v2, v3);
+        FloatVector t3 = HI[0].selectFrom(v2, v3);
+        FloatVector t4 = LO[0].selectFrom(v4, v5);
+        FloatVector t5 = HI[0].selectFrom(v4, v5);
+        FloatVector t6 = LO[0].selectFrom(v6, v7);
+        FloatVector t7 = HI[0].selectFrom(v6, v7);
+        FloatVector t8 = LO[0].selectFrom(v8, v9);
+        FloatVector t9 = HI[0].selectFrom(v8, v9);
+        FloatVector t10 = LO[0].selectFrom(v10, v11);
+        FloatVector t11 = HI[0].selectFrom(v10, v11);
+        FloatVector t12 = LO[1].selectFrom(t0, t2);
+        FloatVector t13 = HI[1].selectFrom(t0, t2);
+        FloatVector t14 = LO[1].selectFrom(t4, t6);
+        FloatVector t15 = HI[1].selectFrom(t4, t6);
+        FloatVector t16 = LO[1].selectFrom(t8, t10);
+        FloatVector t17 = HI[1].selectFrom(t8, t10);
+        FloatVector t18 = LO[1].selectFrom(t1, t3);
+        FloatVector t19 = HI[1].selectFrom(t1, t3);
+        FloatVector t20 = LO[1].selectFrom(t5, t7);
+        FloatVector t21 = HI[1].selectFrom(t5, t7);
+        FloatVector t22 = LO[1].selectFrom(t9, t11);
+        FloatVector t23 = HI[1].selectFrom(t9, t11);
+        FloatVector t24 = LO[2].selectFrom(t12, t14);
+        FloatVector t25 = HI[2].selectFrom(t12, t14);
+        FloatVector t26 = LO[2].selectFrom(t16, t16);
+        FloatVector t27 = HI[2].selectFrom(t16, t16);
+        FloatVector t28 = LO[2].selectFrom(t13, t15);
+        FloatVector t29 = HI[2].selectFrom(t13, t15);
+        FloatVector t30 = LO[2].selectFrom(t17, t17);
+        FloatVector t31 = HI[2].selectFrom(t17, t17);
+        FloatVector t32 = LO[2].selectFrom(t18, t20);
+        FloatVector t33 = HI[2].selectFrom(t18, t20);
+        FloatVector t34 = LO[2].selectFrom(t22, t22);
+        FloatVector t35 = HI[2].selectFrom(t22, t22);
+        FloatVector t36 = LO[2].selectFrom(t19, t21);
+        FloatVector t37 = HI[2].selectFrom(t19, t21);
+        FloatVector t38 = LO[2].selectFrom(t23, t23);
+        FloatVector t39 = HI[2].selectFrom(t23, t23);
+        FloatVector t40 = LO[3].selectFrom(t24, t26);
+        FloatVector t41 = HI[3].selectFrom(t24, t26);
+        FloatVector t42 = LO[3].selectFrom(t25, t27);
+        FloatVector t43 = HI[3].selectFrom(t25, t27);
+        FloatVector t44 = LO[3].selectFrom(t28, t30);
+        FloatVector t45 = HI[3].selectFrom(t28, t30);
+        FloatVector t46 = LO[3].selectFrom(t29, t31);
+        FloatVector t47 = HI[3].selectFrom(t29, t31);
+        FloatVector t48 = LO[3].selectFrom(t32, t34);
+        FloatVector t49 = HI[3].selectFrom(t32, t34);
+        FloatVector t50 = LO[3].selectFrom(t33, t35);
+        FloatVector t51 = HI[3].selectFrom(t33, t35);
+        FloatVector t52 = LO[3].selectFrom(t36, t38);
+        FloatVector t53 = HI[3].selectFrom(t36, t38);
+        FloatVector t54 = LO[3].selectFrom(t37, t39);
+        FloatVector t55 = HI[3].selectFrom(t37, t39);
+        t40.intoArray(ap, d, M12);
+        t41.intoArray(ap, d + 12, M12);
+        t42.intoArray(ap, d + 24, M12);
+        t43.intoArray(ap, d + 36, M12);
+        t44.intoArray(ap, d + 48, M12);
+        t45.intoArray(ap, d + 60, M12);
+        t46.intoArray(ap, d + 72, M12);
+        t47.intoArray(ap, d + 84, M12);
+        t48.intoArray(ap, d + 96, M12);
+        t49.intoArray(ap, d + 108, M12);
+        t50.intoArray(ap, d + 120, M12);
+        t51.intoArray(ap, d + 132, M12);
+        t52.intoArray(ap, d + 144, M12);
+        t53.intoArray(ap, d + 156, M12);
+        t54.intoArray(ap, d + 168, M12);
+        t55.intoArray(ap, d + 180, M12);
+    }
+
+    // bp[d + kk·NR + r] = x[s + r·ld + kk] for r, kk < 16: the same transpose, 16 rows
+    private static void transpose16(float[] x, int s, int ld, float[] bp, int d) {
+        FloatVector v0 = FloatVector.fromArray(FS, x, s);
+        FloatVector v1 = FloatVector.fromArray(FS, x, s + 1 * ld);
+        FloatVector v2 = FloatVector.fromArray(FS, x, s + 2 * ld);
+        FloatVector v3 = FloatVector.fromArray(FS, x, s + 3 * ld);
+        FloatVector v4 = FloatVector.fromArray(FS, x, s + 4 * ld);
+        FloatVector v5 = FloatVector.fromArray(FS, x, s + 5 * ld);
+        FloatVector v6 = FloatVector.fromArray(FS, x, s + 6 * ld);
+        FloatVector v7 = FloatVector.fromArray(FS, x, s + 7 * ld);
+        FloatVector v8 = FloatVector.fromArray(FS, x, s + 8 * ld);
+        FloatVector v9 = FloatVector.fromArray(FS, x, s + 9 * ld);
+        FloatVector v10 = FloatVector.fromArray(FS, x, s + 10 * ld);
+        FloatVector v11 = FloatVector.fromArray(FS, x, s + 11 * ld);
+        FloatVector v12 = FloatVector.fromArray(FS, x, s + 12 * ld);
+        FloatVector v13 = FloatVector.fromArray(FS, x, s + 13 * ld);
+        FloatVector v14 = FloatVector.fromArray(FS, x, s + 14 * ld);
+        FloatVector v15 = FloatVector.fromArray(FS, x, s + 15 * ld);
+        FloatVector t0 = LO[0].selectFrom(v0, v1);
+        FloatVector t1 = HI[0].selectFrom(v0, v1);
+        FloatVector t2 = LO[0].selectFrom(v2, v3);
+        FloatVector t3 = HI[0].selectFrom(v2, v3);
+        FloatVector t4 = LO[0].selectFrom(v4, v5);
+        FloatVector t5 = HI[0].selectFrom(v4, v5);
+        FloatVector t6 = LO[0].selectFrom(v6, v7);
+        FloatVector t7 = HI[0].selectFrom(v6, v7);
+        FloatVector t8 = LO[0].selectFrom(v8, v9);
+        FloatVector t9 = HI[0].selectFrom(v8, v9);
+        FloatVector t10 = LO[0].selectFrom(v10, v11);
+        FloatVector t11 = HI[0].selectFrom(v10, v11);
+        FloatVector t12 = LO[0].selectFrom(v12, v13);
+        FloatVector t13 = HI[0].selectFrom(v12, v13);
+        FloatVector t14 = LO[0].selectFrom(v14, v15);
+        FloatVector t15 = HI[0].selectFrom(v14, v15);
+        FloatVector t16 = LO[1].selectFrom(t0, t2);
+        FloatVector t17 = HI[1].selectFrom(t0, t2);
+        FloatVector t18 = LO[1].selectFrom(t4, t6);
+        FloatVector t19 = HI[1].selectFrom(t4, t6);
+        FloatVector t20 = LO[1].selectFrom(t8, t10);
+        FloatVector t21 = HI[1].selectFrom(t8, t10);
+        FloatVector t22 = LO[1].selectFrom(t12, t14);
+        FloatVector t23 = HI[1].selectFrom(t12, t14);
+        FloatVector t24 = LO[1].selectFrom(t1, t3);
+        FloatVector t25 = HI[1].selectFrom(t1, t3);
+        FloatVector t26 = LO[1].selectFrom(t5, t7);
+        FloatVector t27 = HI[1].selectFrom(t5, t7);
+        FloatVector t28 = LO[1].selectFrom(t9, t11);
+        FloatVector t29 = HI[1].selectFrom(t9, t11);
+        FloatVector t30 = LO[1].selectFrom(t13, t15);
+        FloatVector t31 = HI[1].selectFrom(t13, t15);
+        FloatVector t32 = LO[2].selectFrom(t16, t18);
+        FloatVector t33 = HI[2].selectFrom(t16, t18);
+        FloatVector t34 = LO[2].selectFrom(t20, t22);
+        FloatVector t35 = HI[2].selectFrom(t20, t22);
+        FloatVector t36 = LO[2].selectFrom(t17, t19);
+        FloatVector t37 = HI[2].selectFrom(t17, t19);
+        FloatVector t38 = LO[2].selectFrom(t21, t23);
+        FloatVector t39 = HI[2].selectFrom(t21, t23);
+        FloatVector t40 = LO[2].selectFrom(t24, t26);
+        FloatVector t41 = HI[2].selectFrom(t24, t26);
+        FloatVector t42 = LO[2].selectFrom(t28, t30);
+        FloatVector t43 = HI[2].selectFrom(t28, t30);
+        FloatVector t44 = LO[2].selectFrom(t25, t27);
+        FloatVector t45 = HI[2].selectFrom(t25, t27);
+        FloatVector t46 = LO[2].selectFrom(t29, t31);
+        FloatVector t47 = HI[2].selectFrom(t29, t31);
+        FloatVector t48 = LO[3].selectFrom(t32, t34);
+        FloatVector t49 = HI[3].selectFrom(t32, t34);
+        FloatVector t50 = LO[3].selectFrom(t33, t35);
+        FloatVector t51 = HI[3].selectFrom(t33, t35);
+        FloatVector t52 = LO[3].selectFrom(t36, t38);
+        FloatVector t53 = HI[3].selectFrom(t36, t38);
+        FloatVector t54 = LO[3].selectFrom(t37, t39);
+        FloatVector t55 = HI[3].selectFrom(t37, t39);
+        FloatVector t56 = LO[3].selectFrom(t40, t42);
+        FloatVector t57 = HI[3].selectFrom(t40, t42);
+        FloatVector t58 = LO[3].selectFrom(t41, t43);
+        FloatVector t59 = HI[3].selectFrom(t41, t43);
+        FloatVector t60 = LO[3].selectFrom(t44, t46);
+        FloatVector t61 = HI[3].selectFrom(t44, t46);
+        FloatVector t62 = LO[3].selectFrom(t45, t47);
+        FloatVector t63 = HI[3].selectFrom(t45, t47);
+        t48.intoArray(bp, d);
+        t49.intoArray(bp, d + NR);
+        t50.intoArray(bp, d + 2 * NR);
+        t51.intoArray(bp, d + 3 * NR);
+        t52.intoArray(bp, d + 4 * NR);
+        t53.intoArray(bp, d + 5 * NR);
+        t54.intoArray(bp, d + 6 * NR);
+        t55.intoArray(bp, d + 7 * NR);
+        t56.intoArray(bp, d + 8 * NR);
+        t57.intoArray(bp, d + 9 * NR);
+        t58.intoArray(bp, d + 10 * NR);
+        t59.intoArray(bp, d + 11 * NR);
+        t60.intoArray(bp, d + 12 * NR);
+        t61.intoArray(bp, d + 13 * NR);
+        t62.intoArray(bp, d + 14 * NR);
+        t63.intoArray(bp, d + 15 * NR);
     }
 
     // ---------------------------------------------------------------- micro-kernels

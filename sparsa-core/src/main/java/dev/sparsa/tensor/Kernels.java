@@ -162,13 +162,19 @@ public final class Kernels {
 
     /**
      * Batched matvec: {@code y[b·rows + r] = W[r,:] · x[b·cols ..]} for b in [0, batch); x is batch × cols and y is
-     * batch × rows, both row-major. Tiled: 4 weight rows are dequantized once per chunk of 32 tokens and
+     * batch × rows, both row-major. From {@link Gemm#MATMUL_MIN_BATCH} tokens on this is {@link Gemm} ({@code Y =
+     * X·W^T}, packed, cache-blocked); below, tiled: 4 weight rows are dequantized once per chunk of 32 tokens and
      * multiplied with 4 tokens at a time (16 accumulators), so each weight byte is read once per 32 tokens.
      */
     public static void matmul(Tensor w, float[] x, int batch, float[] y, Parallel par) {
         checkVec(w, x, y, batch);
         int rows = w.rows();
         int cols = w.cols();
+        if (batch >= Gemm.MATMUL_MIN_BATCH) {
+            new Gemm().multiply(batch, rows, cols, Gemm.Mat.of(x, 0, cols), Gemm.Weight.of(w).t(),
+                    Gemm.Mat.of(y, 0, rows), false, par);
+            return;
+        }
         if (batch < 4) {
             par.forRange(rows, 16, (from, to) -> {
                 for (int r = from; r < to; r++) {

@@ -190,13 +190,14 @@ class GemmTest {
     }
 
     @Test
-    void widePackedBIsDoneInColumnSuperBlocks() {
-        // k·n above Gemm.B_CAP: B is packed in several column super-blocks
+    void tallTransposedAAndWideBAreDoneInSuperBlocks() {
+        // k·n above Gemm.CAP: B is packed in several column super-blocks; m·k above it with A transposed: A in
+        // several row super-blocks
         Random rnd = new Random(5);
         int m = 13;
         int k = 1100;
-        int n = Gemm.B_CAP / k + 100;
-        assertThat((long) k * n).isGreaterThan(Gemm.B_CAP);
+        int n = Gemm.CAP / k + 100;
+        assertThat((long) k * n).isGreaterThan(Gemm.CAP);
         Mat a = mat(rnd, m, k, false);
         Tensor w = Tensor.f32("w", KernelsTest.randoms(rnd, n * k, 1f), n, k);
         Mat want = mat(rnd, m, n, false);
@@ -209,6 +210,14 @@ class GemmTest {
         got = copy(want);
         ScalarGemm.multiply(m, n, k, a, b, want, false);
         new Gemm().multiply(m, n, k, a, b, got, false, one);
+        assertThat(got.data()).isEqualTo(want.data());
+        int tall = Gemm.CAP / k + 50;
+        Mat at = mat(rnd, tall, k, true);
+        Mat bn = mat(rnd, k, 5, false);
+        want = mat(rnd, tall, 5, false);
+        got = copy(want);
+        ScalarGemm.multiply(tall, 5, k, at, bn, want, true);
+        new Gemm().multiply(tall, 5, k, at, bn, got, true, three);
         assertThat(got.data()).isEqualTo(want.data());
     }
 

@@ -70,6 +70,26 @@ class TierIndependenceTest {
             float[] y = new float[8 * 3];
             Kernels.matmul(tw, xv, 8, y, Parallel.serial());
             add(sb, y);
+            if (t == DType.Q8_0) { // Gemm with a weight operand, B = W (dequantized rows cut into panels)
+                float[] g = new float[8 * cols];
+                new Gemm().multiply(8, cols, 3, Gemm.Mat.of(xv, 0, 3), Gemm.Weight.of(tw), Gemm.Mat.of(g, 0, cols),
+                        false, Parallel.serial());
+                add(sb, g);
+            }
+        }
+        // Gemm, A·B^T and A^T·B of float operands (both vector packing transposes, the transposed-A pre-pack, edges)
+        float[] big = new float[1024];
+        for (int i = 0; i < big.length; i++) {
+            big[i] = (float) rnd.nextGaussian();
+        }
+        for (boolean ta : new boolean[] {false, true}) {
+            int m = 14;
+            int nn = 19;
+            int k = 33;
+            float[] c = new float[m * nn];
+            new Gemm().multiply(m, nn, k, new Gemm.Mat(big, 3, ta ? m : k, ta), new Gemm.Mat(big, 7, ta ? nn : k, !ta),
+                    Gemm.Mat.of(c, 0, nn), false, Parallel.serial());
+            add(sb, c);
         }
         return sb.toString();
     }
