@@ -16,6 +16,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
+import dev.sparsa.io.RandomWeights;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Gemm;
 import dev.sparsa.tensor.Gemm.Mat;
@@ -78,9 +79,9 @@ public class GemmBench {
         @Setup(Level.Trial)
         public void setup() {
             arena = Arena.ofShared();
-            w = Weights.random("w", DType.F32, out, in, arena, 7);
-            x = Weights.vector(T * in, 1);
-            dy = Weights.vector(T * out, 2);
+            w = RandomWeights.matrix("w", DType.F32, out, in, 7, arena);
+            x = Inputs.gaussian(T * in, 1);
+            dy = Inputs.gaussian(T * out, 2);
             y = new float[T * out];
             dx = new float[T * in];
             dw = new float[out * in];
@@ -147,9 +148,9 @@ public class GemmBench {
     public static class Attention {
         static final int TT = 256;
         static final int HD = 32;
-        float[] q = Weights.vector(TT * 8 * HD, 3);
-        float[] kv = Weights.vector(TT * 4 * HD, 4);
-        float[] p = Weights.vector(TT * TT, 5);
+        float[] q = Inputs.gaussian(TT * 8 * HD, 3);
+        float[] kv = Inputs.gaussian(TT * 4 * HD, 4);
+        float[] p = Inputs.gaussian(TT * TT, 5);
         float[] s = new float[TT * TT];
         float[] o = new float[TT * 8 * HD];
         float[] dv = new float[TT * 4 * HD];

@@ -133,7 +133,8 @@ public final class SparsifyCommand implements Callable<Integer> {
                 System.err.printf(Locale.ROOT, "sparsa: starting model: bits/byte %.4f, zero sparsity %.4f%n",
                         before.bitsPerByte(), before.sparsity());
             }
-            Trainer.Options o = t.trainer(m instanceof ProSparse ? steps : steps != null ? steps : 300, sk, distill);
+            Integer runSteps = m instanceof ProSparse ? steps : Integer.valueOf(steps != null ? steps : 300);
+            Trainer.Options o = t.trainer(runSteps, sk, distill);
             Trainer.Result r;
             try (TrainOptions.Log log = t.log("sparsify " + m.name())) {
                 r = new Trainer(p, m, o, data, val, distill > 0 ? start : null, t.out, log).run(par);
