@@ -16,6 +16,10 @@ whole step). Prints progress on stderr and one JSON line on stdout.
 FLOPs per step are counted as Sparsa counts them (dev.sparsa.train.TrainBench):
     6 * N_mm * B*T + 6 * L * B * H*d_h * T*(T+1),   N_mm = L*(D*H*d_h + 2*D*H_kv*d_h + H*d_h*D + 3*D*F) + V*D.
 
+The model is checked against transformers on the trainer golden that Sparsa's TrainGoldenTest uses (2 AdamW
+steps; the gradients agree to ~2e-8, the parameters after 2 steps to ~1e-6):
+    /usr/bin/python3 scripts/bench/train_torch.py --check-golden sparsa-core/src/test/resources/golden/train/train_silu_gqa
+
 Usage (the same sizes as sparsa bench-train; Debian: /usr/bin/python3 with python3-torch, see setup-pytorch.sh):
     /usr/bin/python3 scripts/bench/train_torch.py --batch 8 --seq 256 --steps 10 --warmup 2 --threads 2
     ... --config tiny-llama | micro-llama | path/to/config.json | '{"model_type": "llama", ...}'
@@ -86,36 +90,12 @@ def blas_library():
         return None
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--seq", type=int, default=256)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--config", default="tiny-llama")
-    ap.add_argument("--seed", type=int, default=0)
-    a = ap.parse_args()
-    if a.batch < 1 or a.seq < 1 or a.steps < 1 or a.warmup < 0 or a.threads < 1:
-        fail("--batch, --seq, --steps, --threads must be >= 1 and --warmup >= 0")
-    c = load_config(a.config)
-    if a.seq > c["ctx"]:
-        fail("--seq %d exceeds the context (%d positions)" % (a.seq, c["ctx"]))
-
-    # Thread pools are sized when torch (OpenMP, OpenBLAS) loads: set them before the import.
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(a.threads)
-    try:
-        import torch
-        import torch.nn as nn
-        import torch.nn.functional as F
-    except ImportError as e:
-        fail("no PyTorch for %s (%s): run scripts/bench/setup-pytorch.sh" % (sys.executable, e))
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-
+def build_model(c, T):
+    """The Llama of config c (load_config's dict) for sequences of T tokens, initialized as transformers does."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
     D, FF, L, H, KV, HD, V = c["d"], c["f"], c["layers"], c["heads"], c["kv"], c["hd"], c["vocab"]
-    T, B = a.seq, a.batch
     acts = {"silu": F.silu, "relu": F.relu, "gelu": F.gelu,
             "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
             "relu2": lambda x: F.relu(x).square(),
@@ -206,13 +186,113 @@ def main():
                 x = layer(x, self.cos, self.sin, self.mask)
             return self.lm_head(self.norm(x))
 
-    model = Llama()
+    return Llama()
+
+
+def make_optimizer(model, lr=1e-3, weight_decay=0.1, betas=(0.9, 0.95), eps=1e-8):
+    """torch.optim.AdamW with decay on matrices only (Sparsa's AdamW default)."""
+    import torch
     params = list(model.parameters())
-    n_params = sum(p.numel() for p in params)
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=1e-3, betas=(0.9, 0.95), eps=1e-8)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=betas, eps=eps)
+
+
+def train_step(model, opt, ids, clip, on_grads=None):
+    """One step on ids [B, T+1]: returns (loss, grad norm before clipping)."""
+    import torch
+    import torch.nn.functional as F
+    opt.zero_grad(set_to_none=True)
+    logits = model(ids[:, :-1])
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
+    loss.backward()
+    if on_grads is not None:
+        on_grads()
+    norm = torch.nn.utils.clip_grad_norm_(list(model.parameters()), clip)
+    opt.step()
+    return loss.item(), float(norm)
+
+
+def hf_name(name):
+    """Our module path -> the Hugging Face parameter name."""
+    return name if name.startswith("lm_head") else "model." + name
+
+
+def check_golden(d):
+    """Two steps on the trainer golden of transformers (sparsa-core/src/test/resources/golden/train/<variant>):
+    the gradients of step 1 and the parameters after step 2 must equal transformers'. CE-only variants."""
+    import numpy as np
+    import torch
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
+    from make_llama_goldens import gen_weights
+    c = load_config(os.path.join(d, "config.json"))
+    with open(os.path.join(d, "golden.json")) as f:
+        g = json.load(f)
+    hp = g["hyper"]
+    if hp["l1"] != 0:
+        fail("--check-golden: %s has an L1 term, which this benchmark does not compute" % d)
+    ids = torch.tensor(g["ids"])
+    model = build_model(c, ids.shape[1] - 1)
+    own = dict(model.named_parameters())
+    order = [t["name"] for t in g["tensors"]]
+    with torch.no_grad():
+        for t in g["tensors"]:
+            own_name = t["name"][len("model."):] if t["name"].startswith("model.") else t["name"]
+            own[own_name].copy_(torch.from_numpy(gen_weights(t["name"], t["shape"], t["scale"], t["offset"],
+                                                             g["seed"])))
+    byhf = {hf_name(n): p for n, p in own.items()}
+    opt = make_optimizer(model, hp["lr"], hp["weight_decay"], tuple(hp["betas"]), hp["eps"])
+    grads = []
+    losses = [train_step(model, opt, ids, hp["clip"],
+                         lambda: grads.append(np.concatenate([byhf[n].grad.numpy().ravel() for n in order])))[0]
+              for _ in range(2)]
+    after = np.concatenate([byhf[n].detach().numpy().ravel() for n in order])
+    want_g = np.fromfile(os.path.join(d, "grads.bin"), dtype="<f4")
+    want_p = np.fromfile(os.path.join(d, "params.bin"), dtype="<f4")
+    dg = float(np.abs(grads[0] - want_g).max())
+    dp = float(np.abs(after - want_p).max())
+    dl = max(abs(losses[i] - g["steps"][i]["ce"]) for i in range(2))
+    ok = dg < 1e-5 and dp < 1e-4 and dl < 1e-5
+    print(json.dumps({"golden": d, "maxGradDiff": dg, "maxParamDiffAfter2Steps": dp, "maxLossDiff": dl,
+                      "ok": ok}), flush=True)
+    sys.exit(0 if ok else 1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--config", default="tiny-llama")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--check-golden", metavar="DIR",
+                    help="instead of timing: check the model against a trainer golden of transformers "
+                         "(sparsa-core/src/test/resources/golden/train/train_silu_gqa)")
+    a = ap.parse_args()
+    if a.batch < 1 or a.seq < 1 or a.steps < 1 or a.warmup < 0 or a.threads < 1:
+        fail("--batch, --seq, --steps, --threads must be >= 1 and --warmup >= 0")
+    # Thread pools are sized when torch (OpenMP, OpenBLAS) loads: set them before the import.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(a.threads)
+    try:
+        import torch
+    except ImportError as e:
+        fail("no PyTorch for %s (%s): run scripts/bench/setup-pytorch.sh" % (sys.executable, e))
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    if a.check_golden:
+        check_golden(a.check_golden)
+    c = load_config(a.config)
+    if a.seq > c["ctx"]:
+        fail("--seq %d exceeds the context (%d positions)" % (a.seq, c["ctx"]))
+    B, T, V = a.batch, a.seq, c["vocab"]
+
+    model = build_model(c, T)
+    n_params = sum(p.numel() for p in model.parameters())
+    opt = make_optimizer(model)
     gen = torch.Generator().manual_seed(a.seed + 1)
     data = torch.randint(0, V, (a.warmup + a.steps, B, T + 1), generator=gen)
     print("torch %s: %d parameters, %d x %d tokens per step, %d threads" % (torch.__version__, n_params, B, T,
@@ -221,21 +301,15 @@ def main():
 
     times, losses = [], []
     for s in range(a.warmup + a.steps):
-        ids = data[s]
         t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        logits = model(ids[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, V), ids[:, 1:].reshape(-1))
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        loss, norm = train_step(model, opt, data[s], 1.0)
         dt = time.perf_counter() - t0
-        losses.append(loss.item())
+        losses.append(loss)
         timed = s >= a.warmup
         if timed:
             times.append(dt)
         print("  torch step %d/%d%s: loss %.4f, grad norm %.3f, %.3f s (%.0f tok/s)"
-              % (s + 1, a.warmup + a.steps, "" if timed else " (warm-up)", losses[-1], float(norm), dt, B * T / dt),
+              % (s + 1, a.warmup + a.steps, "" if timed else " (warm-up)", loss, norm, dt, B * T / dt),
               file=sys.stderr, flush=True)
 
     total = sum(times)
