@@ -259,6 +259,20 @@ def check_golden(d):
     sys.exit(0 if ok else 1)
 
 
+def peak_rss_mib():
+    """This process's peak RSS: VmHWM of /proc/self/status (the high-water mark of this program's own memory).
+    getrusage's ru_maxrss is the fallback only: Linux carries it across execve, so a child started by the JVM
+    (posix_spawn through jspawnhelper) would report the JVM's peak, not its own."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0                      # "VmHWM:  123456 kB"
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0       # KiB on Linux
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch", type=int, default=8)
@@ -335,7 +349,7 @@ def main():
         "gflops": fl * a.steps / total / 1e9,
         "firstLoss": losses[0],
         "lastLoss": losses[-1],
-        "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,   # KiB on Linux
+        "peakRssMiB": peak_rss_mib(),
     }), flush=True)
 
 

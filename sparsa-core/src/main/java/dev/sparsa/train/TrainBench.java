@@ -333,6 +333,26 @@ public final class TrainBench {
                 .reduceLanes(VectorOperators.ADD);
     }
 
+    /**
+     * The nominal FP32 peak of one core in GFLOP/s: the clock /proc/cpuinfo reports ({@code cpu MHz}, the base
+     * clock on most VMs) × 2 FMA ports × {@link #peakLanes()} lanes × 2 FLOPs; NaN where the clock is not known.
+     * Two ports is the AVX-512 server core (Skylake-SP Gold/Platinum and later, Zen 4 double-pumped); a core with one
+     * port gets a fraction against this that is half what it should be, never an inflated one.
+     */
+    public static double nominalPeakGflopsPerCore() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("cpu MHz")) {
+                    double mhz = Double.parseDouble(line.substring(line.indexOf(':') + 1).strip());
+                    return mhz / 1e3 * 2 * PS.length() * 2;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+        return Double.NaN;
+    }
+
     /** Lanes of the vectors the peak probe uses. */
     public static int peakLanes() {
         return PS.length();

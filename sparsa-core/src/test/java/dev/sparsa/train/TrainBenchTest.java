@@ -156,6 +156,8 @@ class TrainBenchTest {
     @Test
     void machineProbesReadSomething() {
         assertThat(TrainBench.fp32PeakGflops(1, 20, 1)).isPositive().isFinite();
+        double nominal = TrainBench.nominalPeakGflopsPerCore();
+        assertThat(Double.isNaN(nominal) || nominal > 0).as("nominal " + nominal).isTrue();
         if (Files.isReadable(Path.of("/proc/self/status"))) {
             assertThat(TrainBench.peakRssBytes()).isGreaterThan(1L << 20);
         }
