@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 ReportCommand.class,
                 SynthCommand.class,
                 BenchCommand.class,
+                BenchTrainCommand.class,
                 TokenizerCommand.class,
                 PretrainCommand.class,
                 SparsifyCommand.class,

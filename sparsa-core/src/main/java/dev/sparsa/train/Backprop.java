@@ -22,6 +22,7 @@ import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.RmsNorm;
 import dev.sparsa.tensor.Rotary;
 import dev.sparsa.tensor.Tensor;
+import dev.sparsa.train.StepProfile.Op;
 
 
 /**
@@ -63,6 +64,7 @@ public final class Backprop {
     private final float[] dh;
     private final float[] dgate;
     private final float[] dup;
+    private StepProfile prof;                       // null: no laps
 
     /** What one micro-batch measured: sums over its predictions (nats) and per-layer activation statistics. */
     public record Loss(double ceSum, double klSum, double l1, long predictions, double[] zeroFraction,
@@ -130,6 +132,17 @@ public final class Backprop {
         return t;
     }
 
+    /** Times every section of the following steps into {@code profile} (null: stop timing). */
+    public void profile(StepProfile profile) {
+        this.prof = profile;
+    }
+
+    private void lap(Op op, int layer) {
+        if (prof != null) {
+            prof.lap(op, layer);
+        }
+    }
+
     /** The workspace the last forward filled (slot ℓ: layer ℓ's activations), for methods that read them. */
     public LlamaState state() {
         return st;
@@ -156,7 +169,9 @@ public final class Backprop {
         } else {
             ce = CrossEntropy.forward(logits, rows, v, targets, 0, true, scale, par);
         }
+        lap(Op.LOSS, -1);
         Stats s = stats(par);
+        lap(Op.STATS, -1);
         backward(l1 * gradScale / (cfg.numLayers() * (float) rows * cfg.intermediateSize()), par);
         return new Loss(ce, kl, s.l1, rows, s.zeros, s.meanAbs);
     }
@@ -176,10 +191,13 @@ public final class Backprop {
         checkIds(targets, cfg.vocabSize());
         LlamaBlock.Rows r = new LlamaBlock.Rows(seqs, t, 0);
         LlamaBlock.embed(w, inputs, 0, rows, st.x);
+        lap(Op.EMBED, -1);
         for (int l = 0; l < ffn.length; l++) {
             LlamaBlock.layer(w, l, ffn[l], st, r, null, invFreq, ActivationTap.NONE, par);
+            lap(Op.FWD_LAYER, l);
         }
         LlamaBlock.head(w, st, 0, rows, logits, par);
+        lap(Op.HEAD, -1);
         return logits;
     }
 
@@ -244,10 +262,13 @@ public final class Backprop {
         int n = rows;
         // logits = xf W_lmᵀ
         gemm.multiply(n, d, v, Mat.of(logits, 0, v), Weight.of(w.lmHead()), Mat.of(dxn, 0, d), false, par);
+        lap(Op.BWD_HEAD_DX, -1);
         gemm.multiply(v, d, n, Mat.of(logits, 0, v).t(), Mat.of(st.xf, 0, d), Mat.of(p.grad(w.lmHead()), 0, d),
                 true, par);
+        lap(Op.BWD_HEAD_DW, -1);
         // xf = RMSNorm(x) ⊙ g
         RmsNorm.backwardRows(dx, false, dxn, st.x, st.rstdF, w.finalNorm(), p.grad(w.finalNorm()), n, d, par);
+        lap(Op.BWD_FINAL_NORM, -1);
         for (int l = cfg.numLayers() - 1; l >= 0; l--) {
             layerBackward(l, l1Coef, par);
         }
@@ -262,6 +283,7 @@ public final class Backprop {
                 }
             }
         });
+        lap(Op.BWD_EMBED, -1);
     }
 
     private void layerBackward(int l, float l1Coef, Parallel par) {
@@ -278,21 +300,24 @@ public final class Backprop {
         Tensor wGate = ly.ffn().gate();
         Tensor wUp = ly.ffn().up();
         // x += W_down h
-        linearBackward(dx, d, wDown, fa.h, f, dh, false, null, par);
+        linearBackward(dx, d, wDown, fa.h, f, dh, false, null, Op.BWD_DOWN_DX, Op.BWD_DOWN_DW, l, par);
         // h = act(gate) ⊙ up
         par.forRange(n * f, 4096, (from, to) ->
                 act.gatedBackward(fa.gate, fa.up, fa.act, dh, l1Coef, dgate, dup, from, to));
+        lap(Op.BWD_GLU, l);
         // gate = W_gate xn, up = W_up xn
-        linearBackward(dgate, f, wGate, s.xn2, d, dxn, false, null, par);
-        linearBackward(dup, f, wUp, s.xn2, d, dxn, true, null, par);
+        linearBackward(dgate, f, wGate, s.xn2, d, dxn, false, null, Op.BWD_GATE_UP_DX, Op.BWD_GATE_UP_DW, l, par);
+        linearBackward(dup, f, wUp, s.xn2, d, dxn, true, null, Op.BWD_GATE_UP_DX, Op.BWD_GATE_UP_DW, l, par);
         // xn = ReLU(RMSNorm(x) ⊙ g_ffn) for a relufied model: the gradient passes where xn > 0
         reluBackward(dxn, s.xn2, n * d);
         // xn = RMSNorm(x) ⊙ g_ffn (x the mid residual); dx carries the residual path
         RmsNorm.backwardRows(dx, true, dxn, s.xMid, s.rstd2, ly.ffnNorm(), p.grad(ly.ffnNorm()), n, d, par);
+        lap(Op.BWD_FFN_NORM, l);
         // x += W_o att (+ b_o)
-        linearBackward(dx, d, ly.wo(), s.att, qDim, datt, false, ly.bo(), par);
+        linearBackward(dx, d, ly.wo(), s.att, qDim, datt, false, ly.bo(), Op.BWD_O_DX, Op.BWD_O_DW, l, par);
         // att = causal softmax(q kᵀ / √d) v, per sequence
         Attention.backward(shape, seqs, t, s.q, s.k, s.v, s.probs, datt, dq, dk, dv, par);
+        lap(Op.BWD_ATTENTION, l);
         // q, k = RoPE(q), RoPE(k): rotate the gradients back
         par.forRange(n, 16, (from, to) -> {
             for (int i = from; i < to; i++) {
@@ -301,13 +326,15 @@ public final class Backprop {
                 Rotary.backward(rope, false, dk, i * kvDim, cfg.numKvHeads(), hd, pos);
             }
         });
+        lap(Op.BWD_ROPE, l);
         // q, k, v = W_{q,k,v} xn (+ b)
-        linearBackward(dq, qDim, ly.wq(), s.xn1, d, dxn, false, ly.bq(), par);
-        linearBackward(dk, kvDim, ly.wk(), s.xn1, d, dxn, true, ly.bk(), par);
-        linearBackward(dv, kvDim, ly.wv(), s.xn1, d, dxn, true, ly.bv(), par);
+        linearBackward(dq, qDim, ly.wq(), s.xn1, d, dxn, false, ly.bq(), Op.BWD_QKV_DX, Op.BWD_QKV_DW, l, par);
+        linearBackward(dk, kvDim, ly.wk(), s.xn1, d, dxn, true, ly.bk(), Op.BWD_QKV_DX, Op.BWD_QKV_DW, l, par);
+        linearBackward(dv, kvDim, ly.wv(), s.xn1, d, dxn, true, ly.bv(), Op.BWD_QKV_DX, Op.BWD_QKV_DW, l, par);
         reluBackward(dxn, s.xn1, n * d);
         // xn = RMSNorm(x) ⊙ g_attn (x the layer input)
         RmsNorm.backwardRows(dx, true, dxn, s.xIn, s.rstd1, ly.attnNorm(), p.grad(ly.attnNorm()), n, d, par);
+        lap(Op.BWD_ATTN_NORM, l);
     }
 
     private void reluBackward(float[] g, float[] y, int n) {
@@ -322,12 +349,14 @@ public final class Backprop {
 
     /**
      * Backward of {@code y = x Wᵀ (+ b)} over the batch: {@code dx (+)= dy W}, {@code dW += dyᵀ x}, {@code db += Σ dy}.
-     * dy is [rows, out], x [rows, in].
+     * dy is [rows, out], x [rows, in]. The two GEMMs end the profile's sections {@code opDx} and {@code opDw} (the
+     * bias sum goes with dW).
      */
     private void linearBackward(float[] dy, int out, Tensor wt, float[] x, int in, float[] dxOut, boolean accumulate,
-                                Tensor bias, Parallel par) {
+                                Tensor bias, Op opDx, Op opDw, int layer, Parallel par) {
         int n = rows;
         gemm.multiply(n, in, out, Mat.of(dy, 0, out), Weight.of(wt), Mat.of(dxOut, 0, in), accumulate, par);
+        lap(opDx, layer);
         gemm.multiply(out, in, n, Mat.of(dy, 0, out).t(), Mat.of(x, 0, in), Mat.of(p.grad(wt), 0, in), true, par);
         if (bias != null) {
             float[] gb = p.grad(bias);
@@ -340,5 +369,6 @@ public final class Backprop {
                 }
             });
         }
+        lap(opDw, layer);
     }
 }
