@@ -102,7 +102,10 @@ public final class Attention {
         });
     }
 
-    // one head per job: the keys of its kv head transposed once, scores for L keys per vector op
+    /** Queries per block of the blocked kernels: each loaded key/value row serves this many queries. */
+    static final int QB = 4;
+
+    // one head per job: the keys of its kv head transposed once; QB queries at a time share every load of kᵀ and v
     private static void forwardBlocked(Shape sh, float[] q, int qOff, float[] k, float[] v, int kvOff, float[] out,
                                        int outOff, int t, int pos0, float[] probs, int probsOff, Parallel par) {
         int heads = sh.heads();
@@ -115,19 +118,30 @@ public final class Attention {
         float scale = sh.scale();
         par.forRange(heads, 1, (from, to) -> {
             float[] kt = new float[hd * ctxPad];                                           // kᵀ [hd, ctx]
-            float[] scores = probs == null ? new float[ctxPad] : null;
+            float[] scratch = probs == null ? new float[QB * ctxPad] : null;
+            int[] qo = new int[QB];
+            int[] so = new int[QB];
             for (int h = from; h < to; h++) {
                 int kvo = kvOff + (h / group) * hd;
                 if (h == from || (h / group) != ((h - 1) / group)) {
                     transposeHead(k, kvo, kvDim, ctx, hd, kt, ctxPad);
                 }
-                for (int i = 0; i < t; i++) {
-                    int pos = pos0 + i;
-                    float[] sc = probs == null ? scores : probs;
-                    int so = probs == null ? 0 : probsOff + (h * t + i) * ctx;
-                    scoresRow(q, qOff + i * qDim + h * hd, kt, ctxPad, hd, pos + 1, scale, sc, so);
-                    softmaxRow(sc, so, pos + 1, ctx, probs != null);
-                    mixValues(sc, so, pos + 1, v, kvo, kvDim, out, outOff + i * qDim + h * hd, hd);
+                float[] sc = probs == null ? scratch : probs;
+                for (int i0 = 0; i0 < t; i0 += QB) {
+                    int nb = Math.min(QB, t - i0);
+                    int n = pos0 + i0 + nb;                                                // keys of the last row
+                    for (int b = 0; b < nb; b++) {
+                        qo[b] = qOff + (i0 + b) * qDim + h * hd;
+                        so[b] = probs == null ? b * ctxPad : probsOff + (h * t + i0 + b) * ctx;
+                    }
+                    scoresBlock(q, qo, nb, kt, ctxPad, hd, n, scale, sc, so);             // s_j = q·k_j / √d
+                    for (int b = 0; b < nb; b++) {
+                        int keys = pos0 + i0 + b + 1;
+                        VectorOps.softmax(sc, so[b], keys);                                // P = softmax(s), causal
+                        Arrays.fill(sc, so[b] + keys, so[b] + (probs == null ? n : ctx), 0f);
+                        qo[b] = outOff + (i0 + b) * qDim + h * hd;
+                    }
+                    mixBlock(sc, so, nb, n, v, kvo, kvDim, out, qo, hd);                    // o = Σ_j P_j v_j
                 }
             }
         });
@@ -137,7 +151,8 @@ public final class Attention {
      * Backward over {@code seqs} sequences of {@code t} tokens each (pos0 = 0), with the probabilities the forward
      * kept ({@code [seqs, heads, t, t]}). Writes dq ({@code [seqs·t, heads·hd]}), dk and dv
      * ({@code [seqs·t, kvHeads·hd]}), all overwritten. One job per (sequence, kv head): the heads sharing a kv head
-     * add into its dk and dv in head order, so results do not depend on the thread count.
+     * add into its dk and dv in head order, {@link #QB} queries at a time, so results do not depend on the thread
+     * count.
      */
     public static void backward(Shape sh, int seqs, int t, float[] q, float[] k, float[] v, float[] probs, float[] dOut,
                                 float[] dq, float[] dk, float[] dv, Parallel par) {
@@ -151,36 +166,166 @@ public final class Attention {
         float scale = sh.scale();
         par.forRange(seqs * kvHeads, 1, (from, to) -> {
             float[] vt = new float[hd * tPad];                                             // vᵀ [hd, t]
-            float[] dp = new float[tPad];
+            float[] dp = new float[QB * tPad];
+            int[] qo = new int[QB];
+            int[] po = new int[QB];
+            int[] dpo = new int[QB];
+            for (int b = 0; b < QB; b++) {
+                dpo[b] = b * tPad;
+            }
             for (int job = from; job < to; job++) {
-                int b = job / kvHeads;
+                int sq = job / kvHeads;
                 int g = job % kvHeads;
-                int rq = b * t * qDim;
-                int rkv = b * t * kvDim + g * hd;
+                int rq = sq * t * qDim;
+                int rkv = sq * t * kvDim + g * hd;
                 for (int s = 0; s < t; s++) {
                     Arrays.fill(dk, rkv + s * kvDim, rkv + s * kvDim + hd, 0f);
                     Arrays.fill(dv, rkv + s * kvDim, rkv + s * kvDim + hd, 0f);
                 }
                 transposeHead(v, rkv, kvDim, t, hd, vt, tPad);
                 for (int h = g * group; h < (g + 1) * group; h++) {
-                    int po = (b * heads + h) * t * t;
-                    for (int i = 0; i < t; i++) {
-                        int n = i + 1;
-                        int pRow = po + i * t;
-                        int qo = rq + i * qDim + h * hd;
-                        scoresRow(dOut, qo, vt, tPad, hd, n, 1f, dp, 0);                    // dP_j = do·v_j
-                        float c = dotRange(probs, pRow, dp, 0, n);                          // Σ_k P_k dP_k
-                        for (int s = 0; s < n; s++) {
-                            dp[s] = probs[pRow + s] * (dp[s] - c) * scale;                  // ds_j / √d
+                    int pHead = (sq * heads + h) * t * t;
+                    for (int i0 = 0; i0 < t; i0 += QB) {
+                        int nb = Math.min(QB, t - i0);
+                        int n = i0 + nb;                                                  // keys of the last row
+                        for (int b = 0; b < nb; b++) {
+                            qo[b] = rq + (i0 + b) * qDim + h * hd;
+                            po[b] = pHead + (i0 + b) * t;
                         }
-                        Arrays.fill(dq, qo, qo + hd, 0f);
-                        mixValues(dp, 0, n, k, rkv, kvDim, dq, qo, hd);                     // dq = Σ_j ds_j k_j / √d
-                        scatter(dp, 0, n, q, qo, dk, rkv, kvDim, hd);                       // dk_j += ds_j q / √d
-                        scatter(probs, pRow, n, dOut, qo, dv, rkv, kvDim, hd);              // dv_j += P_j do
+                        scoresBlock(dOut, qo, nb, vt, tPad, hd, n, 1f, dp, dpo);          // dP_j = do·v_j
+                        for (int b = 0; b < nb; b++) {                                    // ds_j / √d (0 past i)
+                            softmaxGrad(probs, po[b], dp, dpo[b], n, scale);
+                        }
+                        mixBlock(dp, dpo, nb, n, k, rkv, kvDim, dq, qo, hd);              // dq = Σ_j ds_j k_j / √d
+                        scatterBlock(dp, dpo, nb, n, q, qo, dk, rkv, kvDim, hd);          // dk_j += Σ ds_j q / √d
+                        scatterBlock(probs, po, nb, n, dOut, qo, dv, rkv, kvDim, hd);     // dv_j += Σ P_j do
                     }
                 }
             }
         });
+    }
+
+    // sc[so[b] + s] = scale · Σ_j x[xo[b] + j] · kt[j·ld + s] for s < n and the nb rows, L keys per step
+    private static void scoresBlock(float[] x, int[] xo, int nb, float[] kt, int ld, int hd, int n, float scale,
+                                    float[] sc, int[] so) {
+        if (nb < QB) {
+            for (int b = 0; b < nb; b++) {
+                scoresRow(x, xo[b], kt, ld, hd, n, scale, sc, so[b]);
+            }
+            return;
+        }
+        int x0 = xo[0];
+        int x1 = xo[1];
+        int x2 = xo[2];
+        int x3 = xo[3];
+        int s = 0;
+        for (int up = FS.loopBound(n); s < up; s += L) {
+            FloatVector a0 = FloatVector.zero(FS);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int j = 0; j < hd; j++) {
+                FloatVector kv = FloatVector.fromArray(FS, kt, j * ld + s);
+                a0 = kv.fma(FloatVector.broadcast(FS, x[x0 + j]), a0);
+                a1 = kv.fma(FloatVector.broadcast(FS, x[x1 + j]), a1);
+                a2 = kv.fma(FloatVector.broadcast(FS, x[x2 + j]), a2);
+                a3 = kv.fma(FloatVector.broadcast(FS, x[x3 + j]), a3);
+            }
+            a0.mul(scale).intoArray(sc, so[0] + s);
+            a1.mul(scale).intoArray(sc, so[1] + s);
+            a2.mul(scale).intoArray(sc, so[2] + s);
+            a3.mul(scale).intoArray(sc, so[3] + s);
+        }
+        for (; s < n; s++) {
+            for (int b = 0; b < QB; b++) {
+                float acc = 0f;
+                for (int j = 0; j < hd; j++) {
+                    acc = Math.fma(kt[j * ld + s], x[xo[b] + j], acc);
+                }
+                sc[so[b] + s] = acc * scale;
+            }
+        }
+    }
+
+    // out[oo[b] .. +hd) = Σ_{s<n} p[po[b] + s] · v[vo + s·stride ..] for the nb rows; each v row loaded once
+    private static void mixBlock(float[] p, int[] po, int nb, int n, float[] v, int vo, int stride, float[] out,
+                                 int[] oo, int hd) {
+        if (nb < QB) {
+            for (int b = 0; b < nb; b++) {
+                mixValues(p, po[b], n, v, vo, stride, out, oo[b], hd);
+            }
+            return;
+        }
+        int p0 = po[0];
+        int p1 = po[1];
+        int p2 = po[2];
+        int p3 = po[3];
+        int j = 0;
+        for (int up = FS.loopBound(hd); j < up; j += L) {
+            FloatVector a0 = FloatVector.zero(FS);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int s = 0; s < n; s++) {
+                FloatVector vv = FloatVector.fromArray(FS, v, vo + s * stride + j);
+                a0 = vv.fma(FloatVector.broadcast(FS, p[p0 + s]), a0);
+                a1 = vv.fma(FloatVector.broadcast(FS, p[p1 + s]), a1);
+                a2 = vv.fma(FloatVector.broadcast(FS, p[p2 + s]), a2);
+                a3 = vv.fma(FloatVector.broadcast(FS, p[p3 + s]), a3);
+            }
+            a0.intoArray(out, oo[0] + j);
+            a1.intoArray(out, oo[1] + j);
+            a2.intoArray(out, oo[2] + j);
+            a3.intoArray(out, oo[3] + j);
+        }
+        for (; j < hd; j++) {
+            for (int b = 0; b < QB; b++) {
+                float acc = 0f;
+                for (int s = 0; s < n; s++) {
+                    acc = Math.fma(v[vo + s * stride + j], p[po[b] + s], acc);
+                }
+                out[oo[b] + j] = acc;
+            }
+        }
+    }
+
+    // acc[ao + s·stride + j] += Σ_b c[co[b] + s] · x[xo[b] + j] for s < n (b in order): each acc row loaded once
+    private static void scatterBlock(float[] c, int[] co, int nb, int n, float[] x, int[] xo, float[] acc, int ao,
+                                     int stride, int hd) {
+        if (nb < QB || hd % L != 0) {
+            for (int b = 0; b < nb; b++) {
+                scatter(c, co[b], n, x, xo[b], acc, ao, stride, hd);
+            }
+            return;
+        }
+        for (int s = 0; s < n; s++) {
+            float c0 = c[co[0] + s];
+            float c1 = c[co[1] + s];
+            float c2 = c[co[2] + s];
+            float c3 = c[co[3] + s];
+            int r = ao + s * stride;
+            for (int j = 0; j < hd; j += L) {
+                FloatVector a = FloatVector.fromArray(FS, acc, r + j);
+                a = FloatVector.fromArray(FS, x, xo[0] + j).fma(FloatVector.broadcast(FS, c0), a);
+                a = FloatVector.fromArray(FS, x, xo[1] + j).fma(FloatVector.broadcast(FS, c1), a);
+                a = FloatVector.fromArray(FS, x, xo[2] + j).fma(FloatVector.broadcast(FS, c2), a);
+                a = FloatVector.fromArray(FS, x, xo[3] + j).fma(FloatVector.broadcast(FS, c3), a);
+                a.intoArray(acc, r + j);
+            }
+        }
+    }
+
+    // dp[s] = P[s] (dp[s] − Σ_k P[k] dp[k]) · scale for s < n (P is 0 past the causal limit, so is the result)
+    private static void softmaxGrad(float[] p, int po, float[] dp, int dpo, int n, float scale) {
+        float c = VectorOps.dot(p, po, dp, dpo, n);
+        int s = 0;
+        for (int up = FS.loopBound(n); s < up; s += L) {
+            FloatVector.fromArray(FS, dp, dpo + s).sub(c).mul(FloatVector.fromArray(FS, p, po + s)).mul(scale)
+                    .intoArray(dp, dpo + s);
+        }
+        for (; s < n; s++) {
+            dp[dpo + s] = (dp[dpo + s] - c) * p[po + s] * scale;
+        }
     }
 
     // kt[j·ld + s] = k[off + s·stride + j] for s < n, j < hd; the padding [n, ld) is zero
@@ -263,7 +408,4 @@ public final class Attention {
         }
     }
 
-    private static float dotRange(float[] a, int ao, float[] b, int bo, int n) {
-        return VectorOps.dot(a, ao, b, bo, n);
-    }
 }
