@@ -92,9 +92,15 @@ public final class SparsifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // Everything that can be refused is refused before anything is written to --out.
         t.check();
         Method m = method();
         Schedule.Kind sk = Schedule.Kind.of(schedule);
+        // (Integer throughout: a mixed Integer/int conditional would unbox prosparse's null --steps)
+        Integer stepsAsked = m instanceof ProSparse ? steps : steps != null ? steps : Integer.valueOf(300);
+        Trainer.Options o = t.trainer(stepsAsked, sk, distill);
+        m.steps(o.steps());
+        Trainer.checkOut(t.out, t.resume, t.checkpointEvery);
         try (ModelFiles files = ModelFiles.open(model); Parallel par = new Parallel(t.threads());
              Arena arena = Arena.ofShared()) {
             ModelConfig cfg = files.config();
@@ -124,6 +130,7 @@ public final class SparsifyCommand implements Callable<Integer> {
                             + "(--val-text FILE), or give a threshold");
                 }
             }
+            t.prepareOut();
             LlamaWeights start = LlamaWeights.load(cfg, files.weights());
             LlamaParams p = LlamaParams.copyOf(start, cfg, arena);
             EvalResult before = null;
@@ -133,7 +140,6 @@ public final class SparsifyCommand implements Callable<Integer> {
                 System.err.printf(Locale.ROOT, "sparsa: starting model: bits/byte %.4f, zero sparsity %.4f%n",
                         before.bitsPerByte(), before.sparsity());
             }
-            Trainer.Options o = t.trainer(m instanceof ProSparse ? steps : steps != null ? steps : 300, sk, distill);
             Trainer.Result r;
             try (TrainOptions.Log log = t.log("sparsify " + m.name())) {
                 r = new Trainer(p, m, o, data, val, distill > 0 ? start : null, t.out, log).run(par);
