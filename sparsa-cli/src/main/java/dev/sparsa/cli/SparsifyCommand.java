@@ -69,7 +69,8 @@ public final class SparsifyCommand implements Callable<Integer> {
     int stageSteps;
 
     @Option(names = "--lambdas", defaultValue = "0.35,1.75,3.5", split = ",", paramLabel = "L1,L2,...",
-            description = "prosparse: λ at the end of each stage (default ${DEFAULT-VALUE}).")
+            description = "prosparse: λ at the end of each stage, one or more numbers >= 0, one stage each "
+                    + "(default ${DEFAULT-VALUE}).")
     float[] lambdas;
 
     @Option(names = "--fatrelu-threshold", paramLabel = "T|auto",

@@ -110,7 +110,9 @@ final class TrainOptions {
             description = "Keep the newest K checkpoints (default ${DEFAULT-VALUE}).")
     int keep;
 
-    @Option(names = "--resume", description = "Continue from the newest checkpoint under --out (same options).")
+    @Option(names = "--resume", description = "Continue from the newest checkpoint under --out, to the bits of an "
+            + "uninterrupted run; the options must be the run's (a difference is refused by name). Without it, an "
+            + "--out holding checkpoints is refused.")
     boolean resume;
 
     @Option(names = "--dtype", defaultValue = "bf16", paramLabel = "T",

@@ -142,16 +142,20 @@ class TrainCheckpointTest {
     }
 
     @Test
-    void staleTempFilesAreIgnoredAndRemoved() throws IOException {
+    void staleTempFilesAndATornLogLineAreIgnored() throws IOException {
         Path out = copy(base);
         Files.delete(ckpt(out, 4));
         Path stale = Files.writeString(out.resolve("checkpoints").resolve(".step-00000004.safetensors.123.tmp"),
                 "half a checkpoint");
+        // the line a kill cut in the middle of its write
+        Files.writeString(out.resolve("train-log.jsonl"), "{\"step\":5,\"ce\":5.1",
+                java.nio.file.StandardOpenOption.APPEND);
         CliRun r = CliRun.of(f.pretrain(out, cat(RUN, "--resume")));
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.err()).contains("resumed from", "step-00000003.safetensors");
         assertThat(stale).doesNotExist();
         assertThat(checkpoints(out)).containsExactly(2, 3, 4);
+        assertThat(TrainKillResumeTest.stepLines(out)).isEqualTo(TrainKillResumeTest.stepLines(base));
         for (String file : List.of("model.safetensors", "checkpoints/step-00000004.safetensors")) {
             assertThat(TrainFixture.sha256(Files.readAllBytes(out.resolve(file)))).as(file)
                     .isEqualTo(TrainFixture.sha256(Files.readAllBytes(base.resolve(file))));
