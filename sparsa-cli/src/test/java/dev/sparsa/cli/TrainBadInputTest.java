@@ -1,6 +1,6 @@
 package dev.sparsa.cli;
 
-import dev.sparsa.tensor.Tensor;
+import dev.sparsa.io.TinyModels;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -38,13 +38,7 @@ class TrainBadInputTest {
         model = tmp.resolve("model");
         CliRun r = CliRun.of(f.pretrain(model, "--steps", "1", "--checkpoint-every", "0"));
         assertThat(r.code()).as(r.err()).isZero();
-        bert = Files.createDirectories(tmp.resolve("bert"));
-        Files.writeString(bert.resolve("config.json"), "{\"model_type\": \"bert\", \"hidden_size\": 8, "
-                + "\"intermediate_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
-                + "\"vocab_size\": 20, \"max_position_embeddings\": 16, \"type_vocab_size\": 2, "
-                + "\"hidden_act\": \"gelu\", \"layer_norm_eps\": 1e-12}");
-        dev.sparsa.io.SafetensorsWriter.write(bert.resolve("model.safetensors"),
-                List.of(Tensor.f32("embeddings.word_embeddings.weight", new float[160], 20, 8)), Map.of());
+        bert = TinyModels.bertStub(tmp.resolve("bert"));
         Files.copy(f.tokenizer, bert.resolve("tokenizer.json"));
     }
 
