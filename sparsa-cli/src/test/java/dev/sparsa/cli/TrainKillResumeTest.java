@@ -90,7 +90,8 @@ class TrainKillResumeTest {
         }
         assertThat(checkpoints(killed)).containsExactly(8, 10, 12).isEqualTo(checkpoints(whole));
         try (Stream<Path> s = Files.list(killed.resolve("checkpoints"))) {
-            assertThat(s.map(p -> p.getFileName().toString())).as("no temp file left").allMatch(n -> !n.endsWith(".tmp"));
+            assertThat(s.map(p -> p.getFileName().toString())).as("no temp file left")
+                    .allMatch(n -> !n.endsWith(".tmp"));
         }
         List<JsonNode> a = stepLines(killed);
         assertThat(a).hasSize(12).isEqualTo(stepLines(whole));

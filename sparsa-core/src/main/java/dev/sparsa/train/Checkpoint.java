@@ -29,16 +29,17 @@ import java.util.zip.CRC32C;
  * {@code step-00000100.safetensors}, holding every parameter ({@code param/NAME}), both AdamW moments
  * ({@code adam_m/NAME}, {@code adam_v/NAME}), and in {@code __metadata__} the step, the data position, the
  * optimizer's step count, the method's state, the run's options (compared on resume, so a run with other options is
- * refused by name) and a CRC-32C of all tensor bytes and of the other metadata. Written atomically (temp file, fsync, rename, fsync of the
- * directory); the newest {@code keep} are kept, older ones deleted only after a newer one is complete. Everything
- * the next step depends on is in the file, so a resumed run continues to the same bits.
+ * refused by name) and a CRC-32C of all tensor bytes and of the other metadata. Written atomically (temp file,
+ * fsync, rename, fsync of the directory); the newest {@code keep} are kept, older ones deleted only after a newer
+ * one is complete. Everything the next step depends on is in the file, so a resumed run continues to the same bits.
  */
 public final class Checkpoint {
     private Checkpoint() {
     }
 
     public static final String DIR = "checkpoints";
-    static final String FORMAT = "sparsa-train-checkpoint-1";
+    /** Format 2: the CRC covers the metadata too (format 1's covered the tensors only). */
+    static final String FORMAT = "sparsa-train-checkpoint-2";
     private static final String CRC = "crc32c";
     private static final Pattern NAME = Pattern.compile("step-(\\d{8})\\.safetensors");
 

@@ -298,8 +298,8 @@ public final class Trainer {
             throw new SparsaException.UsageException("--resume: no checkpoint under " + out.resolve(Checkpoint.DIR));
         }
         if (!resume && checkpointEvery > 0 && last.isPresent()) {
-            throw new SparsaException.UsageException("--out " + out + " holds the checkpoints of an earlier run (newest "
-                    + last.get().getFileName() + "): continue it with --resume, or choose another --out");
+            throw new SparsaException.UsageException("--out " + out + " holds the checkpoints of an earlier run "
+                    + "(newest " + last.get().getFileName() + "): continue it with --resume, or choose another --out");
         }
         return resume ? last : Optional.empty();
     }
