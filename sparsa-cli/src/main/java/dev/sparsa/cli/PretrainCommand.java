@@ -70,8 +70,10 @@ public final class PretrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // Everything that can be refused is refused before anything is written to --out.
         t.check();
         Schedule.Kind sk = Schedule.Kind.of(schedule);
+        Trainer.Options o = t.trainer(steps, sk, 0f);
         if (!(initStd > 0)) {
             throw new SparsaException.UsageException("--init-std must be positive, got " + initStd);
         }
@@ -85,28 +87,29 @@ public final class PretrainCommand implements Callable<Integer> {
             throw new SparsaException.UsageException("--seq " + t.seq + " exceeds the config's max positions "
                     + cfg.maxPositions());
         }
+        Trainer.checkOut(t.out, t.resume, t.checkpointEvery);
         Corpus corpus = t.trainCorpus();
-        Files.createDirectories(t.out);
         Path tokFile = t.out.resolve("tokenizer.json");
         Tokenizer tok;
         int eos;
+        TrainedBpe bpe = null;
+        List<Path> tokFiles;
         if (tokenizer != null) {
             tok = TokenizerJson.load(tokenizer);
             eos = tok.eosId();
-            if (!tokenizer.toAbsolutePath().normalize().equals(tokFile.toAbsolutePath().normalize())) {
-                dev.sparsa.io.AtomicFile.write(tokFile, Files.readAllBytes(tokenizer));
-            }
+            tokFiles = HfExport.TOKENIZER_FILES.stream().map(n -> tokenizer.toAbsolutePath().resolveSibling(n))
+                    .toList();
         } else if (t.resume && Files.isRegularFile(tokFile)) {
             tok = TokenizerJson.load(tokFile);                    // the tokenizer this run trained before
             eos = tok.eosId();
+            tokFiles = List.of(tokFile, tokFile.resolveSibling(TrainedBpe.CONFIG_FILE));
         } else {
             System.err.printf(Locale.ROOT, "sparsa: training a %d-token byte-level BPE on %s ...%n", cfg.vocabSize(),
                     corpus.name());
-            TrainedBpe bpe = BpeTrainer.train(corpus.lines(), BpeTrainer.Options.of(cfg.vocabSize()),
-                    BpeTrainer.Listener.NONE);
-            bpe.write(tokFile);
-            tok = TokenizerJson.load(tokFile);
+            bpe = BpeTrainer.train(corpus.lines(), BpeTrainer.Options.of(cfg.vocabSize()), BpeTrainer.Listener.NONE);
+            tok = TokenizerJson.load(new java.io.ByteArrayInputStream(bpe.tokenizerJson()), "the trained tokenizer");
             eos = bpe.eosId();
+            tokFiles = List.of(tokFile, tokFile.resolveSibling(TrainedBpe.CONFIG_FILE));
         }
         if (eos < 0) {
             throw new SparsaException.UsageException((tokenizer != null ? tokenizer : tokFile)
@@ -117,22 +120,26 @@ public final class PretrainCommand implements Callable<Integer> {
                     + "config's vocab_size " + cfg.vocabSize());
         }
         cfg = cfg.withSpecialTokens(eos, eos);
+        TokenStream train = TokenStream.of(corpus, tok, eos);
+        TrainData data = new TrainData(train.name(), train.ids(), t.seq, t.seed);
+        EvalWindows val = t.validation(tok, eos);
+        t.prepareOut();
+        if (bpe != null) {
+            bpe.write(tokFile);                                   // kept for --resume
+        }
         try (Parallel par = new Parallel(t.threads()); Arena arena = Arena.ofShared()) {
-            TokenStream train = TokenStream.of(corpus, tok, eos);
-            TrainData data = new TrainData(train.name(), train.ids(), t.seq, t.seed);
-            EvalWindows val = t.validation(tok, eos);
-            System.err.printf(Locale.ROOT, "sparsa: %s: %,d training tokens (%d documents), %d chunks of %d%s%n",
-                    corpus.name(), train.size(), train.documents(), data.chunks(), t.seq + 1,
-                    val == null ? ", no validation" : String.format(Locale.ROOT, "; validation %,d tokens",
-                            val.stream().size()));
             LlamaParams p = LlamaParams.init(cfg, initStd, t.seed, arena);
             Trainer.Result r;
             try (TrainOptions.Log log = t.log("pretrain")) {
-                r = new Trainer(p, new Dense(), t.trainer(steps, sk, 0f), data, val, null, t.out, log).run(par);
+                // printed once the trainer has accepted the checkpoint to resume from
+                log.note(String.format(Locale.ROOT, "%s: %,d training tokens (%d documents), %d chunks of %d%s",
+                        corpus.name(), train.size(), train.documents(), data.chunks(), t.seq + 1,
+                        val == null ? ", no validation" : String.format(Locale.ROOT, "; validation %,d tokens",
+                                val.stream().size())));
+                r = new Trainer(p, new Dense(), o, data, val, null, t.out, log).run(par);
                 log.finish();
             }
-            HfExport.write(t.out, p, r.config(), t.outputDType(), List.of(tokFile,
-                    tokFile.resolveSibling(TrainedBpe.CONFIG_FILE)));
+            HfExport.write(t.out, p, r.config(), t.outputDType(), tokFiles);
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("command", "pretrain");
             s.put("config", config);

@@ -69,7 +69,8 @@ public final class SparsifyCommand implements Callable<Integer> {
     int stageSteps;
 
     @Option(names = "--lambdas", defaultValue = "0.35,1.75,3.5", split = ",", paramLabel = "L1,L2,...",
-            description = "prosparse: λ at the end of each stage (default ${DEFAULT-VALUE}).")
+            description = "prosparse: λ at the end of each stage, one or more numbers >= 0, one stage each "
+                    + "(default ${DEFAULT-VALUE}).")
     float[] lambdas;
 
     @Option(names = "--fatrelu-threshold", paramLabel = "T|auto",
@@ -92,9 +93,15 @@ public final class SparsifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // Everything that can be refused is refused before anything is written to --out.
         t.check();
         Method m = method();
         Schedule.Kind sk = Schedule.Kind.of(schedule);
+        // (Integer throughout: a mixed Integer/int conditional would unbox prosparse's null --steps)
+        Integer stepsAsked = m instanceof ProSparse ? steps : steps != null ? steps : Integer.valueOf(300);
+        Trainer.Options o = t.trainer(stepsAsked, sk, distill);
+        m.steps(o.steps());
+        Trainer.checkOut(t.out, t.resume, t.checkpointEvery);
         try (ModelFiles files = ModelFiles.open(model); Parallel par = new Parallel(t.threads());
              Arena arena = Arena.ofShared()) {
             ModelConfig cfg = files.config();
@@ -124,6 +131,7 @@ public final class SparsifyCommand implements Callable<Integer> {
                             + "(--val-text FILE), or give a threshold");
                 }
             }
+            t.prepareOut();
             LlamaWeights start = LlamaWeights.load(cfg, files.weights());
             LlamaParams p = LlamaParams.copyOf(start, cfg, arena);
             EvalResult before = null;
@@ -133,8 +141,6 @@ public final class SparsifyCommand implements Callable<Integer> {
                 System.err.printf(Locale.ROOT, "sparsa: starting model: bits/byte %.4f, zero sparsity %.4f%n",
                         before.bitsPerByte(), before.sparsity());
             }
-            Integer runSteps = m instanceof ProSparse ? steps : Integer.valueOf(steps != null ? steps : 300);
-            Trainer.Options o = t.trainer(runSteps, sk, distill);
             Trainer.Result r;
             try (TrainOptions.Log log = t.log("sparsify " + m.name())) {
                 r = new Trainer(p, m, o, data, val, distill > 0 ? start : null, t.out, log).run(par);

@@ -110,7 +110,9 @@ final class TrainOptions {
             description = "Keep the newest K checkpoints (default ${DEFAULT-VALUE}).")
     int keep;
 
-    @Option(names = "--resume", description = "Continue from the newest checkpoint under --out (same options).")
+    @Option(names = "--resume", description = "Continue from the newest checkpoint under --out, to the bits of an "
+            + "uninterrupted run; the options must be the run's (a difference is refused by name). Without it, an "
+            + "--out holding checkpoints is refused.")
     boolean resume;
 
     @Option(names = "--dtype", defaultValue = "bf16", paramLabel = "T",
@@ -135,6 +137,32 @@ final class TrainOptions {
         if (Files.exists(out) && !Files.isDirectory(out)) {
             throw new SparsaException.UsageException("--out " + out + " exists and is not a directory");
         }
+    }
+
+    /**
+     * Creates --out and makes sure a file can be written there, once the inputs are known good and before the
+     * training starts (a read-only or full --out fails now, not at the first checkpoint).
+     */
+    void prepareOut() {
+        Trainer.checkOut(out, resume, checkpointEvery);
+        try {
+            Files.createDirectories(out);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new SparsaException.UsageException("--out " + out + ": cannot create it: " + e.getFile()
+                    + " exists and is not a directory");
+        } catch (IOException e) {
+            throw new SparsaException.UsageException("--out " + out + ": cannot create it: " + reason(e));
+        }
+        try {
+            Files.delete(Files.createTempFile(out, ".sparsa-write-test.", ".tmp"));
+        } catch (IOException e) {
+            throw new SparsaException.UsageException("--out " + out + ": cannot write there: " + reason(e));
+        }
+    }
+
+    private static String reason(IOException e) {
+        return e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason()
+                : e.getMessage();
     }
 
     DType outputDType() {
@@ -183,6 +211,7 @@ final class TrainOptions {
         private final Path file;
         private final String what;
         private final ProgressBar bar = ProgressBar.stderr();
+        private final List<String> notes = new ArrayList<>();
         private BufferedWriter w;
         private int first;
 
@@ -199,8 +228,13 @@ final class TrainOptions {
                 List<String> keep = new ArrayList<>();
                 if (firstStep > 1 && Files.isRegularFile(file)) {
                     for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                        var node = JSON.readTree(line);
-                        if (node.has("step") && node.get("step").asInt() < firstStep) {
+                        com.fasterxml.jackson.databind.JsonNode node;
+                        try {
+                            node = JSON.readTree(line);
+                        } catch (com.fasterxml.jackson.core.JsonProcessingException torn) {
+                            continue;           // the line a kill cut short: it was after the checkpoint
+                        }
+                        if (node != null && node.has("step") && node.get("step").asInt() < firstStep) {
                             keep.add(line);
                         }
                     }
@@ -211,6 +245,7 @@ final class TrainOptions {
             } catch (IOException e) {
                 throw new SparsaException(file + ": cannot write the training log: " + e.getMessage(), e);
             }
+            notes.forEach(this::say);
             System.err.printf(Locale.ROOT, "sparsa: %s: %s, %,d parameters, steps %d..%d%n", what, method, params,
                     firstStep, steps);
             bar.phase(what, steps - firstStep + 1, "steps");
@@ -250,6 +285,11 @@ final class TrainOptions {
             line(m);
             say(String.format(Locale.ROOT, "validation at step %d: bits/byte %.4f, CE %.4f, zero sparsity %.4f", step,
                     r.bitsPerByte(), r.ce(), r.sparsity()));
+        }
+
+        /** A line printed when the run starts (after the trainer's own checks, so a refused run prints one line). */
+        void note(String message) {
+            notes.add(message);
         }
 
         @Override

@@ -3,15 +3,12 @@ package dev.sparsa.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparsa.eval.EvalGolden;
-import dev.sparsa.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -150,14 +147,7 @@ class EvalCommandTest {
                 "no such file or directory");
         oneLineError(CliRun.of("eval", "--text", text), "--model");
 
-        Path bert = tmp.resolve("bert");
-        Files.createDirectories(bert);
-        Files.writeString(bert.resolve("config.json"), "{\"model_type\": \"bert\", \"hidden_size\": 8, "
-                + "\"intermediate_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
-                + "\"vocab_size\": 20, \"max_position_embeddings\": 16, \"type_vocab_size\": 2, "
-                + "\"hidden_act\": \"gelu\", \"layer_norm_eps\": 1e-12}");
-        dev.sparsa.io.SafetensorsWriter.write(bert.resolve("model.safetensors"),
-                List.of(Tensor.f32("embeddings.word_embeddings.weight", new float[160], 20, 8)), Map.of());
+        Path bert = dev.sparsa.io.TinyModels.bertStub(tmp.resolve("bert"));
         oneLineError(CliRun.of("eval", "--model", bert.toString(), "--text", text), "eval needs a decoder",
                 "this is bert");
 

@@ -18,7 +18,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Writes a file atomically: the content goes to a temporary file in the same directory, which is forced to disk
- * and renamed over the target with {@code ATOMIC_MOVE}. A crash or an exception leaves the target untouched.
+ * and renamed over the target with {@code ATOMIC_MOVE}, and the directory is forced too (the rename is durable only
+ * once the directory entry is on disk). A crash or an exception leaves the target untouched.
  */
 public final class AtomicFile {
     private AtomicFile() {
@@ -57,6 +58,7 @@ public final class AtomicFile {
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
             }
             tmp = null;
+            syncDirectory(dir);
         } catch (IOException e) {
             throw new SparsaException(target + ": cannot write: " + reason(e), e);
         } finally {
@@ -67,6 +69,18 @@ public final class AtomicFile {
                     // best effort: the temp file has a hidden name and is harmless
                 }
             }
+        }
+    }
+
+    /**
+     * Forces a directory's entries to disk (after a rename or a delete in it). Not every platform lets a directory be
+     * opened for that (Windows does not); there the rename is as durable as the file system makes it.
+     */
+    public static void syncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException | UnsupportedOperationException ignored) {
+            // a directory cannot be opened or forced here; the file itself was forced before the rename
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.sparsa.train;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.io.AtomicFile;
 import dev.sparsa.io.SafetensorsFile;
 import dev.sparsa.io.SafetensorsWriter;
 import dev.sparsa.tensor.DType;
@@ -9,6 +10,7 @@ import dev.sparsa.tensor.Tensor;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,16 +29,18 @@ import java.util.zip.CRC32C;
  * {@code step-00000100.safetensors}, holding every parameter ({@code param/NAME}), both AdamW moments
  * ({@code adam_m/NAME}, {@code adam_v/NAME}), and in {@code __metadata__} the step, the data position, the
  * optimizer's step count, the method's state, the run's options (compared on resume, so a run with other options is
- * refused by name) and a CRC-32C of all tensor bytes. Written atomically (temp file, fsync, rename, fsync of the
- * directory); the newest {@code keep} are kept, older ones deleted only after a newer one is complete. Everything
- * the next step depends on is in the file, so a resumed run continues to the same bits.
+ * refused by name) and a CRC-32C of all tensor bytes and of the other metadata. Written atomically (temp file,
+ * fsync, rename, fsync of the directory); the newest {@code keep} are kept, older ones deleted only after a newer
+ * one is complete. Everything the next step depends on is in the file, so a resumed run continues to the same bits.
  */
 public final class Checkpoint {
     private Checkpoint() {
     }
 
     public static final String DIR = "checkpoints";
-    static final String FORMAT = "sparsa-train-checkpoint-1";
+    /** Format 2: the CRC covers the metadata too (format 1's covered the tensors only). */
+    static final String FORMAT = "sparsa-train-checkpoint-2";
+    private static final String CRC = "crc32c";
     private static final Pattern NAME = Pattern.compile("step-(\\d{8})\\.safetensors");
 
     /** What a checkpoint restores besides the tensors. */
@@ -54,12 +58,11 @@ public final class Checkpoint {
         md.put("epoch", Integer.toString(meta.data().epoch()));
         md.put("cursor", Integer.toString(meta.data().cursor()));
         md.put("adamSteps", Long.toString(meta.adamSteps()));
-        md.put("crc32c", Long.toHexString(crc(ts)));
         meta.method().forEach((k, v) -> md.put("method." + k, v));
         meta.run().forEach((k, v) -> md.put("run." + k, v));
+        md.put(CRC, Long.toHexString(crc(ts, md)));
         Path file = dir.resolve(String.format("step-%08d.safetensors", meta.step()));
         SafetensorsWriter.write(file, ts, md);
-        syncDir(dir);
         prune(dir, keep);
         return file;
     }
@@ -82,31 +85,32 @@ public final class Checkpoint {
                 throw SparsaException.FormatException.of(file, "not a Sparsa training checkpoint (format "
                         + md.get("format") + ")");
             }
-            for (Map.Entry<String, String> e : run.entrySet()) {
-                Object had = md.get("run." + e.getKey());
-                if (!e.getValue().equals(had)) {
-                    throw SparsaException.FormatException.of(file, "was written by another run: " + e.getKey() + " is "
-                            + had + " there, " + e.getValue() + " now (resume with the same options, or use a new --out)");
-                }
-            }
             List<Tensor> want = tensors(p, opt);
             List<Tensor> got = new ArrayList<>();
+            String misfit = null;               // the first tensor this model cannot take
             for (Tensor w : want) {
                 if (!st.contains(w.name())) {
-                    throw SparsaException.FormatException.of(file, "missing tensor " + w.name());
+                    misfit = "missing tensor " + w.name();
+                    break;
                 }
                 Tensor t = st.tensor(w.name());
                 if (t.dtype() != DType.F32 || !java.util.Arrays.equals(t.shape(), w.shape())) {
-                    throw SparsaException.FormatException.of(file, "tensor " + w.name() + " is " + t.describe()
-                            + ", this model needs F32" + java.util.Arrays.toString(w.shape()));
+                    misfit = "tensor " + w.name() + " is " + t.describe() + ", this model needs F32"
+                            + java.util.Arrays.toString(w.shape());
+                    break;
                 }
                 got.add(t);
             }
-            String crc = Long.toHexString(crc(got));
-            if (!crc.equals(md.get("crc32c"))) {
-                throw SparsaException.FormatException.of(file, "corrupt: CRC-32C of the tensors is " + crc
-                        + ", the file records " + md.get("crc32c"));
+            if (misfit != null) {
+                checkRun(file, md, run);        // another model: say which option, not which tensor
+                throw SparsaException.FormatException.of(file, misfit);
             }
+            String crc = Long.toHexString(crc(got, md));
+            if (!crc.equals(md.get(CRC))) {
+                throw SparsaException.FormatException.of(file, "corrupt: CRC-32C of the tensors and metadata is " + crc
+                        + ", the file records " + md.get(CRC) + " (delete it to resume from the checkpoint before)");
+            }
+            checkRun(file, md, run);            // the bytes are known good: a difference is another run, not damage
             Meta meta = new Meta(integer(file, md, "step"), new TrainData.Position(integer(file, md, "epoch"),
                     integer(file, md, "cursor")), Long.parseLong(string(file, md, "adamSteps")), prefixed(md, "method."),
                     prefixed(md, "run."));
@@ -117,6 +121,17 @@ public final class Checkpoint {
             return meta;
         } catch (NumberFormatException e) {
             throw SparsaException.FormatException.of(file, "corrupt metadata: " + e.getMessage());
+        }
+    }
+
+    private static void checkRun(Path file, Map<String, Object> md, Map<String, String> run) {
+        for (Map.Entry<String, String> e : run.entrySet()) {
+            Object had = md.get("run." + e.getKey());
+            if (!e.getValue().equals(had)) {
+                throw SparsaException.FormatException.of(file, "was written by another run: "
+                        + mismatch(e.getKey(), had == null ? null : had.toString(), e.getValue())
+                        + " (resume with the same options, or use another --out)");
+            }
         }
     }
 
@@ -151,7 +166,12 @@ public final class Checkpoint {
         return ts;
     }
 
-    private static long crc(List<Tensor> ts) {
+    /**
+     * CRC-32C of every tensor's bytes in order, then of every metadata entry but the CRC itself in key order
+     * ({@code key NUL value NUL}, UTF-8): a flipped bit in a weight or in the step, data position or options is
+     * found.
+     */
+    private static long crc(List<Tensor> ts, Map<String, ?> md) {
         CRC32C c = new CRC32C();
         byte[] buf = new byte[1 << 16];
         for (Tensor t : ts) {
@@ -160,6 +180,11 @@ public final class Checkpoint {
                 int n = (int) Math.min(buf.length, s.byteSize() - pos);
                 MemorySegment.copy(s, ValueLayout.JAVA_BYTE, pos, buf, 0, n);
                 c.update(buf, 0, n);
+            }
+        }
+        for (Map.Entry<String, ?> e : new TreeMap<>(md).entrySet()) {
+            if (!e.getKey().equals(CRC)) {
+                c.update((e.getKey() + '\0' + e.getValue() + '\0').getBytes(StandardCharsets.UTF_8));
             }
         }
         return c.getValue();
@@ -193,16 +218,49 @@ public final class Checkpoint {
                 throw new SparsaException(old + ": cannot delete an old checkpoint: " + e.getMessage(), e);
             }
         }
+        AtomicFile.syncDirectory(dir);
     }
 
-    // the rename is durable only once the directory entry is on disk
-    private static void syncDir(Path dir) {
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir,
-                java.nio.file.StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException ignored) {
-            // not every file system lets a directory be opened; the file itself was forced
+    /** "--lr is 0.001 there, 0.002 now"; the model config by the fields that differ. */
+    static String mismatch(String key, String had, String now) {
+        String what = Trainer.optionOf(key);
+        if (had != null && had.endsWith("]") && now.endsWith("]") && had.indexOf('[') > 0 && now.indexOf('[') > 0) {
+            List<String> a = fields(had);
+            List<String> b = fields(now);
+            List<String> was = new ArrayList<>();
+            List<String> is = new ArrayList<>();
+            for (int i = 0; i < Math.max(a.size(), b.size()); i++) {
+                String x = i < a.size() ? a.get(i) : "";
+                String y = i < b.size() ? b.get(i) : "";
+                if (!x.equals(y)) {
+                    was.add(x);
+                    is.add(y);
+                }
+            }
+            return what + " differs: " + String.join(", ", was) + " there, " + String.join(", ", is) + " now";
         }
+        return what + " is " + had + " there, " + now + " now";
+    }
+
+    // the top-level "name=value" parts of a record's toString, Name[a=1, b=R[c=2, d=3]] -> a=1, b=R[c=2, d=3]
+    private static List<String> fields(String record) {
+        String in = record.substring(record.indexOf('[') + 1, record.length() - 1);
+        List<String> out = new ArrayList<>();
+        int depth = 0;
+        int from = 0;
+        for (int i = 0; i < in.length(); i++) {
+            char ch = in.charAt(i);
+            if (ch == '[') {
+                depth++;
+            } else if (ch == ']') {
+                depth--;
+            } else if (ch == ',' && depth == 0) {
+                out.add(in.substring(from, i).strip());
+                from = i + 1;
+            }
+        }
+        out.add(in.substring(from).strip());
+        return out;
     }
 
     private static Map<String, String> prefixed(Map<String, Object> md, String prefix) {

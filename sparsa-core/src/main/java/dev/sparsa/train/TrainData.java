@@ -51,6 +51,16 @@ public final class TrainData {
         return t;
     }
 
+    /** CRC-32C of the token ids (little-endian int32): the same text and tokenizer give the same value. */
+    public long checksum() {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(ids.length * Integer.BYTES)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.asIntBuffer().put(ids);
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(b);
+        return c.getValue();
+    }
+
     /** Tokens in the stream. */
     public int tokens() {
         return ids.length;

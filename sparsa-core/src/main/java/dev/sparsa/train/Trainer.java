@@ -70,6 +70,7 @@ public final class Trainer {
             if (!(distill >= 0 && distill <= 1)) {
                 throw new SparsaException.UsageException("--distill must be in [0, 1], got " + distill);
             }
+            new Schedule(lr, warmup, steps != null ? steps : 1, schedule, minLr);     // refuses bad --lr, --warmup...
         }
 
         /** What makes two runs the same run: stored in checkpoints and compared on resume. */
@@ -164,22 +165,16 @@ public final class Trainer {
         Schedule sched = new Schedule(o.lr(), o.warmup(), steps, o.schedule(), o.minLr());
         Map<String, String> run = fingerprint(cfg, steps);
         int start = 0;
+        Optional<Path> resumeFrom = checkOut(out, o.resume(), o.checkpointEvery());
         if (out != null) {
             Checkpoint.cleanTemp(out);
         }
-        if (o.resume()) {
-            if (out == null) {
-                throw new SparsaException.UsageException("--resume needs --out");
-            }
-            Optional<Path> last = Checkpoint.latest(out);
-            if (last.isEmpty()) {
-                throw new SparsaException.UsageException("--resume: no checkpoint under " + out.resolve(Checkpoint.DIR));
-            }
-            Checkpoint.Meta meta = Checkpoint.read(last.get(), p, opt, run);
+        if (resumeFrom.isPresent()) {
+            Checkpoint.Meta meta = Checkpoint.read(resumeFrom.get(), p, opt, run);
             start = meta.step();
             data.seek(meta.data());
             method.restore(meta.method());
-            listener.say("resumed from " + last.get() + " (step " + start + " of " + steps + ")");
+            listener.say("resumed from " + resumeFrom.get() + " (step " + start + " of " + steps + ")");
         }
         int rowsPer = o.batch() / o.microBatches();
         // the config can change mid-run (a method's later stage); the engine follows it
@@ -286,6 +281,43 @@ public final class Trainer {
         return new Result(finalCfg, steps, log, vals, fin, (System.nanoTime() - t0) / 1e9, method.summary());
     }
 
+    /**
+     * What a run may find under {@code out}, checked before anything is written: {@code --resume} needs a checkpoint
+     * there (the newest is returned); a new run that would write checkpoints must not find another run's, which it
+     * would overwrite and prune.
+     */
+    public static Optional<Path> checkOut(Path out, boolean resume, int checkpointEvery) {
+        if (out == null) {
+            if (resume) {
+                throw new SparsaException.UsageException("--resume needs --out");
+            }
+            return Optional.empty();
+        }
+        Optional<Path> last = Checkpoint.latest(out);
+        if (resume && last.isEmpty()) {
+            throw new SparsaException.UsageException("--resume: no checkpoint under " + out.resolve(Checkpoint.DIR));
+        }
+        if (!resume && checkpointEvery > 0 && last.isPresent()) {
+            throw new SparsaException.UsageException("--out " + out + " holds the checkpoints of an earlier run "
+                    + "(newest " + last.get().getFileName() + "): continue it with --resume, or choose another --out");
+        }
+        return resume ? last : Optional.empty();
+    }
+
+    /** The command-line option a {@link #fingerprint} key comes from, for messages. */
+    static String optionOf(String key) {
+        return switch (key) {
+            case "microBatches" -> "--micro-batches";
+            case "minLr" -> "--min-lr";
+            case "weightDecay" -> "--weight-decay";
+            case "betas" -> "--beta1/--beta2";
+            case "config" -> "the model (config)";
+            case "data" -> "the training data (text and tokenizer)";
+            default -> "--" + (key.startsWith("method.") ? key.substring("method.".length()) : key)
+                    .replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
+        };
+    }
+
     private ModelConfig configAt(int step, ModelConfig cfg) {
         return method.configAt(step, cfg);
     }
@@ -296,7 +328,7 @@ public final class Trainer {
         method.options().forEach((k, v) -> m.put("method." + k, v));
         m.put("steps", Integer.toString(steps));
         m.put("config", cfg.toString());
-        m.put("data", data.tokens() + " tokens");
+        m.put("data", data.tokens() + " tokens, CRC-32C " + Long.toHexString(data.checksum()));
         return m;
     }
 

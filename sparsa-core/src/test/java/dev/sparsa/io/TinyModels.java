@@ -60,6 +60,25 @@ public final class TinyModels {
         }
     }
 
+    /**
+     * A BERT folder that is only a config.json (hidden 8, 1 layer, vocab 20) and one tensor: enough for a command
+     * that must refuse a BERT model by its config. Returns {@code dir}.
+     */
+    public static Path bertStub(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve(ModelFiles.CONFIG), "{\"model_type\": \"bert\", \"hidden_size\": 8, "
+                    + "\"intermediate_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
+                    + "\"vocab_size\": 20, \"max_position_embeddings\": 16, \"type_vocab_size\": 2, "
+                    + "\"hidden_act\": \"gelu\", \"layer_norm_eps\": 1e-12}");
+            SafetensorsWriter.write(dir.resolve(ModelFiles.SAFETENSORS),
+                    List.of(Tensor.f32("embeddings.word_embeddings.weight", new float[160], 20, 8)), Map.of());
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** SentencePiece-style BPE (byte fallback): ids 0..9 in the vocab, 10..11 added, rest unused. */
     public static final String SPM_BPE = """
             {"version":"1.0","added_tokens":[
