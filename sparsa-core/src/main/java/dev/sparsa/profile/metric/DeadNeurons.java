@@ -1,6 +1,5 @@
 package dev.sparsa.profile.metric;
 
-import dev.sparsa.profile.Dist;
 
 /**
  * Dynamic dead-neuron rate (AP; DESIGN.md §4): per token, the fraction of neurons that are not active; and the

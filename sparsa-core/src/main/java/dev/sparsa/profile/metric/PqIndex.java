@@ -1,6 +1,5 @@
 package dev.sparsa.profile.metric;
 
-import dev.sparsa.profile.Dist;
 
 /**
  * PQ Index (SAP; DESIGN.md §4) of each token's h: I(w) = 1 − d^{1/q − 1/p}·‖w‖_p / ‖w‖_q with p = 0.5, q = 1;

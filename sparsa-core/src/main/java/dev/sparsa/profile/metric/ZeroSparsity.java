@@ -1,6 +1,5 @@
 package dev.sparsa.profile.metric;
 
-import dev.sparsa.profile.Dist;
 
 /** Zero sparsity (DESIGN.md §4): per token, the fraction of i with h_i = 0 exactly. */
 public final class ZeroSparsity implements LayerMetric<Dist> {
