@@ -8,8 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Runs a {@link ProfiledModel} over token windows and measures every sparsity definition of
- * docs/ARCHITECTURE.md, "Profiling", in four passes, a class each, over one {@link ProfileSetup}:
+ * Runs a {@link ProfiledModel} over token windows and measures every sparsity definition of docs/ARCHITECTURE.md
+ * §6, in four passes, a class each, over one {@link ProfileSetup}:
  *
  * <ol>
  *   <li>{@link CalibrationPass}: the first windows (≥ calibrationTokens positions) give each layer's CETT scans,

@@ -106,7 +106,7 @@ public final class BertModel {
             checkShape(ly.wo(), d, d);
             checkShape(ly.wIn(), f, d);
             checkShape(ly.wOut(), d, f);
-            // ‖d_i‖₂ of column i of W_out [D, F]: the output direction of intermediate neuron i (CETT, DESIGN §4).
+            // ‖d_i‖₂ of column i of W_out [D, F]: the output direction of intermediate neuron i (CETT, docs/ARCHITECTURE.md §6).
             double[] ss = new double[f];
             float[] row = new float[f];
             for (int r = 0; r < d; r++) {

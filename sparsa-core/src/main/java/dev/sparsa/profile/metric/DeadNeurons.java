@@ -2,7 +2,7 @@ package dev.sparsa.profile.metric;
 
 
 /**
- * Dynamic dead-neuron rate (AP; DESIGN.md §4): per token, the fraction of neurons that are not active; and the
+ * Dynamic dead-neuron rate (AP; docs/ARCHITECTURE.md §6): per token, the fraction of neurons that are not active; and the
  * neurons never active on the whole corpus. "Active" is {@link LayerWindow#active()}.
  *
  * @see LayerContext for the definition of active
