@@ -1,5 +1,7 @@
 package dev.sparsa.profile;
 
+import dev.sparsa.tensor.VectorOps;
+
 import java.util.List;
 
 /**
@@ -55,20 +57,8 @@ final class WindowOutputs {
         }
         double s = 0;
         for (int w : windows) {
-            s += cosine(embedding(w), outs.embedding(w));
+            s += VectorOps.cosine(embedding(w), outs.embedding(w));
         }
         return new Quality("cosine", 1.0, s / windows.size());
-    }
-
-    static double cosine(float[] a, float[] b) {
-        double ab = 0;
-        double aa = 0;
-        double bb = 0;
-        for (int i = 0; i < a.length; i++) {
-            ab += (double) a[i] * b[i];
-            aa += (double) a[i] * a[i];
-            bb += (double) b[i] * b[i];
-        }
-        return aa == 0 || bb == 0 ? 0 : ab / Math.sqrt(aa * bb);
     }
 }
