@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent reference for Sparsa's zero sparsity and CETT sparsity (DESIGN.md §4), in PyTorch (float64).
+"""Independent reference for Sparsa's zero sparsity and CETT sparsity (docs/ARCHITECTURE.md §6), in PyTorch (float64).
 
 Reads activations dumped by Sparsa's CettReferenceTest into sparsa-core/target/reference-cett (h_<name>.npy: T x F
 FFN intermediates, down_<name>.npy: F x D with row i = d_i, and meta.json listing the names and CETT targets) and

@@ -9,6 +9,7 @@ import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
 import dev.sparsa.model.bert.BertModel;
 import dev.sparsa.tensor.Parallel;
+import dev.sparsa.tensor.VectorOps;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -165,7 +166,7 @@ public final class EmbedCommand implements Callable<Integer> {
         double[][] cos = new double[emb.length][emb.length];
         for (int i = 0; i < emb.length; i++) {
             for (int j = 0; j < emb.length; j++) {
-                cos[i][j] = cosine(emb[i], emb[j]);
+                cos[i][j] = VectorOps.cosine(emb[i], emb[j]);
             }
         }
 
@@ -247,17 +248,5 @@ public final class EmbedCommand implements Callable<Integer> {
         }
         String t = text.replace('\n', ' ');
         return "\"" + (t.length() > 60 ? t.substring(0, 57) + "..." : t) + "\"";
-    }
-
-    private static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return dot / Math.max(Math.sqrt(na * nb), 1e-30);
     }
 }

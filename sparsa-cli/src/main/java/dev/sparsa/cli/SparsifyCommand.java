@@ -16,7 +16,7 @@ import dev.sparsa.tensor.Parallel;
 import dev.sparsa.train.HfExport;
 import dev.sparsa.train.LlamaParams;
 import dev.sparsa.train.Method;
-import dev.sparsa.train.Methods;
+import dev.sparsa.train.method.Methods;
 import dev.sparsa.train.Schedule;
 import dev.sparsa.train.TrainData;
 import dev.sparsa.train.Trainer;

@@ -5,7 +5,7 @@ import dev.sparsa.tensor.Gated;
 import dev.sparsa.tensor.VectorOps;
 
 /**
- * The FFN activation {@code a = act(gate)}, from config.json's {@code hidden_act} (DESIGN.md §5).
+ * The FFN activation {@code a = act(gate)}, from config.json's {@code hidden_act} (docs/ARCHITECTURE.md §5).
  *
  * @param kind      which function
  * @param threshold T of FATReLU_T; 0 otherwise

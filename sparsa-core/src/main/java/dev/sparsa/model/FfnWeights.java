@@ -19,20 +19,6 @@ public record FfnWeights(int layer, Tensor gate, Tensor up, Tensor down) {
 
     /** ‖d_i‖₂ for every neuron i: the L2 norms of down's columns (CETT: m_i = |h_i| · ‖d_i‖₂). */
     public float[] downColumnNorms() {
-        int d = down.rows();
-        int f = down.cols();
-        double[] ss = new double[f];
-        float[] row = new float[f];
-        for (int r = 0; r < d; r++) {
-            Kernels.getRow(down, r, row, 0);
-            for (int i = 0; i < f; i++) {
-                ss[i] += (double) row[i] * row[i];
-            }
-        }
-        float[] out = new float[f];
-        for (int i = 0; i < f; i++) {
-            out[i] = (float) Math.sqrt(ss[i]);
-        }
-        return out;
+        return Kernels.columnNorms(down);
     }
 }

@@ -3,6 +3,7 @@ package dev.sparsa.profile;
 import dev.sparsa.profile.metric.Affinity;
 import dev.sparsa.profile.metric.CettMetric;
 import dev.sparsa.profile.metric.DeadNeurons;
+import dev.sparsa.profile.metric.Dist;
 import dev.sparsa.profile.metric.Dormant;
 import dev.sparsa.profile.metric.PredictorSamples;
 import dev.sparsa.profile.metric.StatTopK;

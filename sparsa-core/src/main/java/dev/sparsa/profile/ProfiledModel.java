@@ -4,7 +4,7 @@ import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.model.ActivationTap;
 
 /**
- * The small view of a model the profiler needs (DESIGN.md §2, §4): run one window of token ids with an
+ * The small view of a model the profiler needs (docs/ARCHITECTURE.md §2, §6): run one window of token ids with an
  * {@link ActivationTap}, and expose the FFN shape and the down-projection columns d_i (for CETT's m_i = |h_i|·‖d_i‖).
  * Adapters wrap the real architectures (BERT encoder, Llama decoder); the profiler never sees their internals.
  */

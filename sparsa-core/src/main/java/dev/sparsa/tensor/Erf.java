@@ -1,11 +1,15 @@
 package dev.sparsa.tensor;
 
-/** The error function to double precision (W. J. Cody's rational approximations, as in most libms). */
-final class Erf {
+/**
+ * The error function and its complement to double precision (W. J. Cody's rational approximations, as in most
+ * libms): exact GELU ({@link VectorOps#gelu(float)}) and the normal CDF of the statistical top-k threshold.
+ */
+public final class Erf {
     private Erf() {
     }
 
-    static double erf(double x) {
+    /** erf(x). */
+    public static double erf(double x) {
         double ax = Math.abs(x);
         if (ax < 0.5) {
             double t = x * x;
@@ -15,11 +19,21 @@ final class Erf {
                     + 2844.23683343917062;
             return x * top / bot;
         }
-        return Math.copySign(1.0 - erfc(ax), x);
+        return Math.copySign(1.0 - tail(ax), x);
     }
 
-    /** erfc for x ≥ 0.5. */
-    private static double erfc(double x) {
+    /** erfc(x) = 1 − erf(x) for every x, without the cancellation of {@code 1 - erf(x)} in the tails. */
+    public static double erfc(double x) {
+        double ax = Math.abs(x);
+        if (ax < 0.5) {
+            return 1.0 - erf(x);
+        }
+        double r = tail(ax);
+        return x < 0 ? 2 - r : r;
+    }
+
+    // erfc(x) for x ≥ 0.5
+    private static double tail(double x) {
         if (x < 4.0) {
             double top = (((((((2.15311535474403846e-8 * x + 5.64188496988670089e-1) * x + 8.88314979438837594) * x
                     + 66.1191906371416295) * x + 298.635138197400131) * x + 881.952221241769090) * x

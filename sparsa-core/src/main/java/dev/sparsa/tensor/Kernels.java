@@ -270,6 +270,28 @@ public final class Kernels {
     }
 
     /**
+     * ‖W[:, j]‖₂ for every column j (length cols), accumulated in double over the rows in order: for a down
+     * projection [D, F] the norms ‖d_i‖₂ of its neurons' output directions (CETT's m_i = |h_i|·‖d_i‖₂).
+     */
+    public static float[] columnNorms(Tensor w) {
+        int rows = w.rows();
+        int cols = w.cols();
+        double[] ss = new double[cols];
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            getRow(w, r, row, 0);
+            for (int i = 0; i < cols; i++) {
+                ss[i] += (double) row[i] * row[i];
+            }
+        }
+        float[] out = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            out[i] = (float) Math.sqrt(ss[i]);
+        }
+        return out;
+    }
+
+    /**
      * W^T as a new 2-D tensor {@code [cols, rows]} of dtype {@code out} in {@code arena} (e.g. W_down [D, F] →
      * [F, D] for {@link #axpyRows}). Quantized outputs use {@link Quant} (ggml's reference quantizers) and need
      * {@code rows} to be a multiple of 32. Reads each input row once; heap use is 32 × cols floats.

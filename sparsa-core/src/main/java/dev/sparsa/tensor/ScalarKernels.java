@@ -240,26 +240,6 @@ public final class ScalarKernels {
         }
     }
 
-    /** SiLU / Swish: {@code x · σ(x)}. */
-    public static float silu(float x) {
-        return x / (1f + (float) Math.exp(-x));
-    }
-
-    /** GELU, exact erf form (BERT, {@code hidden_act = "gelu"}). */
-    public static float gelu(float x) {
-        return (float) (0.5 * x * (1.0 + Erf.erf(x / Math.sqrt(2.0))));
-    }
-
-    /** GELU, tanh approximation ({@code gelu_new}, {@code gelu_pytorch_tanh}). */
-    public static float geluTanh(float x) {
-        double c = Math.sqrt(2.0 / Math.PI);
-        return (float) (0.5 * x * (1.0 + Math.tanh(c * (x + 0.044715 * x * x * x))));
-    }
-
-    public static float relu(float x) {
-        return x > 0f ? x : 0f;
-    }
-
     // ---------------------------------------------------------------- sparse FFN, arrays, transpose
 
     /** {@code y[rows[k]] = W[rows[k],:] · x} for k in [0, count); other entries of y are left alone. */
@@ -296,25 +276,25 @@ public final class ScalarKernels {
 
     public static void silu(float[] x, int off, int n) {
         for (int i = off; i < off + n; i++) {
-            x[i] = silu(x[i]);
+            x[i] = VectorOps.silu(x[i]);
         }
     }
 
     public static void gelu(float[] x, int off, int n) {
         for (int i = off; i < off + n; i++) {
-            x[i] = gelu(x[i]);
+            x[i] = VectorOps.gelu(x[i]);
         }
     }
 
     public static void geluTanh(float[] x, int off, int n) {
         for (int i = off; i < off + n; i++) {
-            x[i] = geluTanh(x[i]);
+            x[i] = VectorOps.geluTanh(x[i]);
         }
     }
 
     public static void relu(float[] x, int off, int n) {
         for (int i = off; i < off + n; i++) {
-            x[i] = relu(x[i]);
+            x[i] = VectorOps.relu(x[i]);
         }
     }
 
@@ -477,15 +457,15 @@ public final class ScalarKernels {
         for (int i = from; i < to; i++) {
             float x = g[i];
             float ai = switch (fn) {
-                case SILU -> silu(x);
-                case GELU -> gelu(x);
-                case GELU_TANH -> geluTanh(x);
-                case RELU -> relu(x);
-                case RELU2 -> relu(x) * relu(x);
+                case SILU -> VectorOps.silu(x);
+                case GELU -> VectorOps.gelu(x);
+                case GELU_TANH -> VectorOps.geluTanh(x);
+                case RELU -> VectorOps.relu(x);
+                case RELU2 -> VectorOps.relu(x) * VectorOps.relu(x);
                 case FATRELU -> x >= t ? x : 0f;
             };
             a[i] = ai;
-            h[i] = ai * (reluUp ? relu(u[i]) : u[i]);
+            h[i] = ai * (reluUp ? VectorOps.relu(u[i]) : u[i]);
         }
     }
 

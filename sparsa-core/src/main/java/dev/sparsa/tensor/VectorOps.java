@@ -38,6 +38,22 @@ public final class VectorOps {
         return sum;
     }
 
+    /**
+     * Cosine similarity a·b / (‖a‖ ‖b‖) of two whole arrays, accumulated in double (embedding comparisons, not a hot
+     * path); 0 when either is all zeros.
+     */
+    public static double cosine(float[] a, float[] b) {
+        double ab = 0;
+        double aa = 0;
+        double bb = 0;
+        for (int i = 0; i < a.length; i++) {
+            ab += (double) a[i] * b[i];
+            aa += (double) a[i] * a[i];
+            bb += (double) b[i] * b[i];
+        }
+        return aa == 0 || bb == 0 ? 0 : ab / Math.sqrt(aa * bb);
+    }
+
     /** RMSNorm: {@code out = x / sqrt(mean(x²) + eps) ⊙ weight}. */
     public static void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
         float ss = dot(x, xOff, x, xOff, n);
@@ -197,6 +213,9 @@ public final class VectorOps {
             x[off + i] = relu(x[off + i]);
         }
     }
+
+    // The scalar activations: the definitions (in double where it matters) that Activation.apply uses per element and
+    // that ScalarKernels' array forms, the references of the vector forms above, apply to every element.
 
     /** SiLU / Swish: {@code x · σ(x)}. */
     public static float silu(float x) {

@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * A sparsification (or plain training) method, as the trainer drives it: which model the student is, what it adds
  * to the loss, how that changes over the steps, and what it does at the end. One class per method under
- * {@code dev.sparsa.train.method}; adding a method is that class, its test and one line in {@link Methods}.
+ * {@code dev.sparsa.train.method}; adding a method is that class, its test and one line in {@code method.Methods}.
  *
  * <p>Everything a method holds between steps must come back from {@link #state()} / {@link #restore} so that a
  * resumed run continues to the same bits.

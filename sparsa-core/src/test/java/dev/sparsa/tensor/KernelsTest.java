@@ -312,4 +312,23 @@ class KernelsTest {
                     .isEqualTo(Kernels.toFloats(tensor(out, ScalarKernels.transposeFloats(odd), 4, 33)));
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void columnNormsAreTheL2NormsOfTheDequantizedColumns(DType type) {
+        Random rnd = new Random(41);
+        int rows = 37;
+        int cols = type.quantized() ? 96 : 45;
+        Tensor w = tensor(type, randoms(rnd, rows * cols, 1f), rows, cols);
+        float[] all = ScalarKernels.toFloats(w);
+        float[] got = Kernels.columnNorms(w);
+        assertThat(got).hasSize(cols);
+        for (int j = 0; j < cols; j++) {
+            double ss = 0;
+            for (int r = 0; r < rows; r++) {
+                ss += (double) all[r * cols + j] * all[r * cols + j];
+            }
+            assertThat(got[j]).as("%s column %d", type, j).isEqualTo((float) Math.sqrt(ss));
+        }
+    }
 }

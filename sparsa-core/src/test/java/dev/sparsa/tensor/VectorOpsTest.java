@@ -168,6 +168,20 @@ class VectorOpsTest {
         assertThat(got[3]).isEqualTo(1f);
     }
 
+    @Test
+    void cosineOfParallelOrthogonalAndZeroVectors() {
+        float[] a = {1f, -2f, 3f, 0.5f};
+        float[] twice = {2f, -4f, 6f, 1f};
+        assertThat(VectorOps.cosine(a, twice)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(VectorOps.cosine(a, new float[] {-1f, 2f, -3f, -0.5f}))
+                .isCloseTo(-1.0, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(VectorOps.cosine(new float[] {1f, 0f}, new float[] {0f, 3f})).isZero();
+        assertThat(VectorOps.cosine(a, new float[4])).isZero();
+        // 1·3 + 2·4 = 11 over √5·√25
+        assertThat(VectorOps.cosine(new float[] {1f, 2f}, new float[] {3f, 4f}))
+                .isCloseTo(11 / (Math.sqrt(5) * 5), org.assertj.core.data.Offset.offset(1e-12));
+    }
+
     static void close(float[] a, float[] b, float rel, String what) {
         for (int i = 0; i < a.length; i++) {
             assertThat(Math.abs(a[i] - b[i])).as("%s %d: %s vs %s", what, i, a[i], b[i])

@@ -1,6 +1,6 @@
 package dev.sparsa.cli.report;
 
-import dev.sparsa.profile.Dist;
+import dev.sparsa.profile.metric.Dist;
 import dev.sparsa.profile.ProfileResults;
 import dev.sparsa.profile.metric.Affinity;
 import dev.sparsa.profile.metric.CettMetric;

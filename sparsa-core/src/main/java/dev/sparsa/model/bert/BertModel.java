@@ -106,20 +106,8 @@ public final class BertModel {
             checkShape(ly.wo(), d, d);
             checkShape(ly.wIn(), f, d);
             checkShape(ly.wOut(), d, f);
-            // ‖d_i‖₂ of column i of W_out [D, F]: the output direction of intermediate neuron i (CETT, DESIGN §4).
-            double[] ss = new double[f];
-            float[] row = new float[f];
-            for (int r = 0; r < d; r++) {
-                Kernels.getRow(ly.wOut(), r, row, 0);
-                for (int i = 0; i < f; i++) {
-                    ss[i] += (double) row[i] * row[i];
-                }
-            }
-            float[] norms = new float[f];
-            for (int i = 0; i < f; i++) {
-                norms[i] = (float) Math.sqrt(ss[i]);
-            }
-            downColumnNorms[l] = norms;
+            // ‖d_i‖₂ of column i of W_out [D, F], the output direction of neuron i (CETT, docs/ARCHITECTURE.md §6)
+            downColumnNorms[l] = Kernels.columnNorms(ly.wOut());
         }
     }
 

@@ -108,8 +108,61 @@ final class BertOnnx {
     private record Norm(float[] gamma, float[] beta, float eps, String out) {
     }
 
+    /** The graph walk: the embeddings, then one attention and one FFN block per layer, until h has no projections. */
     private Mapped map() {
-        // ---- embeddings
+        Embeddings emb = embeddings();
+        int d = emb.word().shape()[1];
+        List<BertModel.Layer> layers = new ArrayList<>();
+        String h = emb.ln().out();
+        int heads = -1;
+        int f = -1;
+        float scale = Float.NaN;
+        String act = null;
+        while (true) {
+            String where = "layer " + layers.size();
+            Attention at = attention(h, d, where);
+            if (at == null) {
+                break;
+            }
+            if (heads >= 0 && (heads != at.heads() || Math.abs(scale - at.scale()) > 1e-6f * Math.abs(scale))) {
+                throw notBert(where + ": attention heads or scale differ from layer 0");
+            }
+            heads = at.heads();
+            scale = at.scale();
+            Ffn ffn = ffn(at.ln().out(), d, where);
+            if (f >= 0 && ffn.in().w().shape()[0] != f) {
+                throw notBert(where + ": intermediate width " + ffn.in().w().shape()[0] + " differs from layer 0's "
+                        + f);
+            }
+            f = ffn.in().w().shape()[0];
+            if (act != null && !act.equals(ffn.act())) {
+                throw notBert(where + ": activation " + ffn.act() + " differs from layer 0's " + act);
+            }
+            act = ffn.act();
+            layers.add(new BertModel.Layer(at.q().w(), at.q().b(), at.k().w(), at.k().b(), at.v().w(), at.v().b(),
+                    at.o().w(), at.o().b(), at.ln().gamma(), at.ln().beta(), ffn.in().w(), ffn.in().b(),
+                    ffn.out().w(), ffn.out().b(), ffn.ln().gamma(), ffn.ln().beta()));
+            h = ffn.ln().out();
+        }
+        if (layers.isEmpty()) {
+            throw notBert("no encoder layer after the embeddings");
+        }
+        Tensor type = emb.type();
+        ModelConfig config = new ModelConfig("bert", d, f, layers.size(), heads, heads, d / heads,
+                emb.word().shape()[0], emb.pos().shape()[0], emb.ln().eps(), 0f, null, act, 0f, false, true,
+                type == null ? 0 : type.shape()[0], -1, -1);
+        BertModel.Weights w = new BertModel.Weights(copy(emb.word()), copy(emb.pos()), type == null ? null : copy(type),
+                emb.ln().gamma(), emb.ln().beta(), List.copyOf(layers), scale);
+        return new Mapped(config, w);
+    }
+
+    // ------------------------------------------------------------------------------------------------ blocks
+
+    /** The embedding block: word, position and (optional) token-type tables, summed, then a LayerNorm. */
+    private record Embeddings(Tensor word, Tensor pos, Tensor type, Norm ln) {
+    }
+
+    private Embeddings embeddings() {
         String idsInput = graphInputs.contains("input_ids") ? "input_ids"
                 : m.inputs().isEmpty() ? "" : m.inputs().getFirst().name();
         Node wordGather = consumers(idsInput).stream().filter(n -> n.opType().equals("Gather") && isTable(n))
@@ -146,102 +199,79 @@ final class BertOnnx {
         if (pos == null) {
             throw notBert("no position embedding Gather added to the word embeddings");
         }
-        Norm embLn = layerNorm(cur, d, "embeddings");
+        return new Embeddings(word, pos, type, layerNorm(cur, d, "embeddings"));
+    }
 
-        // ---- layers
-        List<BertModel.Layer> layers = new ArrayList<>();
-        String h = embLn.out();
-        int heads = -1;
-        int f = -1;
-        float scale = Float.NaN;
-        String act = null;
-        while (true) {
-            int l = layers.size();
-            String where = "layer " + l;
-            List<Node> projections = consumers(h).stream().filter(this::isLinear).toList();
-            if (projections.isEmpty()) {
-                break;
-            }
-            if (projections.size() != 3) {
-                throw notBert(where + ": expected 3 projections (Q, K, V) of '" + h + "', found "
-                        + projections.size());
-            }
-            Linear[] qkv = new Linear[3];
-            Trace[] to = new Trace[3];
-            for (int i = 0; i < 3; i++) {
-                qkv[i] = linear(projections.get(i), d, d, where);
-                to[i] = traceToMatMul(qkv[i].out(), where);
-            }
-            int qi = -1;
-            int ki = -1;
-            int vi = -1;
-            for (int i = 0; i < 3; i++) {
-                if (to[i].index() == 0) {
-                    qi = i;
-                }
-            }
-            if (qi < 0) {
-                throw notBert(where + ": no projection leads to the first input of an attention MatMul");
-            }
-            for (int i = 0; i < 3; i++) {
-                if (i != qi && to[i].node() == to[qi].node() && to[i].index() == 1) {
-                    ki = i;
-                } else if (i != qi && to[i].index() == 1) {
-                    vi = i;
-                }
-            }
-            if (ki < 0 || vi < 0) {
-                throw notBert(where + ": cannot tell the Q, K and V projections apart");
-            }
-            Node scoreMm = to[qi].node();
-            Node ctxMm = to[vi].node();
-            float s = to[qi].scale() * to[ki].scale() * scoresToSoftmax(scoreMm, ctxMm, where);
-            int[] hd = headsFromReshape(to[qi].reshape(), d);
-            int dh = hd != null ? hd[1] : (int) Math.round(1.0 / (s * (double) s));
-            if (dh <= 0 || d % dh != 0) {
-                throw notBert(where + ": cannot determine the number of attention heads");
-            }
-            if (heads >= 0 && (heads != d / dh || Math.abs(scale - s) > 1e-6f * Math.abs(scale))) {
-                throw notBert(where + ": attention heads or scale differ from layer 0");
-            }
-            heads = d / dh;
-            scale = s;
+    /** One self-attention block: Q, K, V, the head count and score scale, the output dense and the LayerNorm → a. */
+    private record Attention(Linear q, Linear k, Linear v, int heads, float scale, Linear o, Norm ln) {
+    }
 
-            Node oNode = traceToLinear(ctxMm.output(0), where + " attention output");
-            Linear o = linear(oNode, d, d, where + " attention output");
-            Norm ln1 = layerNorm(residual(o.out(), h, where + " attention"), d, where + " attention");
-            String a = ln1.out();
-
-            List<Node> ups = consumers(a).stream().filter(this::isLinear).toList();
-            if (ups.size() != 1) {
-                throw notBert(where + ": expected 1 intermediate dense consuming '" + a + "', found " + ups.size());
-            }
-            Linear in = linear(ups.getFirst(), d, -1, where + " intermediate");
-            if (f >= 0 && in.w().shape()[0] != f) {
-                throw notBert(where + ": intermediate width " + in.w().shape()[0] + " differs from layer 0's " + f);
-            }
-            f = in.w().shape()[0];
-            ActivationWalk aw = activation(in.out(), where);
-            if (act != null && !act.equals(aw.act())) {
-                throw notBert(where + ": activation " + aw.act() + " differs from layer 0's " + act);
-            }
-            act = aw.act();
-            Linear out = linear(aw.down(), f, d, where + " output");
-            Norm ln2 = layerNorm(residual(out.out(), a, where + " output"), d, where + " output");
-            h = ln2.out();
-            layers.add(new BertModel.Layer(qkv[qi].w(), qkv[qi].b(), qkv[ki].w(), qkv[ki].b(), qkv[vi].w(),
-                    qkv[vi].b(), o.w(), o.b(), ln1.gamma(), ln1.beta(), in.w(), in.b(), out.w(), out.b(),
-                    ln2.gamma(), ln2.beta()));
+    /** The attention block reading hidden state {@code h}; null when h has no linear consumers (after the last layer). */
+    private Attention attention(String h, int d, String where) {
+        List<Node> projections = consumers(h).stream().filter(this::isLinear).toList();
+        if (projections.isEmpty()) {
+            return null;
         }
-        if (layers.isEmpty()) {
-            throw notBert("no encoder layer after the embeddings");
+        if (projections.size() != 3) {
+            throw notBert(where + ": expected 3 projections (Q, K, V) of '" + h + "', found " + projections.size());
         }
-        ModelConfig config = new ModelConfig("bert", d, f, layers.size(), heads, heads, d / heads, word.shape()[0],
-                pos.shape()[0], embLn.eps(), 0f, null, act, 0f, false, true, type == null ? 0 : type.shape()[0],
-                -1, -1);
-        BertModel.Weights w = new BertModel.Weights(copy(word), copy(pos), type == null ? null : copy(type),
-                embLn.gamma(), embLn.beta(), List.copyOf(layers), scale);
-        return new Mapped(config, w);
+        Linear[] qkv = new Linear[3];
+        Trace[] to = new Trace[3];
+        for (int i = 0; i < 3; i++) {
+            qkv[i] = linear(projections.get(i), d, d, where);
+            to[i] = traceToMatMul(qkv[i].out(), where);
+        }
+        int qi = -1;
+        int ki = -1;
+        int vi = -1;
+        for (int i = 0; i < 3; i++) {
+            if (to[i].index() == 0) {
+                qi = i;
+            }
+        }
+        if (qi < 0) {
+            throw notBert(where + ": no projection leads to the first input of an attention MatMul");
+        }
+        for (int i = 0; i < 3; i++) {
+            if (i != qi && to[i].node() == to[qi].node() && to[i].index() == 1) {
+                ki = i;
+            } else if (i != qi && to[i].index() == 1) {
+                vi = i;
+            }
+        }
+        if (ki < 0 || vi < 0) {
+            throw notBert(where + ": cannot tell the Q, K and V projections apart");
+        }
+        Node scoreMm = to[qi].node();
+        Node ctxMm = to[vi].node();
+        float scale = to[qi].scale() * to[ki].scale() * scoresToSoftmax(scoreMm, ctxMm, where);
+        int[] hd = headsFromReshape(to[qi].reshape(), d);
+        int dh = hd != null ? hd[1] : (int) Math.round(1.0 / (scale * (double) scale));
+        if (dh <= 0 || d % dh != 0) {
+            throw notBert(where + ": cannot determine the number of attention heads");
+        }
+        Node oNode = traceToLinear(ctxMm.output(0), where + " attention output");
+        Linear o = linear(oNode, d, d, where + " attention output");
+        Norm ln1 = layerNorm(residual(o.out(), h, where + " attention"), d, where + " attention");
+        return new Attention(qkv[qi], qkv[ki], qkv[vi], d / dh, scale, o, ln1);
+    }
+
+    /** One FFN block: the intermediate dense, the activation subgraph, the output dense and the LayerNorm → next h. */
+    private record Ffn(Linear in, String act, Linear out, Norm ln) {
+    }
+
+    /** The FFN block reading the attention block's output {@code a}. */
+    private Ffn ffn(String a, int d, String where) {
+        List<Node> ups = consumers(a).stream().filter(this::isLinear).toList();
+        if (ups.size() != 1) {
+            throw notBert(where + ": expected 1 intermediate dense consuming '" + a + "', found " + ups.size());
+        }
+        Linear in = linear(ups.getFirst(), d, -1, where + " intermediate");
+        int f = in.w().shape()[0];
+        ActivationWalk aw = activation(in.out(), where);
+        Linear out = linear(aw.down(), f, d, where + " output");
+        Norm ln2 = layerNorm(residual(out.out(), a, where + " output"), d, where + " output");
+        return new Ffn(in, aw.act(), out, ln2);
     }
 
     // ------------------------------------------------------------------------------------------------ pieces

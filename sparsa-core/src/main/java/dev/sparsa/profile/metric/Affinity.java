@@ -1,13 +1,12 @@
 package dev.sparsa.profile.metric;
 
-import dev.sparsa.profile.Dist;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * Hardware affinity (DESIGN.md §4). Reuse at lag L: for token t, |A_t ∩ A_{t−L}| / |A_t| within one window (tokens
+ * Hardware affinity (docs/ARCHITECTURE.md §6). Reuse at lag L: for token t, |A_t ∩ A_{t−L}| / |A_t| within one window (tokens
  * with an empty A_t are left out); a random active set of the same density would give about the density. Hot-set
  * coverage: the fraction of all (token, active neuron) events that fall in the k most frequently active neurons,
  * a fixed hot set chosen on the same corpus (in-sample).

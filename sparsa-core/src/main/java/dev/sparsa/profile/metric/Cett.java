@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * CETT (ReLU² Wins; DESIGN.md §4). Neuron i's output magnitude is m_i = |h_i|·‖d_i‖₂; for a threshold ε the
+ * CETT (ReLU² Wins; docs/ARCHITECTURE.md §6). Neuron i's output magnitude is m_i = |h_i|·‖d_i‖₂; for a threshold ε the
  * cumulative error of tail truncation is CETT(ε) = ‖Σ_{i: m_i &lt; ε} h_i d_i‖₂ / ‖Σ_i h_i d_i‖₂.
  *
  * <p>{@link #scan} sorts one token's m ascending and computes CETT after truncating the k smallest, for every

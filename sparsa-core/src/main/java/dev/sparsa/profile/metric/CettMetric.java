@@ -1,6 +1,5 @@
 package dev.sparsa.profile.metric;
 
-import dev.sparsa.profile.Dist;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,9 +1,8 @@
 package dev.sparsa.profile.metric;
 
-import dev.sparsa.profile.Dist;
 
 /**
- * Dynamic dead-neuron rate (AP; DESIGN.md §4): per token, the fraction of neurons that are not active; and the
+ * Dynamic dead-neuron rate (AP; docs/ARCHITECTURE.md §6): per token, the fraction of neurons that are not active; and the
  * neurons never active on the whole corpus. "Active" is {@link LayerWindow#active()}.
  *
  * @see LayerContext for the definition of active

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * τ-dormant ratio (ReDo; DESIGN.md §4): s_i = E|h_i| / ((1/F) Σ_k E|h_k|) over the corpus; neuron i is dormant if
+ * τ-dormant ratio (ReDo; docs/ARCHITECTURE.md §6): s_i = E|h_i| / ((1/F) Σ_k E|h_k|) over the corpus; neuron i is dormant if
  * s_i ≤ τ. Reported for each τ as the fraction of dormant neurons.
  */
 public final class Dormant implements LayerMetric<List<Dormant.Result>> {

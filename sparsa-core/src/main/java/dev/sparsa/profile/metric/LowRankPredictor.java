@@ -3,7 +3,7 @@ package dev.sparsa.profile.metric;
 import java.util.Random;
 
 /**
- * Activation predictor of one layer (Deja Vu style; DESIGN.md §4 "predictivity"): from the FFN input x predict which
+ * Activation predictor of one layer (Deja Vu style; docs/ARCHITECTURE.md §6 "predictivity"): from the FFN input x predict which
  * neurons are active. A rank-r two-layer linear map on standardized x, logits = ((x − μ)/σ)·A·B + b, trained with
  * Adam on the mean logistic (binary cross-entropy) loss over all T × F labels. Neuron i is predicted active when its
  * logit &gt; 0. The backward is written out here and checked by finite differences in the tests.

@@ -1,9 +1,8 @@
 package dev.sparsa.profile.metric;
 
-import dev.sparsa.profile.Dist;
 
 /**
- * PQ Index (SAP; DESIGN.md §4) of each token's h: I(w) = 1 − d^{1/q − 1/p}·‖w‖_p / ‖w‖_q with p = 0.5, q = 1;
+ * PQ Index (SAP; docs/ARCHITECTURE.md §6) of each token's h: I(w) = 1 − d^{1/q − 1/p}·‖w‖_p / ‖w‖_q with p = 0.5, q = 1;
  * 0 for a constant-magnitude vector, 1 − 1/d for a one-hot vector. Undefined (NaN, counted as skipped) for w = 0.
  */
 public final class PqIndex implements LayerMetric<Dist> {

@@ -1,13 +1,12 @@
 package dev.sparsa.profile.metric;
 
-import dev.sparsa.profile.Dist;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * Statistical top-k (Spark Transformer; DESIGN.md §4): keep the entries of h above
+ * Statistical top-k (Spark Transformer; docs/ARCHITECTURE.md §6): keep the entries of h above
  * θ = mean(h) + std(h)·Φ⁻¹(1 − k/F) — linear time, no sort — and compare with the exact top-k (the k largest h_i).
  * Agreement = |S_stat ∩ S_exact| / k; size ratio = |S_stat| / k.
  */

@@ -1,8 +1,7 @@
 package dev.sparsa.profile.metric;
 
-import dev.sparsa.profile.Dist;
 
-/** Zero sparsity (DESIGN.md §4): per token, the fraction of i with h_i = 0 exactly. */
+/** Zero sparsity (docs/ARCHITECTURE.md §6): per token, the fraction of i with h_i = 0 exactly. */
 public final class ZeroSparsity implements LayerMetric<Dist> {
     private final Dist.Acc acc = Dist.Acc.unit();
 

@@ -1,6 +1,5 @@
 package dev.sparsa.profile.metric;
 
-import dev.sparsa.profile.Dist;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -1,7 +1,7 @@
-package dev.sparsa.train;
+package dev.sparsa.train.method;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.train.method.ActivationSwap;
+import dev.sparsa.train.Method;
 
 import java.util.List;
 
@@ -19,7 +19,7 @@ public final class Methods {
             case "relu" -> ActivationSwap.relu();
             case "relu2" -> ActivationSwap.relu2();
             case "drelu" -> ActivationSwap.drelu();
-            case "relufy" -> new dev.sparsa.train.method.Relufy();
+            case "relufy" -> new Relufy();
             default -> throw unknown(name);
         };
     }

@@ -1,4 +1,4 @@
-package dev.sparsa.profile;
+package dev.sparsa.profile.metric;
 
 import java.util.Arrays;
 
