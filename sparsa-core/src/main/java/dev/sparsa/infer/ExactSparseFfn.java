@@ -14,7 +14,7 @@ import java.lang.foreign.Arena;
 import java.util.Arrays;
 
 /**
- * Exact-sparse gated FFN for ReLU-family activations (DESIGN.md §6): the gate is computed densely, then only the
+ * Exact-sparse gated FFN for ReLU-family activations (docs/ARCHITECTURE.md §7): the gate is computed densely, then only the
  * active neurons I = {i : h_i ≠ 0} are touched: {@code up_i = W_up[i,:]·x} for i ∈ I and
  * {@code y = Σ_{i∈I} h_i d_i} from a transposed down projection (one contiguous row per neuron). Equals
  * {@link DenseFfn} up to float summation order for float weights.

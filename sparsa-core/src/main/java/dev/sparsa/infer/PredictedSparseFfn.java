@@ -15,7 +15,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * Predicted-sparse gated FFN (DESIGN.md §6, Deja Vu / PowerInfer style) for ReLU-family activations: a rank-r
+ * Predicted-sparse gated FFN (docs/ARCHITECTURE.md §7, Deja Vu / PowerInfer style) for ReLU-family activations: a rank-r
  * predictor {@code s = U (V x)} chooses candidate neurons <i>before</i> the gate, so the gate rows of the others are
  * never read; for the candidates the gate is computed exactly, the activation applied, and up rows / down columns are
  * read only for the neurons that fire. Precision is exact by construction (no neuron outside the true active set is

@@ -101,35 +101,7 @@ public final class LlamaParams {
 
     /** The tensors a config implies, in {@link LlamaWeights#named()} order. */
     static Map<String, int[]> shapes(ModelConfig c) {
-        int d = c.hiddenSize();
-        int q = c.numHeads() * c.headDim();
-        int kv = c.numKvHeads() * c.headDim();
-        int f = c.intermediateSize();
-        Map<String, int[]> m = new LinkedHashMap<>();
-        m.put("model.embed_tokens.weight", new int[] {c.vocabSize(), d});
-        for (int l = 0; l < c.numLayers(); l++) {
-            String p = "model.layers." + l + ".";
-            String a = p + "self_attn.";
-            m.put(p + "input_layernorm.weight", new int[] {d});
-            m.put(a + "q_proj.weight", new int[] {q, d});
-            m.put(a + "k_proj.weight", new int[] {kv, d});
-            m.put(a + "v_proj.weight", new int[] {kv, d});
-            m.put(a + "o_proj.weight", new int[] {d, q});
-            if (c.attentionBias()) {
-                m.put(a + "q_proj.bias", new int[] {q});
-                m.put(a + "k_proj.bias", new int[] {kv});
-                m.put(a + "v_proj.bias", new int[] {kv});
-            }
-            m.put(p + "post_attention_layernorm.weight", new int[] {d});
-            m.put(p + "mlp.gate_proj.weight", new int[] {f, d});
-            m.put(p + "mlp.up_proj.weight", new int[] {f, d});
-            m.put(p + "mlp.down_proj.weight", new int[] {d, f});
-        }
-        m.put("model.norm.weight", new int[] {d});
-        if (!c.tieWordEmbeddings()) {
-            m.put("lm_head.weight", new int[] {c.vocabSize(), d});
-        }
-        return m;
+        return dev.sparsa.io.ModelFiles.decoderTensors(c);
     }
 
     private static LlamaParams of(ModelConfig cfg, RopeStyle rope, String location, Map<String, Tensor> ts) {

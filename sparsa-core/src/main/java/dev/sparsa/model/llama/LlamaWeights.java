@@ -1,6 +1,7 @@
 package dev.sparsa.model.llama;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.WeightSource;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.spec.ModelConfig;
@@ -92,30 +93,7 @@ public record LlamaWeights(ModelConfig config, RopeStyle ropeStyle, String locat
 
     /** The HF names of every tensor a model of {@code cfg} needs (biases only where the config has them). */
     public static List<String> names(ModelConfig cfg) {
-        List<String> required = new ArrayList<>();
-        required.add("model.embed_tokens.weight");
-        required.add("model.norm.weight");
-        if (!cfg.tieWordEmbeddings()) {
-            required.add("lm_head.weight");
-        }
-        for (int l = 0; l < cfg.numLayers(); l++) {
-            String p = "model.layers." + l + ".";
-            for (String n : List.of("input_layernorm", "post_attention_layernorm")) {
-                required.add(p + n + ".weight");
-            }
-            for (String n : List.of("q", "k", "v", "o")) {
-                required.add(p + "self_attn." + n + "_proj.weight");
-            }
-            if (cfg.attentionBias()) {
-                for (String n : List.of("q", "k", "v")) {
-                    required.add(p + "self_attn." + n + "_proj.bias");
-                }
-            }
-            for (String n : List.of("gate", "up", "down")) {
-                required.add(p + "mlp." + n + "_proj.weight");
-            }
-        }
-        return required;
+        return List.copyOf(ModelFiles.decoderTensors(cfg).keySet());
     }
 
     /**
