@@ -23,7 +23,7 @@ class LlamaModelTest {
         MapWeights w = g.weights().remove("model.layers.1.mlp.up_proj.weight").remove("lm_head.weight");
         assertThatThrownBy(() -> LlamaModel.load(ConfigJson.parse("golden", g.config()), w))
                 .isInstanceOf(SparsaException.FormatException.class)
-                .hasMessage("golden/llama_relu: missing tensor lm_head.weight (and 1 more) for llama with 2 layers");
+                .hasMessage("golden/llama_relu: missing tensor model.layers.1.mlp.up_proj.weight (and 1 more) for llama with 2 layers");
     }
 
     @Test
