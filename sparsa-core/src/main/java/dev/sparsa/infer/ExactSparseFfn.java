@@ -55,7 +55,7 @@ public final class ExactSparseFfn extends SparseFfnBase {
         float[] coef = s.coef;
         float[] yb = s.yRow;
         Tensor upW = w.up();
-        Kernels.matmul(w.gate(), x, batch, gate, par);             // gate = W_gate x (dense)
+        Kernels.matmul(s.gemm, w.gate(), x, batch, gate, par);     // gate = W_gate x (dense)
         boolean tapped = tap.wants(w.layer());
         for (int b = 0; b < batch; b++) {
             int o = b * f;

@@ -46,8 +46,8 @@ public final class DenseFfn implements FfnKernel {
                 act.gated(gate, up, a, h, from, to);           // a = act(gate), h = a ⊙ up
             });
         } else {
-            Kernels.matmul(w.gate(), x, batch, gate, par);     // gate = W_gate x
-            Kernels.matmul(w.up(), x, batch, up, par);         // up   = W_up x
+            Kernels.matmul(acts.gemm, w.gate(), x, batch, gate, par); // gate = W_gate x
+            Kernels.matmul(acts.gemm, w.up(), x, batch, up, par);     // up   = W_up x
             par.forRange(batch * f, 4096, (from, to) -> act.gated(gate, up, a, h, from, to));
         }
         if (tap.wants(w.layer())) {
@@ -58,7 +58,7 @@ public final class DenseFfn implements FfnKernel {
         if (batch == 1) {
             Kernels.matvec(w.down(), h, y, par);               // y = W_down h
         } else {
-            Kernels.matmul(w.down(), h, batch, y, par);
+            Kernels.matmul(acts.gemm, w.down(), h, batch, y, par);
         }
     }
 

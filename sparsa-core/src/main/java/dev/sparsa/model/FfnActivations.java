@@ -1,5 +1,7 @@
 package dev.sparsa.model;
 
+import dev.sparsa.tensor.Gemm;
+
 /**
  * The intermediates of one gated FFN over a batch of rows, row-major {@code [rows, F]}: {@code gate = x·W_gateᵀ},
  * {@code up = x·W_upᵀ}, {@code act = act(gate)} and {@code h = act ⊙ up'} (up' = up, or ReLU(up) for dReLU). An
@@ -11,6 +13,8 @@ public class FfnActivations {
     public final float[] up;
     public final float[] act;
     public final float[] h;
+    /** The GEMM engine of batched forwards through this workspace (its packing buffers are reused). */
+    public final Gemm gemm = new Gemm();
     private final int capacity;
     private final int width;
 

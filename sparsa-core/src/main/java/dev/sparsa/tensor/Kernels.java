@@ -167,12 +167,20 @@ public final class Kernels {
      * multiplied with 4 tokens at a time (16 accumulators), so each weight byte is read once per 32 tokens.
      */
     public static void matmul(Tensor w, float[] x, int batch, float[] y, Parallel par) {
+        matmul(null, w, x, batch, y, par);
+    }
+
+    /**
+     * {@link #matmul(Tensor, float[], int, float[], Parallel)} with the caller's {@link Gemm} engine (its packing
+     * buffers are reused from call to call; a workspace keeps one); null makes a fresh one when it is needed.
+     */
+    public static void matmul(Gemm gemm, Tensor w, float[] x, int batch, float[] y, Parallel par) {
         checkVec(w, x, y, batch);
         int rows = w.rows();
         int cols = w.cols();
         if (batch >= Gemm.MATMUL_MIN_BATCH) {
-            new Gemm().multiply(batch, rows, cols, Gemm.Mat.of(x, 0, cols), Gemm.Weight.of(w).t(),
-                    Gemm.Mat.of(y, 0, rows), false, par);
+            (gemm != null ? gemm : new Gemm()).multiply(batch, rows, cols, Gemm.Mat.of(x, 0, cols),
+                    Gemm.Weight.of(w).t(), Gemm.Mat.of(y, 0, rows), false, par);
             return;
         }
         if (batch < 4) {

@@ -5,6 +5,7 @@ import dev.sparsa.model.FfnKernel;
 import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.spec.RopeStyle;
 import dev.sparsa.tensor.Attention;
+import dev.sparsa.tensor.Gemm;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.RmsNorm;
@@ -84,9 +85,9 @@ public final class LlamaBlock {
         if (n == 1) {
             qkv(ly, s.xn1, s.q, s.k, s.v, par);                             // decode: q, k, v in one pass
         } else {
-            linear(ly.wq(), s.xn1, n, s.q, ly.bq(), par);                   // q = W_q xn (+ b_q)
-            linear(ly.wk(), s.xn1, n, s.k, ly.bk(), par);                   // k = W_k xn (+ b_k)
-            linear(ly.wv(), s.xn1, n, s.v, ly.bv(), par);                   // v = W_v xn (+ b_v)
+            linear(s.ffn.gemm, ly.wq(), s.xn1, n, s.q, ly.bq(), par);                   // q = W_q xn (+ b_q)
+            linear(s.ffn.gemm, ly.wk(), s.xn1, n, s.k, ly.bk(), par);                   // k = W_k xn (+ b_k)
+            linear(s.ffn.gemm, ly.wv(), s.xn1, n, s.v, ly.bv(), par);                   // v = W_v xn (+ b_v)
         }
         Rotary.Table rope = st.rope(invFreq, r.pos0() + r.t());
         boolean inter = w.ropeStyle() == RopeStyle.INTERLEAVED;
@@ -107,7 +108,7 @@ public final class LlamaBlock {
                         s.probs, s.probs == null ? 0 : b * heads * t * t, par);
             }
         }
-        linear(ly.wo(), s.att, n, s.out, ly.bo(), par);                     // o = W_o att
+        linear(s.ffn.gemm, ly.wo(), s.att, n, s.out, ly.bo(), par);                     // o = W_o att
         add(x, s.out, n * d);                                               // x += o
         if (s.xMid != null) {
             System.arraycopy(x, 0, s.xMid, 0, n * d);                       // keep the mid residual (backward)
@@ -130,7 +131,7 @@ public final class LlamaBlock {
         for (int i = 0; i < count; i++) {                                   // final RMSNorm
             st.rstdF[i] = RmsNorm.forward(st.xf, i * d, st.x, (first + i) * d, w.finalNorm(), d, c.normEps());
         }
-        linear(w.lmHead(), st.xf, count, logits, null, par);                // logits = W_lm xf
+        linear(st.slot(0).ffn.gemm, w.lmHead(), st.xf, count, logits, null, par);                // logits = W_lm xf
     }
 
     /**
@@ -162,12 +163,12 @@ public final class LlamaBlock {
         addBias(v, 1, ly.bv());
     }
 
-    /** y = x Wᵀ (+ b) for {@code rows} rows: matvec for one, matmul for a batch. */
-    public static void linear(Tensor w, float[] x, int rows, float[] y, Tensor bias, Parallel par) {
+    /** y = x Wᵀ (+ b) for {@code rows} rows: matvec for one, matmul (with the workspace's GEMM engine) for a batch. */
+    public static void linear(Gemm gemm, Tensor w, float[] x, int rows, float[] y, Tensor bias, Parallel par) {
         if (rows == 1) {
             Kernels.matvec(w, x, y, par);
         } else {
-            Kernels.matmul(w, x, rows, y, par);
+            Kernels.matmul(gemm, w, x, rows, y, par);
         }
         addBias(y, rows, bias);
     }
