@@ -88,7 +88,7 @@ class TrainBenchTest {
             LlamaParams b = LlamaParams.init(c, 0.02, 9, arena);
             Backprop pa = new Backprop(a, seqs, t);
             Backprop pb = new Backprop(b, seqs, t);
-            StepProfile prof = new StepProfile(c.numLayers());
+            StepProfile prof = new StepProfile(c.numLayers(), TrainBench.heapCounter());
             pb.profile(prof);
             prof.start();
             double la = pa.step(tokens, 0, 0f, null, 0f, 1f, par).ce();
