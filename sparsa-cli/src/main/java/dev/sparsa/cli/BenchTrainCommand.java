@@ -221,7 +221,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             row.put("label", op.label().strip());
             row.put("msPerStep", s / steps * 1e3);
             row.put("fraction", s / total);
-            double fl = TrainBench.flops(op, cfg, r.batch(), r.seq()) * (TrainBench.perLayer(op) ? cfg.numLayers() : 1);
+            double fl = TrainBench.stepFlops(op, cfg, r.batch(), r.seq());
             row.put("gflops", fl > 0 ? fl * steps / s / 1e9 : null);
             row.put("allocatedMiBPerStep", p.countsAllocation() ? p.allocatedBytes(op) / steps / 1048576.0 : null);
             if (TrainBench.perLayer(op)) {
@@ -246,7 +246,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         sb.append("| section | ms/step | share | GFLOP/s | heap MiB/step |\n|---|---|---|---|---|\n");
         for (Op op : Op.values()) {
             double s = p.seconds(op);
-            double fl = TrainBench.flops(op, cfg, r.batch(), r.seq()) * (TrainBench.perLayer(op) ? cfg.numLayers() : 1);
+            double fl = TrainBench.stepFlops(op, cfg, r.batch(), r.seq());
             sb.append(String.format(Locale.ROOT, "| %s%s | %.1f | %.1f%% | %s | %s |%n", op.label(),
                     TrainBench.perLayer(op) ? " (x" + cfg.numLayers() + ")" : "", s / steps * 1e3, 100 * s / total,
                     fl > 0 ? String.format(Locale.ROOT, "%.1f", fl * steps / s / 1e9) : "",

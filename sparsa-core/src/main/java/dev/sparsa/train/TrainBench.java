@@ -136,6 +136,11 @@ public final class TrainBench {
         };
     }
 
+    /** FLOPs of {@code op} in one whole step: {@link #flops} times L for the per-layer ops. */
+    public static double stepFlops(Op op, ModelConfig c, int batch, int seq) {
+        return flops(op, c, batch, seq) * (perLayer(op) ? c.numLayers() : 1);
+    }
+
     /** True for the ops that run once per layer. */
     public static boolean perLayer(Op op) {
         return op == Op.FWD_LAYER || (op.name().startsWith("BWD_") && op != Op.BWD_HEAD_DX && op != Op.BWD_HEAD_DW

@@ -68,7 +68,9 @@ class TrainBenchTest {
         ModelConfig c = Presets.tinyLlama();
         double sum = 0;
         for (Op op : Op.values()) {
-            sum += TrainBench.flops(op, c, 8, 256) * (TrainBench.perLayer(op) ? c.numLayers() : 1);
+            sum += TrainBench.stepFlops(op, c, 8, 256);
+            assertThat(TrainBench.stepFlops(op, c, 8, 256))
+                    .isEqualTo(TrainBench.flops(op, c, 8, 256) * (TrainBench.perLayer(op) ? c.numLayers() : 1));
         }
         assertThat(sum).isCloseTo(TrainBench.flopsPerStep(c, 8, 256), within(1e-6 * sum));
         assertThat(TrainBench.perLayer(Op.FWD_LAYER)).isTrue();
