@@ -6,7 +6,8 @@ per layer RMSNorm -> q/k/v projections -> RoPE (rotate-half) -> causal GQA atten
 has no scaled_dot_product_attention) -> o projection -> residual -> RMSNorm -> SwiGLU FFN (down(act(gate) * up)) ->
 residual, final RMSNorm, untied LM head (tied when the config says so). The parameters are the ones Sparsa's
 LlamaParams holds (q/k/v biases only when attention_bias / qwen2), initialized as transformers does
-(N(0, 0.02^2) matrices, norm gains 1, biases 0).
+(N(0, 0.02^2) matrices, norm gains 1, biases 0). A config's rope_scaling is ignored (plain RoPE frequencies: the
+same cost), as are the L1 / distillation terms Sparsa's trainer can add (bench-train does not use them).
 
 One step: zero_grad(set_to_none=True), forward on a random batch of B x (T+1) tokens (inputs 0..T-1, targets
 1..T), mean cross-entropy, backward, clip_grad_norm_(1.0), AdamW(lr 1e-3, betas (0.9, 0.95), eps 1e-8, weight

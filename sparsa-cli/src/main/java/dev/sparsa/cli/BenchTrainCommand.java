@@ -113,7 +113,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         log.accept(String.format(Locale.ROOT, "FP32 peak per core: %.1f GFLOP/s measured (Vector API FMA, %d lanes), "
                 + "%.1f nominal (clock x 2 FMA x lanes x 2); %.1f for %d cores", measured, TrainBench.peakLanes(),
                 nominal, peak, cores));
-        StepProfile prof = profile ? new StepProfile(cfg.numLayers()) : null;
+        StepProfile prof = profile ? new StepProfile(cfg.numLayers(), TrainBench.heapCounter()) : null;
         TrainBench.Result r;
         try (Parallel par = new Parallel(n)) {
             r = TrainBench.run(cfg, batch, seq, warmup, steps, seed, par, prof, log);
@@ -187,6 +187,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
         m.put("peakGflops", peak);
         m.put("peakFraction", r.gflops() / peak);
         m.put("peakRssMiB", rss < 0 ? null : rss / 1048576.0);
+        m.put("allocatedMiBPerStep", Double.isNaN(r.allocatedBytesPerStep()) ? null
+                : r.allocatedBytesPerStep() / 1048576.0);
         m.put("firstLoss", r.firstLoss());
         m.put("lastLoss", r.lastLoss());
         m.put("java", Runtime.version().toString());
@@ -219,8 +221,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
             row.put("label", op.label().strip());
             row.put("msPerStep", s / steps * 1e3);
             row.put("fraction", s / total);
-            double fl = TrainBench.flops(op, cfg, r.batch(), r.seq()) * (TrainBench.perLayer(op) ? cfg.numLayers() : 1);
+            double fl = TrainBench.stepFlops(op, cfg, r.batch(), r.seq());
             row.put("gflops", fl > 0 ? fl * steps / s / 1e9 : null);
+            row.put("allocatedMiBPerStep", p.countsAllocation() ? p.allocatedBytes(op) / steps / 1048576.0 : null);
             if (TrainBench.perLayer(op)) {
                 double[] per = new double[cfg.numLayers()];
                 for (int l = 0; l < per.length; l++) {
@@ -240,13 +243,15 @@ public final class BenchTrainCommand implements Callable<Integer> {
         double total = p.totalSeconds();
         sb.append(String.format(Locale.ROOT, "%nSparsa step profile (mean of %d timed steps; %.1f ms per step in all)%n%n",
                 p.steps(), total / steps * 1e3));
-        sb.append("| section | ms/step | share | GFLOP/s |\n|---|---|---|---|\n");
+        sb.append("| section | ms/step | share | GFLOP/s | heap MiB/step |\n|---|---|---|---|---|\n");
         for (Op op : Op.values()) {
             double s = p.seconds(op);
-            double fl = TrainBench.flops(op, cfg, r.batch(), r.seq()) * (TrainBench.perLayer(op) ? cfg.numLayers() : 1);
-            sb.append(String.format(Locale.ROOT, "| %s%s | %.1f | %.1f%% | %s |%n", op.label(),
+            double fl = TrainBench.stepFlops(op, cfg, r.batch(), r.seq());
+            sb.append(String.format(Locale.ROOT, "| %s%s | %.1f | %.1f%% | %s | %s |%n", op.label(),
                     TrainBench.perLayer(op) ? " (x" + cfg.numLayers() + ")" : "", s / steps * 1e3, 100 * s / total,
-                    fl > 0 ? String.format(Locale.ROOT, "%.1f", fl * steps / s / 1e9) : ""));
+                    fl > 0 ? String.format(Locale.ROOT, "%.1f", fl * steps / s / 1e9) : "",
+                    p.countsAllocation() ? String.format(Locale.ROOT, "%.1f", p.allocatedBytes(op) / steps / 1048576.0)
+                            : ""));
         }
         sb.append("\nper layer (ms/step): forward");
         for (int l = 0; l < cfg.numLayers(); l++) {
@@ -281,6 +286,10 @@ public final class BenchTrainCommand implements Callable<Integer> {
             if (p.get("blas") != null) {
                 sb.append("pytorch BLAS: ").append(p.get("blas")).append('\n');
             }
+        }
+        if (m.get("allocatedMiBPerStep") instanceof Number a) {
+            sb.append(String.format(Locale.ROOT, "sparsa Java heap allocated per timed step: %.1f MiB%n",
+                    a.doubleValue()));
         }
         sb.append("load average: ").append(m.get("loadAverageStart")).append(" at the start, ")
                 .append(m.get("loadAverageEnd")).append(" at the end\n");

@@ -93,6 +93,7 @@ class BenchTrainCommandTest {
         assertThat(j.get("peakGflops").asDouble()).as("one thread").isCloseTo(perCore, within(1e-9));
         assertThat(j.get("peakFraction").asDouble()).isCloseTo(gflops / j.get("peakGflops").asDouble(), within(1e-12));
         assertThat(j.get("peakRssMiB").asDouble()).isPositive();
+        assertThat(j.get("allocatedMiBPerStep").asDouble()).isNotNegative();
         assertThat(j.get("firstLoss").asDouble()).isCloseTo(Math.log(64), within(0.1));
         assertThat(j.has("peer")).isFalse();
         assertThat(j.has("ratio")).isFalse();
@@ -117,6 +118,7 @@ class BenchTrainCommandTest {
         assertThat(fwd.get("msPerLayer")).hasSize(2);
         assertThat(fwd.get("gflops").isNumber()).isTrue();
         assertThat(prof.get(StepProfile.Op.OPTIMIZER.ordinal()).get("gflops").isNull()).isTrue();
+        assertThat(fwd.get("allocatedMiBPerStep").asDouble()).isNotNegative();
 
         CliRun table = CliRun.of(args("--peer", "none", "--profile"));
         assertThat(table.code()).as(table.err()).isZero();

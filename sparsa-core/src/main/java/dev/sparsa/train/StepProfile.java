@@ -1,11 +1,15 @@
 package dev.sparsa.train;
 
+import java.util.function.LongSupplier;
+
 /**
  * Wall-clock time of each section of a training step, for {@code sparsa bench-train --profile}: the caller marks
  * the start of a step ({@link #start}) and every section ends with a {@link #lap} on the thread that drives the
  * step, so a lap is the time since the previous one (the kernels are synchronous: a lap waits for every worker).
  * Laps are summed per op and per layer ({@code layer} −1: not in a layer). Two {@code nanoTime} reads per section,
- * about 80 per tiny-llama step: microseconds against a step of a second. Not thread-safe: one step driver.
+ * about 80 per tiny-llama step: microseconds against a step of a second. Optionally also the Java heap each op
+ * allocates (all threads; a trainer that allocates its buffers once allocates ~nothing per step). Not thread-safe:
+ * one step driver.
  */
 public final class StepProfile {
 
@@ -50,17 +54,34 @@ public final class StepProfile {
     private static final Op[] OPS = Op.values();
     private final int layers;
     private final long[][] nanos;      // [op][layer + 1]
+    private final long[] bytes;        // [op], heap allocated during the op
+    private final LongSupplier heap;   // heap bytes allocated so far by all threads, or null
     private long last;
+    private long lastHeap;
     private int steps;
 
+    /** Times only. */
     public StepProfile(int layers) {
+        this(layers, null);
+    }
+
+    /**
+     * Times, and the Java heap each op allocates when {@code heapAllocated} (bytes allocated so far by all threads,
+     * e.g. {@link TrainBench#heapCounter()}) is not null.
+     */
+    public StepProfile(int layers, LongSupplier heapAllocated) {
         this.layers = layers;
         this.nanos = new long[OPS.length][layers + 1];
+        this.bytes = new long[OPS.length];
+        this.heap = heapAllocated;
     }
 
     /** Marks the start of a step. */
     public void start() {
         steps++;
+        if (heap != null) {
+            lastHeap = heap.getAsLong();
+        }
         last = System.nanoTime();
     }
 
@@ -68,6 +89,12 @@ public final class StepProfile {
     public void lap(Op op, int layer) {
         long now = System.nanoTime();
         nanos[op.ordinal()][layer + 1] += now - last;
+        if (heap != null) {
+            long h = heap.getAsLong();
+            bytes[op.ordinal()] += h - lastHeap;
+            lastHeap = h;
+            now = System.nanoTime();                  // the counter's own time goes to no section
+        }
         last = now;
     }
 
@@ -76,7 +103,18 @@ public final class StepProfile {
         for (long[] row : nanos) {
             java.util.Arrays.fill(row, 0);
         }
+        java.util.Arrays.fill(bytes, 0);
         steps = 0;
+    }
+
+    /** Whether {@link #allocatedBytes} is measured. */
+    public boolean countsAllocation() {
+        return heap != null;
+    }
+
+    /** Heap bytes allocated during {@code op}, summed over layers and steps (0 when not counted). */
+    public long allocatedBytes(Op op) {
+        return bytes[op.ordinal()];
     }
 
     /** Steps started since the last reset. */

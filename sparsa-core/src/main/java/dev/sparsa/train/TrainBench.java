@@ -47,10 +47,14 @@ public final class TrainBench {
     public static final float CLIP = 1.0f;
     public static final double INIT_STD = 0.02;
 
-    /** What one benchmark measured. Times in seconds; {@code stepSeconds} are the timed steps in order. */
+    /**
+     * What one benchmark measured. Times in seconds; {@code stepSeconds} are the timed steps in order;
+     * {@code allocatedBytesPerStep} the Java heap allocated by all threads per timed step (mean; NaN where the JVM
+     * does not count it): a trainer that allocates its buffers once allocates ~nothing per step.
+     */
     public record Result(long params, long matmulParams, int batch, int seq, int threads, int warmup, int steps,
                          double flopsPerStep, double[] stepSeconds, double firstLoss, double lastLoss,
-                         StepProfile profile) {
+                         double allocatedBytesPerStep, StepProfile profile) {
         public int tokensPerStep() {
             return batch * seq;
         }
@@ -132,6 +136,11 @@ public final class TrainBench {
         };
     }
 
+    /** FLOPs of {@code op} in one whole step: {@link #flops} times L for the per-layer ops. */
+    public static double stepFlops(Op op, ModelConfig c, int batch, int seq) {
+        return flops(op, c, batch, seq) * (perLayer(op) ? c.numLayers() : 1);
+    }
+
     /** True for the ops that run once per layer. */
     public static boolean perLayer(Op op) {
         return op == Op.FWD_LAYER || (op.name().startsWith("BWD_") && op != Op.BWD_HEAD_DX && op != Op.BWD_HEAD_DW
@@ -187,6 +196,7 @@ public final class TrainBench {
             log.accept(String.format("sparsa: %d parameters, %d x %d tokens per step, %d threads (set up in %.1f s)",
                     p.count(), batch, seq, par.threads(), (System.nanoTime() - t0) / 1e9));
             double[] times = new double[steps];
+            long allocated = 0;
             double first = Double.NaN;
             double last = Double.NaN;
             for (int s = 0; s < warmup + steps; s++) {
@@ -198,6 +208,7 @@ public final class TrainBench {
                     profile.start();
                     bp.profile(profile);
                 }
+                long heap = allocatedBytes();
                 long a = System.nanoTime();
                 p.zeroGrads();
                 lap(profile, Op.ZERO_GRADS);
@@ -207,6 +218,7 @@ public final class TrainBench {
                 double sec = (System.nanoTime() - a) / 1e9;
                 if (timed) {
                     times[s - warmup] = sec;
+                    allocated += allocatedBytes() - heap;
                 }
                 if (s == 0) {
                     first = loss.ce();
@@ -217,8 +229,27 @@ public final class TrainBench {
             }
             bp.profile(null);
             return new Result(p.count(), matmulParams(cfg), batch, seq, par.threads(), warmup, steps,
-                    flopsPerStep(cfg, batch, seq), times, first, last, profile);
+                    flopsPerStep(cfg, batch, seq), times, first, last,
+                    ALLOCATION == null ? Double.NaN : (double) allocated / steps, profile);
         }
+    }
+
+    private static final com.sun.management.ThreadMXBean ALLOCATION = allocationCounter();
+
+    private static com.sun.management.ThreadMXBean allocationCounter() {
+        java.lang.management.ThreadMXBean t = java.lang.management.ManagementFactory.getThreadMXBean();
+        return t instanceof com.sun.management.ThreadMXBean h && h.isThreadAllocatedMemorySupported()
+                && h.isThreadAllocatedMemoryEnabled() ? h : null;
+    }
+
+    // heap bytes allocated by all threads so far (HotSpot's per-thread TLAB counters summed), 0 when not counted
+    private static long allocatedBytes() {
+        return ALLOCATION == null ? 0 : ALLOCATION.getTotalThreadAllocatedBytes();
+    }
+
+    /** Heap bytes allocated so far by all threads, for {@link StepProfile}; null where the JVM does not count them. */
+    public static java.util.function.LongSupplier heapCounter() {
+        return ALLOCATION == null ? null : ALLOCATION::getTotalThreadAllocatedBytes;
     }
 
     private static void lap(StepProfile profile, Op op) {
@@ -237,19 +268,25 @@ public final class TrainBench {
     /**
      * The FP32 peak of {@code threads} cores in GFLOP/s, measured: each thread runs {@value #CHAINS} independent
      * chains of {@code a = a·b + c} on {@code FloatVector.SPECIES_PREFERRED} vectors (2 FLOPs per lane per FMA) for
-     * {@code millis} ms; best of {@code reps}. On a shared machine this reads the cores as they are at that moment.
+     * {@code millis} ms, repeated until {@code reps} runs in a row improve the best by less than 5% (at most
+     * {@value #MAX_PEAK_RUNS} runs: on a loaded machine the C2 compile of the loop can come late); the best.
+     * On a shared machine this reads the cores as they are at that moment.
      */
     public static double fp32PeakGflops(int threads, int millis, int reps) {
         float sink = 0;
-        for (int i = 0; i < 300; i++) {                          // compile fmaBlock (C2) before timing
+        for (int i = 0; i < 500; i++) {                          // get fmaBlock compiled (C2) before timing
             sink += fmaBlock(1f + i * 1e-3f, 200);
         }
         double best = 0;
-        for (int r = 0; r < reps; r++) {
-            best = Math.max(best, fmaRun(threads, millis * 1_000_000L));
+        for (int r = 0, stale = 0; r < MAX_PEAK_RUNS && stale < reps; r++) {
+            double g = fmaRun(threads, millis * 1_000_000L);
+            stale = g > best * 1.05 ? 0 : stale + 1;
+            best = Math.max(best, g);
         }
         return sink == 42f ? best + 1e-9 : best;                 // keep sink alive
     }
+
+    private static final int MAX_PEAK_RUNS = 30;
 
     private static double fmaRun(int threads, long nanos) {
         CyclicBarrier start = new CyclicBarrier(threads);

@@ -68,7 +68,9 @@ class TrainBenchTest {
         ModelConfig c = Presets.tinyLlama();
         double sum = 0;
         for (Op op : Op.values()) {
-            sum += TrainBench.flops(op, c, 8, 256) * (TrainBench.perLayer(op) ? c.numLayers() : 1);
+            sum += TrainBench.stepFlops(op, c, 8, 256);
+            assertThat(TrainBench.stepFlops(op, c, 8, 256))
+                    .isEqualTo(TrainBench.flops(op, c, 8, 256) * (TrainBench.perLayer(op) ? c.numLayers() : 1));
         }
         assertThat(sum).isCloseTo(TrainBench.flopsPerStep(c, 8, 256), within(1e-6 * sum));
         assertThat(TrainBench.perLayer(Op.FWD_LAYER)).isTrue();
@@ -88,7 +90,7 @@ class TrainBenchTest {
             LlamaParams b = LlamaParams.init(c, 0.02, 9, arena);
             Backprop pa = new Backprop(a, seqs, t);
             Backprop pb = new Backprop(b, seqs, t);
-            StepProfile prof = new StepProfile(c.numLayers());
+            StepProfile prof = new StepProfile(c.numLayers(), TrainBench.heapCounter());
             pb.profile(prof);
             prof.start();
             double la = pa.step(tokens, 0, 0f, null, 0f, 1f, par).ce();
