@@ -64,12 +64,13 @@ public final class DemoCommand implements Callable<Integer> {
     String model;
 
     /**
-     * The parts of the demo and their expected share of its time on a quiet 2-core machine (measured), for the
-     * overall ETA; the first run pretrains, later ones find the model in the cache.
+     * The parts of the demo and their expected seconds on a quiet 2-core machine (CPU seconds / 2 of a measured
+     * run), for the overall ETA, which scales them by how much slower the parts done so far ran; the pretraining
+     * counts only when it runs (later demos find the model in the cache).
      */
     static final List<String> STAGES = List.of("MiniLM profile", "dense Llama", "ProSparse", "profiles",
             "decode speed");
-    static final double[] EXPECTED = {30, 130, 45, 15, 10};
+    static final double[] EXPECTED = {25, 90, 30, 8, 8};
 
     @Override
     public Integer call() {
@@ -86,14 +87,17 @@ public final class DemoCommand implements Callable<Integer> {
         Clock clock = new Clock(err);
         ProfileResults minilm;
         ProSparseDemo.Results llama;
+        DenseLlamaCache.Spec spec = DenseLlamaCache.Spec.microLlamaBrown();
+        Fetch fetch = Fetch.defaultCache();
+        if (DenseLlamaCache.isCached(fetch.root(), spec)) {
+            clock.quick(1);
+        }
         try (Parallel par = new Parallel(n)) {
             clock.stage(0);
             ProfileOptions mo = ProfileOptions.defaults().withTokens(tokens);
             minilm = ProfileCommand.measure(model, null, "brown-valid", tokens, par, mo, ProgressBar.stderr(), err);
 
             clock.stage(1);
-            DenseLlamaCache.Spec spec = DenseLlamaCache.Spec.microLlamaBrown();
-            Fetch fetch = Fetch.defaultCache();
             DemoProgress progress = new DemoProgress(err, clock);
             progress.train.label("pretrain " + spec.name());
             DenseLlamaCache.Entry dense = DenseLlamaCache.obtain(fetch.root(), spec,
@@ -203,9 +207,15 @@ public final class DemoCommand implements Callable<Integer> {
         private long stageStart;
         private int stage = -1;
         private double expectedDone;
+        private final double[] expected = EXPECTED.clone();
 
         Clock(PrintStream err) {
             this.err = err;
+        }
+
+        /** Stage {@code i} will take next to no time (the dense model is in the cache). */
+        void quick(int i) {
+            expected[i] = 1;
         }
 
         double elapsed() {
@@ -222,7 +232,7 @@ public final class DemoCommand implements Callable<Integer> {
             stageStart = System.nanoTime();
             double rest = 0;
             for (int k = i; k < EXPECTED.length; k++) {
-                rest += EXPECTED[k];
+                rest += expected[k];
             }
             double speed = expectedDone > 0 ? elapsed() / expectedDone : 1;   // > 1: slower than a quiet machine
             err.printf(Locale.ROOT, "sparsa: demo %d/%d: %s; elapsed %s, ETA %s%n", i + 1, EXPECTED.length,
@@ -233,7 +243,7 @@ public final class DemoCommand implements Callable<Integer> {
         void end() {
             if (stage >= 0) {
                 seconds.put(STAGES.get(stage), (System.nanoTime() - stageStart) / 1e9);
-                expectedDone += EXPECTED[stage];
+                expectedDone += expected[stage];
                 stage = -1;
             }
         }

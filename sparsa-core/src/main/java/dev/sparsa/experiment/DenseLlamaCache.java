@@ -124,6 +124,11 @@ public final class DenseLlamaCache {
         return cacheRoot.resolve("models").resolve(spec.folder());
     }
 
+    /** Whether {@link #obtain} would find {@code spec}'s model in the cache (and not train). */
+    public static boolean isCached(Path cacheRoot, Spec spec) {
+        return cached(location(cacheRoot, spec)) != null;
+    }
+
     /**
      * The cached model of {@code spec}, pretraining it first when it is not in the cache.
      *

@@ -16,6 +16,7 @@ import dev.sparsa.model.llama.LlamaWeights;
 import dev.sparsa.perf.Bench;
 import dev.sparsa.perf.BenchPrompt;
 import dev.sparsa.perf.BenchRow;
+import dev.sparsa.perf.Stats;
 import dev.sparsa.profile.ProfileOptions;
 import dev.sparsa.profile.ProfileResults;
 import dev.sparsa.profile.Profiler;
@@ -59,6 +60,8 @@ public final class ProSparseDemo {
      * @param profile      profile options of both models
      * @param promptTokens benchmark prompt
      * @param decodeTokens benchmark tokens generated per repetition
+     * @param benchWarmup  untimed runs of each (model, kernel) before the first round
+     * @param benchReps    interleaved rounds, each timing every (model, kernel) once
      */
     public record Options(int stageSteps, float[] lambdas, double tolerance, int batch, int seq, float lr, int warmup,
                           long seed, int valTokens, ProfileOptions profile, int promptTokens, int decodeTokens,
@@ -69,7 +72,7 @@ public final class ProSparseDemo {
          */
         public static Options defaults(int valTokens, ProfileOptions profile) {
             return new Options(40, new float[]{0.35f, 1.75f, 3.5f}, 0.01, 16, 128, 1e-3f, 10, 1234, valTokens,
-                    profile, 32, 192, 2, 5);             // prompt + decode within the context of 256
+                    profile, 32, 192, 1, 7);             // prompt + decode within the context of 256
         }
     }
 
@@ -158,24 +161,59 @@ public final class ProSparseDemo {
                 denseModel.parameters(), denseModel.bitsPerByte(), denseModel.ce(), denseModel.sparsity(),
                 denseModel.sparsityPerLayer(), denseProfile);
         listener.stage("decode speed");
-        List<BenchRow> bench = new ArrayList<>();
-        Consumer<String> log = listener::say;
-        for (Path dir : List.of(dense.dir(), sparseDir)) {
-            try (ModelFiles files = ModelFiles.open(dir)) {
-                Tokenizer tok = TokenizerJson.load(files.tokenizerJson());
-                int[] ids = BenchPrompt.ids(files, tok, o.promptTokens(), 7);
-                String label = dir.equals(sparseDir) ? "prosparse" : "dense";
-                ModelConfig c = files.config();
-                boolean zeros = Activation.of(c.hiddenAct(), c.fatreluThreshold()).zeroBelow();
-                for (String ffn : zeros ? List.of("dense", "exact-sparse") : List.of("dense")) {
-                    bench.add(Bench.sparsa(files, label, ffn, ids, o.decodeTokens(), o.benchWarmup(), o.benchReps(),
-                            par, log));
-                }
-            }
-        }
+        List<BenchRow> bench = bench(List.of(dense.dir(), sparseDir), o, par, listener::say);
         return new Results(denseModel, sparseModel, dense.summary(), dense.cached(), o.stageSteps(), o.lambdas(),
                 r.steps(), r.seconds(), SparsifyExperiment.curve(r.log()), r.method(), atZero, valid.name(),
                 val.predictedTokens(), val.contextLength(), bench, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * Decode / prefill speed of each (model, kernel) pair, measured in {@code o.benchReps()} interleaved rounds (one
+     * timed repetition of every pair per round, after {@code o.benchWarmup()} untimed ones), so that a change of the
+     * machine's load during the measurement hits every pair alike; each row's figures are the statistics over the
+     * rounds.
+     */
+    static List<BenchRow> bench(List<Path> dirs, Options o, Parallel par, Consumer<String> log) {
+        record Pair(Path dir, String label, String ffn) {
+        }
+        List<Pair> pairs = new ArrayList<>();
+        for (Path dir : dirs) {
+            try (ModelFiles files = ModelFiles.open(dir)) {
+                ModelConfig c = files.config();
+                String label = dir.equals(dirs.getFirst()) ? "dense" : "prosparse";
+                boolean zeros = Activation.of(c.hiddenAct(), c.fatreluThreshold()).zeroBelow();
+                for (String ffn : zeros ? List.of("dense", "exact-sparse") : List.of("dense")) {
+                    pairs.add(new Pair(dir, label, ffn));
+                }
+            }
+        }
+        List<BenchRow> first = new ArrayList<>();
+        double[][] pre = new double[pairs.size()][o.benchReps()];
+        double[][] dec = new double[pairs.size()][o.benchReps()];
+        for (int round = 0; round < o.benchReps(); round++) {
+            for (int i = 0; i < pairs.size(); i++) {
+                Pair p = pairs.get(i);
+                try (ModelFiles files = ModelFiles.open(p.dir())) {
+                    int[] ids = BenchPrompt.ids(files, TokenizerJson.load(files.tokenizerJson()), o.promptTokens(), 7);
+                    BenchRow r = Bench.sparsa(files, p.label(), p.ffn(), ids, o.decodeTokens(),
+                            round == 0 ? o.benchWarmup() : 0, 1, par, round == 0 ? log : line -> {
+                            });
+                    if (round == 0) {
+                        first.add(r);
+                    }
+                    pre[i][round] = r.prefill().median();
+                    dec[i][round] = r.decode().median();
+                }
+            }
+        }
+        List<BenchRow> rows = new ArrayList<>();
+        for (int i = 0; i < pairs.size(); i++) {
+            BenchRow r = first.get(i);
+            rows.add(new BenchRow(r.engine(), r.model(), r.dtype(), r.ffn(), r.threads(), r.promptTokens(),
+                    r.decodeTokens(), Stats.of(pre[i]), Stats.of(dec[i]), r.bytesPerToken(), r.gbPerSecond(),
+                    r.fractionOfBandwidth(), r.activeFraction(), r.idealSpeedup(), r.recall(), r.note()));
+        }
+        return rows;
     }
 
     private static Model model(String name, ModelConfig c, long params, EvalResult e, ProfileResults profile) {

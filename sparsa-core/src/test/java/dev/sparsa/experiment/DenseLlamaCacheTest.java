@@ -24,7 +24,9 @@ class DenseLlamaCacheTest {
 
     @Test
     void pretrainsOnceThenLoadsTheSameFolderAndTheSavedWeightsAreTheTrainedOnes(@TempDir Path cache) throws Exception {
+        assertThat(DenseLlamaCache.isCached(cache, TinyDense.spec())).isFalse();
         DenseLlamaCache.Entry first = TinyDense.model(cache);
+        assertThat(DenseLlamaCache.isCached(cache, TinyDense.spec())).isTrue();
         assertThat(first.cached()).isFalse();
         assertThat(first.dir()).isEqualTo(DenseLlamaCache.location(cache, TinyDense.spec()));
         assertThat(first.dir().getFileName().toString()).matches("tiny-test-[0-9a-f]{8}");

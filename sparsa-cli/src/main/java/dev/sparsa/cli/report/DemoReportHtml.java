@@ -88,8 +88,9 @@ public final class DemoReportHtml {
         h.append("<div class='grid'><div class='card'>").append(perLayer(d.profile(), s.profile()))
                 .append("</div><div class='card'>").append(pplCurves(d.profile(), s.profile())).append("</div></div>");
         h.append("<h3>Decode speed</h3><p class='expl'>Greedy decoding after a ").append(l.bench().isEmpty() ? 0
-                        : l.bench().getFirst().promptTokens()).append("-token prompt, median [min–max] of the timed ")
-                .append("repetitions. The exact-sparse kernel computes the gate densely and the up and down ")
+                        : l.bench().getFirst().promptTokens()).append("-token prompt, median [min–max] over ")
+                .append("interleaved rounds (each round times every row once, so a change of the machine's load hits ")
+                .append("every row alike). The exact-sparse kernel computes the gate densely and the up and down ")
                 .append("projections only for the neurons whose activation is not zero (SiLU gives no exact zeros, ")
                 .append("so it applies to the ProSparse model only). The LM head and attention stay dense, which ")
                 .append("bounds the gain (ideal speedup: bytes read per token dense / sparse).</p>");

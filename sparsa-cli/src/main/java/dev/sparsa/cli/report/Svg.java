@@ -111,9 +111,11 @@ final class Svg {
         for (Rule r : rules) {
             if (r.vertical()) {
                 double px = ML + sx(xa, r.at()) * pw;
+                boolean right = px > ML + 0.8 * pw;           // near the right edge: the label goes left of the line
                 s.append(String.format(Locale.ROOT, "<line x1='%.1f' y1='%d' x2='%.1f' y2='%d' stroke='%s' "
-                        + "stroke-dasharray='3 3'/><text x='%.1f' y='%d' class='tk' fill='%s'>%s</text>", px, MT, px,
-                        MT + ph, r.color(), px + 3, MT + 12, r.color(), esc(r.label())));
+                        + "stroke-dasharray='3 3'/><text x='%.1f' y='%d' class='tk' fill='%s'%s>%s</text>", px, MT,
+                        px, MT + ph, r.color(), right ? px - 3 : px + 3, MT + 12, r.color(),
+                        right ? " text-anchor='end'" : "", esc(r.label())));
             } else {
                 double py = MT + ph - sx(ya, r.at()) * ph;
                 s.append(String.format(Locale.ROOT, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='%s' "
