@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class LayersTest {
     /** Layer of each top-level package; sub-packages share their family's layer. */
     static final Map<String, Integer> LAYER = Map.of(
-            "tensor", 0, "spec", 1, "io", 2, "model", 3, "eval", 4, "infer", 4, "profile", 5, "train", 5, "perf", 6);
+            "tensor", 0, "spec", 1, "io", 2, "model", 3, "eval", 4, "infer", 4, "profile", 5, "train", 5, "perf", 6, "experiment", 7);
 
     static final Pattern REF = Pattern.compile("\\bdev\\.sparsa\\.((?:[a-z]\\w*\\.)*[a-z]\\w*)\\.[A-Z]");
 
@@ -62,7 +62,7 @@ class LayersTest {
                 }
             }
         }
-        assertThat(packages).as("packages found").contains("tensor", "spec", "io", "model", "eval", "infer", "profile", "train", "perf");
+        assertThat(packages).as("packages found").contains("tensor", "spec", "io", "model", "eval", "infer", "profile", "train", "perf", "experiment");
         assertThat(upward).as("references that do not point to a lower layer").isEmpty();
         for (String pkg : deps.keySet()) {
             assertThat(reaches(deps, pkg, pkg, new TreeSet<>())).as("dev.sparsa." + pkg + " is in a cycle").isFalse();

@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
                 TokenizerCommand.class,
                 PretrainCommand.class,
                 SparsifyCommand.class,
+                ExperimentCommand.class,
         })
 public final class Main implements Runnable {
 

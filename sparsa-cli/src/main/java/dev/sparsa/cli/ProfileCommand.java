@@ -9,6 +9,7 @@ import dev.sparsa.profile.ProfileOptions;
 import dev.sparsa.profile.ProfileResults;
 import dev.sparsa.profile.ProfiledModel;
 import dev.sparsa.profile.Profiler;
+import dev.sparsa.profile.ProgressListener;
 import dev.sparsa.profile.Windows;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine.Command;
@@ -90,30 +91,36 @@ public final class ProfileCommand implements Callable<Integer> {
     record Result(Path json, Path html, String summary) {
     }
 
-    /** Shared by {@code profile} and {@code demo}. */
+    /** The profile's files: {@code dir/results.json}, {@code dir/report.html} and the summary. */
     static Result run(String modelSpec, Path text, String corpusName, long tokens, Path dir, Integer threads,
                       ProfileOptions opt, PrintStream log) {
-        if (tokens < 1) {
-            throw new SparsaException.UsageException("--tokens must be at least 1, got " + tokens);
-        }
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (t < 1) {
             throw new SparsaException.UsageException("--threads must be at least 1, got " + t);
         }
-        Corpus corpus = text != null ? Corpus.ofTextFile(text) : brown(corpusName);
         try (Parallel par = new Parallel(t)) {
-            ProfiledModel m = ProfiledModels.open(modelSpec, par);
-            // decoders: the evaluation protocol, so that CE / PPL / bits-per-byte equal sparsa eval's
-            Windows w = m.isDecoder() ? Windows.decoder(corpus, m.tokenizer(), m.eosId(), m.contextLength(), tokens)
-                    : Windows.of(corpus, m.tokenizer(), m.contextLength(), tokens);
-            log.printf("sparsa: profiling %s on %s: %d tokens in %d windows of %d, %d thread(s)%n", m.name(),
-                    corpus.name(), w.tokens(), w.windows().size(), w.contextLength(), t);
-            ProfileResults res = new Profiler(m, opt, par, ProgressBar.stderr()).run(w, corpus.name(), corpus.bytes());
+            ProfileResults res = measure(modelSpec, text, corpusName, tokens, par, opt, ProgressBar.stderr(), log);
             Path json = dir.resolve("results.json");
             ResultsFiles.writeJson(res, json);
             Path html = ResultsFiles.renderReport(json, dir.resolve("report.html"));
             return new Result(json, html, SummaryTable.render(ResultsFiles.readJson(json)));
         }
+    }
+
+    /** The profile itself, shared by {@code profile} and {@code demo}. */
+    static ProfileResults measure(String modelSpec, Path text, String corpusName, long tokens, Parallel par,
+                                  ProfileOptions opt, ProgressListener progress, PrintStream log) {
+        if (tokens < 1) {
+            throw new SparsaException.UsageException("--tokens must be at least 1, got " + tokens);
+        }
+        Corpus corpus = text != null ? Corpus.ofTextFile(text) : brown(corpusName);
+        ProfiledModel m = ProfiledModels.open(modelSpec, par);
+        // decoders: the evaluation protocol, so that CE / PPL / bits-per-byte equal sparsa eval's
+        Windows w = m.isDecoder() ? Windows.decoder(corpus, m.tokenizer(), m.eosId(), m.contextLength(), tokens)
+                : Windows.of(corpus, m.tokenizer(), m.contextLength(), tokens);
+        log.printf("sparsa: profiling %s on %s: %d tokens in %d windows of %d, %d thread(s)%n", m.name(),
+                corpus.name(), w.tokens(), w.windows().size(), w.contextLength(), par.threads());
+        return new Profiler(m, opt, par, progress).run(w, corpus.name(), corpus.bytes());
     }
 
     static Corpus brown(String name) {

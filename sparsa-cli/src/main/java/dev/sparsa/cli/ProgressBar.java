@@ -59,6 +59,17 @@ final class ProgressBar implements ProgressListener {
         }
     }
 
+    /**
+     * Before another line goes to the same stream mid-phase: on a terminal, ends the bar's line (it is redrawn on
+     * the next progress); elsewhere nothing.
+     */
+    synchronized void interrupt() {
+        if (tty && phase != null && printed >= 0) {
+            out.println();
+            lastPrint = 0;
+        }
+    }
+
     private void endPhase() {
         if (phase != null) {
             if (tty || printed != done) {

@@ -57,7 +57,7 @@ class TrainEndToEndTest {
                 "0.1,0.2", "--fatrelu-threshold", "auto", "--val-text", f.valText.toString(), "--val-every", "2",
                 "--dtype", "f32", "--checkpoint-every", "2"));
         assertThat(sp.code()).as(sp.err()).isZero();
-        assertThat(sp.err()).contains("validating the starting model", "prosparse: FATReLU T = ");
+        assertThat(sp.err()).contains("validating the starting model", "FATReLU T = ");
         assertThat(sp.out()).containsPattern("model +\\S+sparse \\((relu|fatrelu, T = [0-9.]+)\\)")
                 .contains("steps      4 in", "start      bits/byte", "final      bits/byte");
 

@@ -343,7 +343,7 @@ public final class Trainer {
     }
 
     /** The positive values of act(gate) over the first validation windows (at most ~64k values per layer). */
-    static float[] positiveActivations(LlamaWeights w, EvalWindows val, Parallel par) {
+    public static float[] positiveActivations(LlamaWeights w, EvalWindows val, Parallel par) {
         if (val == null) {
             throw new SparsaException.UsageException("choosing a threshold needs validation text");
         }

@@ -21,11 +21,11 @@ public final class ReportHtml {
     private ReportHtml() {
     }
 
-    private static final String CSS = """
+    static final String CSS = """
             body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1320px;
             color:#222;padding:0 16px}
             h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:30px 0 6px;border-bottom:1px solid #ddd;
-            padding-bottom:4px}p.sub{color:#555;margin:0 0 14px}
+            padding-bottom:4px}h3{font-size:16px;margin:22px 0 6px}p.sub{color:#555;margin:0 0 14px}
             table{border-collapse:collapse;margin:8px 0;font-variant-numeric:tabular-nums}
             th,td{border:1px solid #ddd;padding:4px 8px;text-align:right}th{background:#f4f6f8;font-weight:600}
             td.l,th.l{text-align:left}
@@ -39,12 +39,30 @@ public final class ReportHtml {
             svg .g{stroke:#e8e8e8;stroke-width:1}svg .frame{fill:none;stroke:#999;stroke-width:1}
             """;
 
+    /** The profile's page. */
     public static String render(ProfileResults r) {
+        return page("Sparsa profile: " + r.run().model(), "<h1>Activation sparsity of " + esc(r.run().model())
+                + "</h1>" + body(r, false));
+    }
+
+    /** A self-contained page: the shared style sheet and {@code content} (HTML). */
+    static String page(String title, String content) {
+        return "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>" + esc(title) + "</title><style>"
+                + CSS + "</style></head><body>" + content + "</body></html>\n";
+    }
+
+    /**
+     * Everything of the profile's page below its title; {@code nested}: the sections are {@code h3} (the profile is
+     * one part of a larger page, the demo's).
+     */
+    static String body(ProfileResults r, boolean nested) {
+        String b = content(r);
+        return nested ? b.replace("<h2>", "<h3>").replace("</h2>", "</h3>") : b;
+    }
+
+    private static String content(ProfileResults r) {
         ProfileResults.Run run = r.run();
         StringBuilder h = new StringBuilder();
-        h.append("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Sparsa profile: ")
-                .append(esc(run.model())).append("</title><style>").append(CSS).append("</style></head><body>");
-        h.append("<h1>Activation sparsity of ").append(esc(run.model())).append("</h1>");
         h.append("<p class='sub'>").append(esc(run.kind())).append(", ").append(run.numLayers()).append(" layers, D = ")
                 .append(run.hiddenSize()).append(", F = ").append(run.intermediateSize()).append(", activation ")
                 .append(esc(run.activation())).append(" · corpus ").append(esc(run.corpus())).append(": ")
@@ -89,12 +107,7 @@ public final class ReportHtml {
                 .append(coverageChart(r)).append("</div></div>");
         h.append(neuronTable(r));
         h.append(predictorSection(r));
-        h.append("<h2>Notes</h2><ul class='notes'>");
-        for (String n : r.notes()) {
-            h.append("<li>").append(esc(n)).append("</li>");
-        }
-        h.append("<li>Schema ").append(esc(r.schema())).append("; every number on this page comes from results.json.</li>");
-        h.append("</ul></body></html>\n");
+        notes(h, r.notes(), r.schema());
         return h.toString();
     }
 
@@ -133,7 +146,17 @@ public final class ReportHtml {
         h.append("</div>");
     }
 
-    private static void kpi(StringBuilder h, String v, String label) {
+    /** The closing notes of a page, with the schema its numbers come from. */
+    static void notes(StringBuilder h, List<String> notes, String schema) {
+        h.append("<h2>Notes</h2><ul class='notes'>");
+        for (String n : notes) {
+            h.append("<li>").append(esc(n)).append("</li>");
+        }
+        h.append("<li>Schema ").append(esc(schema)).append("; every number on this page comes from results.json.</li>");
+        h.append("</ul>");
+    }
+
+    static void kpi(StringBuilder h, String v, String label) {
         h.append("<div class='kpi'><b>").append(esc(v)).append("</b><span>").append(esc(label)).append("</span></div>");
     }
 

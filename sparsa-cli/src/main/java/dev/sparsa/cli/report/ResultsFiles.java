@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
+import dev.sparsa.experiment.DemoResults;
+import dev.sparsa.experiment.SparsifyResults;
 import dev.sparsa.profile.ProfileResults;
 
 import java.io.IOException;
@@ -22,10 +24,60 @@ public final class ResultsFiles {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     public static void writeJson(ProfileResults r, Path file) {
+        writeJson((Object) r, file);
+    }
+
+    /** Any results record (profile, experiment, demo) as indented JSON. */
+    public static void writeJson(Object r, Path file) {
         try {
             atomic(file, JSON.writeValueAsBytes(r));
         } catch (IOException e) {
             throw new SparsaException(file + ": cannot write results: " + e.getMessage(), e);
+        }
+    }
+
+    /** The experiment's results; a one-line error for anything else. */
+    public static SparsifyResults readSparsify(Path file) {
+        SparsifyResults r = read(file, SparsifyResults.class);
+        if (r == null || !SparsifyResults.SCHEMA.equals(r.schema()) || r.setup() == null || r.dense() == null
+                || r.runs() == null) {
+            throw SparsaException.FormatException.of(file, "not the results of sparsa experiment sparsify (schema "
+                    + SparsifyResults.SCHEMA + " expected)");
+        }
+        return r;
+    }
+
+    /** The demo's results; a one-line error for anything else. */
+    public static DemoResults readDemo(Path file) {
+        DemoResults r = read(file, DemoResults.class);
+        if (r == null || !DemoResults.SCHEMA.equals(r.schema()) || r.minilm() == null || r.llama() == null) {
+            throw SparsaException.FormatException.of(file, "not the results of sparsa demo (schema "
+                    + DemoResults.SCHEMA + " expected)");
+        }
+        return r;
+    }
+
+    private static <T> T read(Path file, Class<T> type) {
+        try {
+            return JSON.readValue(file.toFile(), type);
+        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            throw SparsaException.FormatException.of(file, "no such file");
+        } catch (IOException e) {
+            throw SparsaException.FormatException.of(file, "malformed results JSON: "
+                    + e.getMessage().lines().findFirst().orElse(""));
+        }
+    }
+
+    /** The {@code schema} field of a results file ("" when absent). */
+    static String schema(Path file) {
+        try {
+            var node = JSON.readTree(file.toFile());
+            return node != null && node.has("schema") ? node.get("schema").asText() : "";
+        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            throw SparsaException.FormatException.of(file, "no such file");
+        } catch (IOException e) {
+            throw SparsaException.FormatException.of(file, "malformed results JSON: "
+                    + e.getMessage().lines().findFirst().orElse(""));
         }
     }
 
@@ -35,7 +87,8 @@ public final class ResultsFiles {
             if (r == null || !ProfileResults.SCHEMA.equals(r.schema()) || r.layers() == null || r.layers().isEmpty()
                     || r.run() == null) {
                 throw SparsaException.FormatException.of(file, "not a Sparsa profile (schema "
-                        + ProfileResults.SCHEMA + " with at least one layer expected)");
+                        + ProfileResults.SCHEMA + " with at least one layer expected), nor the results of an "
+                        + "experiment (" + SparsifyResults.SCHEMA + ") or of the demo (" + DemoResults.SCHEMA + ")");
             }
             return r;
         } catch (NoSuchFileException e) {
@@ -46,9 +99,18 @@ public final class ResultsFiles {
         }
     }
 
-    /** Renders the report from the JSON file alone. */
+    /** Renders the report from the JSON file alone: a profile, the sparsify experiment or the demo, by schema. */
     public static Path renderReport(Path json, Path html) {
-        String page = ReportHtml.render(readJson(json));
+        String page = switch (schema(json)) {
+            case SparsifyResults.SCHEMA -> SparsifyReportHtml.render(readSparsify(json));
+            case DemoResults.SCHEMA -> DemoReportHtml.render(readDemo(json));
+            default -> ReportHtml.render(readJson(json));
+        };
+        return writePage(page, html);
+    }
+
+    /** Writes a rendered page atomically. */
+    public static Path writePage(String page, Path html) {
         try {
             atomic(html, page.getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {

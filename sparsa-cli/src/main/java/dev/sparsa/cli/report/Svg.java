@@ -20,11 +20,27 @@ final class Svg {
     record Point(double x, double y) {
     }
 
-    /** One line; {@code dashed} for baselines; {@code markers} to draw the points. */
-    record Series(String name, String color, List<Point> points, boolean dashed, boolean markers) {
+    /**
+     * One line; {@code dashed} for baselines; {@code markers} to draw the points; {@code line} false for points
+     * alone (a scatter).
+     */
+    record Series(String name, String color, List<Point> points, boolean dashed, boolean markers, boolean line) {
         Series(String name, String color, List<Point> points) {
-            this(name, color, points, false, true);
+            this(name, color, points, false, true, true);
         }
+
+        Series(String name, String color, List<Point> points, boolean dashed, boolean markers) {
+            this(name, color, points, dashed, markers, true);
+        }
+
+        /** Points without a line. */
+        static Series scatter(String name, String color, List<Point> points) {
+            return new Series(name, color, points, false, true, false);
+        }
+    }
+
+    /** A text beside a point of the plot. */
+    record Label(double x, double y, String text, String color) {
     }
 
     /** An axis; {@code log2} for lags. */
@@ -58,6 +74,12 @@ final class Svg {
     static final int MB = 52;
 
     static String lineChart(String title, Axis xa, Axis ya, List<Series> series, List<Rule> rules) {
+        return lineChart(title, xa, ya, series, rules, List.of());
+    }
+
+    /** A line chart with {@code labels} written beside their points. */
+    static String lineChart(String title, Axis xa, Axis ya, List<Series> series, List<Rule> rules,
+                            List<Label> labels) {
         StringBuilder s = new StringBuilder();
         s.append(String.format(Locale.ROOT, "<svg viewBox='0 0 %d %d' "
                 + "width='%d' height='%d' role='img' aria-label='%s'>", W, H, W, H, esc(title)));
@@ -89,9 +111,11 @@ final class Svg {
         for (Rule r : rules) {
             if (r.vertical()) {
                 double px = ML + sx(xa, r.at()) * pw;
+                boolean right = px > ML + 0.8 * pw;           // near the right edge: the label goes left of the line
                 s.append(String.format(Locale.ROOT, "<line x1='%.1f' y1='%d' x2='%.1f' y2='%d' stroke='%s' "
-                        + "stroke-dasharray='3 3'/><text x='%.1f' y='%d' class='tk' fill='%s'>%s</text>", px, MT, px,
-                        MT + ph, r.color(), px + 3, MT + 12, r.color(), esc(r.label())));
+                        + "stroke-dasharray='3 3'/><text x='%.1f' y='%d' class='tk' fill='%s'%s>%s</text>", px, MT,
+                        px, MT + ph, r.color(), right ? px - 3 : px + 3, MT + 12, r.color(),
+                        right ? " text-anchor='end'" : "", esc(r.label())));
             } else {
                 double py = MT + ph - sx(ya, r.at()) * ph;
                 s.append(String.format(Locale.ROOT, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='%s' "
@@ -110,7 +134,7 @@ final class Svg {
                 path.append(path.isEmpty() ? "M" : " L").append(String.format(Locale.ROOT, "%.1f %.1f",
                         sx(xa, p.x()) * pw, ph - sx(ya, p.y()) * ph));
             }
-            if (!path.isEmpty()) {
+            if (!path.isEmpty() && se.line()) {
                 s.append(String.format(Locale.ROOT, "<path d='%s' fill='none' stroke='%s' stroke-width='2'%s/>",
                         path, se.color(), se.dashed() ? " stroke-dasharray='6 4'" : ""));
             }
@@ -123,14 +147,47 @@ final class Svg {
                 }
             }
         }
+        List<double[]> placed = new ArrayList<>();                // label boxes so far: x, y (baseline), width
+        for (Label l : labels) {
+            if (!Double.isFinite(l.x()) || !Double.isFinite(l.y())) {
+                continue;
+            }
+            double x = sx(xa, l.x()) * pw + 5;
+            double y0 = ph - sx(ya, l.y()) * ph - 5;
+            double w = 6.5 * l.text().length();
+            double y = y0;
+            for (double dy : new double[]{0, 14, -14, 28, -28, 42}) {   // the first place clear of earlier labels
+                y = y0 + dy;
+                boolean clear = true;
+                for (double[] b : placed) {
+                    if (Math.abs(b[1] - y) < 12 && x < b[0] + b[2] && b[0] < x + w) {
+                        clear = false;
+                        break;
+                    }
+                }
+                if (clear) {
+                    break;
+                }
+            }
+            placed.add(new double[]{x, y, w});
+            s.append(String.format(Locale.ROOT, "<text x='%.1f' y='%.1f' class='tk' fill='%s'>%s</text>", x, y,
+                    l.color(), esc(l.text())));
+        }
         s.append("</svg>");
         // legend
         int ly = MT + 6;
         for (Series se : series) {
             int lx = ML + pw + 14;
-            s.append(String.format(Locale.ROOT, "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='%s' stroke-width='3'%s/>"
-                    + "<text x='%d' y='%d' class='lg'>%s</text>", lx, ly, lx + 22, ly, se.color(),
-                    se.dashed() ? " stroke-dasharray='5 3'" : "", lx + 28, ly + 4, esc(se.name())));
+            if (se.line()) {
+                s.append(String.format(Locale.ROOT, "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='%s' "
+                        + "stroke-width='3'%s/>", lx, ly, lx + 22, ly, se.color(),
+                        se.dashed() ? " stroke-dasharray='5 3'" : ""));
+            } else {
+                s.append(String.format(Locale.ROOT, "<circle cx='%d' cy='%d' r='4' fill='%s'/>", lx + 11, ly,
+                        se.color()));
+            }
+            s.append(String.format(Locale.ROOT, "<text x='%d' y='%d' class='lg'>%s</text>", lx + 28, ly + 4,
+                    esc(se.name())));
             ly += 18;
         }
         s.append("</svg>");

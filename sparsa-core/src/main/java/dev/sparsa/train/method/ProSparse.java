@@ -103,6 +103,18 @@ public final class ProSparse implements Method {
             summary.put("thresholdChosen", "given");
             return threshold == 0f ? relu : relu.withActivation("fatrelu", threshold);
         }
+        return autoThreshold(ctx, tolerance, summary);
+    }
+
+    /**
+     * Activation threshold shifting with {@code auto} on any ReLU model {@code ctx.config()} (ProSparse's step 3,
+     * also usable after another method): tries the grid of the class doc in increasing order and returns the config
+     * with the largest T whose validation bits/byte rise over T = 0 stays within {@code tolerance} ({@code ctx.config()}
+     * itself when none does). Puts {@code fatreluThreshold}, {@code thresholdChosen}, {@code tolerance} and
+     * {@code thresholdGrid} (every T tried, with its bits/byte and rise) into {@code summary}.
+     */
+    public static ModelConfig autoThreshold(Finish ctx, double tolerance, Map<String, Object> summary) {
+        ModelConfig relu = ctx.config();
         double base = ctx.bitsPerByte(relu);
         float[] pos = ctx.positiveActivations(relu);
         Arrays.sort(pos);
@@ -120,7 +132,7 @@ public final class ProSparse implements Method {
             double bpb = ctx.bitsPerByte(relu.withActivation("fatrelu", t));
             double rise = bpb / base - 1;
             tried.add(Map.of("threshold", (double) t, "quantile", q, "bitsPerByte", bpb, "rise", rise));
-            ctx.say(String.format(Locale.ROOT, "prosparse: FATReLU T = %.4g (q%.0f of positive activations): "
+            ctx.say(String.format(Locale.ROOT, "FATReLU T = %.4g (q%.0f of positive activations): "
                     + "bits/byte %.4f (%+.2f%%)", t, q * 100, bpb, rise * 100));
             if (rise > tolerance) {
                 break;
