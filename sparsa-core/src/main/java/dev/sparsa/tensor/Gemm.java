@@ -244,6 +244,7 @@ public final class Gemm {
         int group = wide ? 16 : 1;
         par.forRange(panels, 1, (from, to) -> {
             float[] tmp = w != null ? new float[group * k] : null;
+            float[] scratch = new float[16 * 16];
             for (int q = from; q < to; q++) {
                 for (int g = 0; g < NR; g += group) {
                     int j = j0 + q * NR + g; // first column of the group
@@ -266,7 +267,7 @@ public final class Gemm {
                         int kk = 0;
                         if (cols == 16) {
                             for (; kk + 16 <= kcb; kk += 16) {
-                                transpose16(x, s + pc + kk, ld, bp, dst + kk * NR);
+                                transpose16(x, s + pc + kk, ld, bp, dst + kk * NR, scratch);
                             }
                         }
                         for (int r = 0; r < group; r++) {
@@ -295,8 +296,9 @@ public final class Gemm {
         int nBlocks = ceilDiv(panels, perN);
         int kc0 = Math.min(KC, k);
         par.forRange(mBlocks * nBlocks, 1, (from, to) -> {
-            float[] ap = pa != null ? pa : take(aBuffers, perM * mr * kc0);
+            float[] ap = pa != null ? pa : take(aBuffers, perM * mr * kc0 + L); // + L: transpose12's spill
             float[] tile = new float[mr * NR];
+            float[] scratch = new float[16 * 16];
             try {
                 for (int t = from; t < to; t++) {
                     int s0 = t / nBlocks * perM;
@@ -307,7 +309,7 @@ public final class Gemm {
                         int kcb = Math.min(KC, k - pc);
                         int a0 = pc * slivers * mr + s0 * kcb * mr; // sliver s0 of this k block, pre-packed
                         if (pa == null) {
-                            packA(a, i0 + s0 * mr, i0 + msb, s1 - s0, pc, kcb, ap);
+                            packA(a, i0 + s0 * mr, i0 + msb, s1 - s0, pc, kcb, ap, scratch);
                             a0 = 0;
                         }
                         boolean load = accumulate || pc > 0;
@@ -363,7 +365,7 @@ public final class Gemm {
     // `count` slivers of A (not transposed) from row `row` (rows at or past `end` are zero) × k [pc, pc+kcb) packed:
     // sliver s at s·kcb·mr, element (ii, p) at + (p−pc)·mr + ii. Row i of A is contiguous along k: transposed into
     // the sliver, 12 rows × 16 k at a time (wide), element by element otherwise
-    private void packA(Mat a, int row, int end, int count, int pc, int kcb, float[] ap) {
+    private void packA(Mat a, int row, int end, int count, int pc, int kcb, float[] ap, float[] scratch) {
         float[] x = a.data();
         int ld = a.ld();
         for (int s = 0; s < count; s++) {
@@ -374,7 +376,7 @@ public final class Gemm {
             int kk = 0;
             if (wide && rows == mr) {
                 for (; kk + 16 <= kcb; kk += 16) {
-                    transpose12(x, src + kk, ld, ap, dst + kk * mr);
+                    transpose12(x, src + kk, ld, ap, dst + kk * mr, scratch);
                 }
             }
             for (int ii = 0; ii < mr; ii++) {
@@ -411,8 +413,18 @@ public final class Gemm {
     // ---------------------------------------------------------------- transposes for packing (512-bit vectors)
 
     // ap[d + kk·12 + r] = x[s + r·ld + kk] for r < 12, kk < 16: a 16×16 transpose as four rounds of two-source
-    // permutes (round i interleaves chunks of 2^i lanes of two vectors; lanes of rows 12..15 are never formed)
-    private static void transpose12(float[] x, int s, int ld, float[] ap, int d) {
+    // permutes (round i interleaves chunks of 2^i lanes of two vectors; lanes of rows 12..15 are never formed).
+    // Each output is stored whole, in ascending kk: its 4 junk lanes land on the next output's slot (overwritten
+    // next) or, for kk = 15, on the 4 floats after this block (written later by the packer, or slack). Two methods
+    // through tmp (256 floats): as one method it is too large for C1's register allocator, and a method whose
+    // tier-3 compile fails never reaches C2, i.e. runs without the Vector API intrinsics, 30x slower
+    private static void transpose12(float[] x, int s, int ld, float[] ap, int d, float[] tmp) {
+        transpose12a(x, s, ld, tmp);
+        transpose12b(tmp, ap, d);
+    }
+
+    // rounds 1 and 2 of transpose12: rows → tmp
+    private static void transpose12a(float[] x, int s, int ld, float[] tmp) {
         FloatVector v0 = FloatVector.fromArray(FS, x, s);
         FloatVector v1 = FloatVector.fromArray(FS, x, s + 1 * ld);
         FloatVector v2 = FloatVector.fromArray(FS, x, s + 2 * ld);
@@ -449,6 +461,34 @@ public final class Gemm {
         FloatVector t21 = HI[1].selectFrom(t5, t7);
         FloatVector t22 = LO[1].selectFrom(t9, t11);
         FloatVector t23 = HI[1].selectFrom(t9, t11);
+        t12.intoArray(tmp, 0);
+        t13.intoArray(tmp, 16);
+        t14.intoArray(tmp, 32);
+        t15.intoArray(tmp, 48);
+        t16.intoArray(tmp, 64);
+        t17.intoArray(tmp, 80);
+        t18.intoArray(tmp, 96);
+        t19.intoArray(tmp, 112);
+        t20.intoArray(tmp, 128);
+        t21.intoArray(tmp, 144);
+        t22.intoArray(tmp, 160);
+        t23.intoArray(tmp, 176);
+    }
+
+    // rounds 3 and 4 of transpose12: tmp → ap
+    private static void transpose12b(float[] tmp, float[] ap, int d) {
+        FloatVector t12 = FloatVector.fromArray(FS, tmp, 0);
+        FloatVector t13 = FloatVector.fromArray(FS, tmp, 16);
+        FloatVector t14 = FloatVector.fromArray(FS, tmp, 32);
+        FloatVector t15 = FloatVector.fromArray(FS, tmp, 48);
+        FloatVector t16 = FloatVector.fromArray(FS, tmp, 64);
+        FloatVector t17 = FloatVector.fromArray(FS, tmp, 80);
+        FloatVector t18 = FloatVector.fromArray(FS, tmp, 96);
+        FloatVector t19 = FloatVector.fromArray(FS, tmp, 112);
+        FloatVector t20 = FloatVector.fromArray(FS, tmp, 128);
+        FloatVector t21 = FloatVector.fromArray(FS, tmp, 144);
+        FloatVector t22 = FloatVector.fromArray(FS, tmp, 160);
+        FloatVector t23 = FloatVector.fromArray(FS, tmp, 176);
         FloatVector t24 = LO[2].selectFrom(t12, t14);
         FloatVector t25 = HI[2].selectFrom(t12, t14);
         FloatVector t26 = LO[2].selectFrom(t16, t16);
@@ -481,26 +521,32 @@ public final class Gemm {
         FloatVector t53 = HI[3].selectFrom(t36, t38);
         FloatVector t54 = LO[3].selectFrom(t37, t39);
         FloatVector t55 = HI[3].selectFrom(t37, t39);
-        t40.intoArray(ap, d, M12);
-        t41.intoArray(ap, d + 12, M12);
-        t42.intoArray(ap, d + 24, M12);
-        t43.intoArray(ap, d + 36, M12);
-        t44.intoArray(ap, d + 48, M12);
-        t45.intoArray(ap, d + 60, M12);
-        t46.intoArray(ap, d + 72, M12);
-        t47.intoArray(ap, d + 84, M12);
-        t48.intoArray(ap, d + 96, M12);
-        t49.intoArray(ap, d + 108, M12);
-        t50.intoArray(ap, d + 120, M12);
-        t51.intoArray(ap, d + 132, M12);
-        t52.intoArray(ap, d + 144, M12);
-        t53.intoArray(ap, d + 156, M12);
-        t54.intoArray(ap, d + 168, M12);
-        t55.intoArray(ap, d + 180, M12);
+        t40.intoArray(ap, d);
+        t41.intoArray(ap, d + 12);
+        t42.intoArray(ap, d + 24);
+        t43.intoArray(ap, d + 36);
+        t44.intoArray(ap, d + 48);
+        t45.intoArray(ap, d + 60);
+        t46.intoArray(ap, d + 72);
+        t47.intoArray(ap, d + 84);
+        t48.intoArray(ap, d + 96);
+        t49.intoArray(ap, d + 108);
+        t50.intoArray(ap, d + 120);
+        t51.intoArray(ap, d + 132);
+        t52.intoArray(ap, d + 144);
+        t53.intoArray(ap, d + 156);
+        t54.intoArray(ap, d + 168);
+        t55.intoArray(ap, d + 180);
     }
 
     // bp[d + kk·NR + r] = x[s + r·ld + kk] for r, kk < 16: the same transpose, 16 rows
-    private static void transpose16(float[] x, int s, int ld, float[] bp, int d) {
+    private static void transpose16(float[] x, int s, int ld, float[] bp, int d, float[] tmp) {
+        transpose16a(x, s, ld, tmp);
+        transpose16b(tmp, bp, d);
+    }
+
+    // rounds 1 and 2 of transpose16: rows → tmp
+    private static void transpose16a(float[] x, int s, int ld, float[] tmp) {
         FloatVector v0 = FloatVector.fromArray(FS, x, s);
         FloatVector v1 = FloatVector.fromArray(FS, x, s + 1 * ld);
         FloatVector v2 = FloatVector.fromArray(FS, x, s + 2 * ld);
@@ -549,6 +595,42 @@ public final class Gemm {
         FloatVector t29 = HI[1].selectFrom(t9, t11);
         FloatVector t30 = LO[1].selectFrom(t13, t15);
         FloatVector t31 = HI[1].selectFrom(t13, t15);
+        t16.intoArray(tmp, 0);
+        t17.intoArray(tmp, 16);
+        t18.intoArray(tmp, 32);
+        t19.intoArray(tmp, 48);
+        t20.intoArray(tmp, 64);
+        t21.intoArray(tmp, 80);
+        t22.intoArray(tmp, 96);
+        t23.intoArray(tmp, 112);
+        t24.intoArray(tmp, 128);
+        t25.intoArray(tmp, 144);
+        t26.intoArray(tmp, 160);
+        t27.intoArray(tmp, 176);
+        t28.intoArray(tmp, 192);
+        t29.intoArray(tmp, 208);
+        t30.intoArray(tmp, 224);
+        t31.intoArray(tmp, 240);
+    }
+
+    // rounds 3 and 4 of transpose16: tmp → bp
+    private static void transpose16b(float[] tmp, float[] bp, int d) {
+        FloatVector t16 = FloatVector.fromArray(FS, tmp, 0);
+        FloatVector t17 = FloatVector.fromArray(FS, tmp, 16);
+        FloatVector t18 = FloatVector.fromArray(FS, tmp, 32);
+        FloatVector t19 = FloatVector.fromArray(FS, tmp, 48);
+        FloatVector t20 = FloatVector.fromArray(FS, tmp, 64);
+        FloatVector t21 = FloatVector.fromArray(FS, tmp, 80);
+        FloatVector t22 = FloatVector.fromArray(FS, tmp, 96);
+        FloatVector t23 = FloatVector.fromArray(FS, tmp, 112);
+        FloatVector t24 = FloatVector.fromArray(FS, tmp, 128);
+        FloatVector t25 = FloatVector.fromArray(FS, tmp, 144);
+        FloatVector t26 = FloatVector.fromArray(FS, tmp, 160);
+        FloatVector t27 = FloatVector.fromArray(FS, tmp, 176);
+        FloatVector t28 = FloatVector.fromArray(FS, tmp, 192);
+        FloatVector t29 = FloatVector.fromArray(FS, tmp, 208);
+        FloatVector t30 = FloatVector.fromArray(FS, tmp, 224);
+        FloatVector t31 = FloatVector.fromArray(FS, tmp, 240);
         FloatVector t32 = LO[2].selectFrom(t16, t18);
         FloatVector t33 = HI[2].selectFrom(t16, t18);
         FloatVector t34 = LO[2].selectFrom(t20, t22);

@@ -256,6 +256,47 @@ class GemmTest {
     }
 
     @Test
+    void oneEngineServesConcurrentCallers() throws Exception {
+        // packing buffers are pooled per instance: concurrent calls (e.g. attention heads in parallel) must not share
+        Gemm g = new Gemm();
+        Random rnd = new Random(8);
+        int calls = 4;
+        Mat[] as = new Mat[calls];
+        Mat[] bs = new Mat[calls];
+        Mat[] want = new Mat[calls];
+        Mat[] init = new Mat[calls];
+        for (int i = 0; i < calls; i++) {
+            int m = 20 + 13 * i;
+            as[i] = mat(rnd, m, 300, i % 2 == 1);
+            bs[i] = mat(rnd, 300, 40 + i, false);
+            init[i] = mat(rnd, m, 40 + i, false);
+            want[i] = copy(init[i]);
+            ScalarGemm.multiply(m, 40 + i, 300, as[i], bs[i], want[i], true);
+        }
+        Thread[] ts = new Thread[calls];
+        Throwable[] errors = new Throwable[calls];
+        for (int i = 0; i < calls; i++) {
+            int c = i;
+            ts[i] = new Thread(() -> {
+                try (Parallel serial = Parallel.serial()) {
+                    for (int rep = 0; rep < 20; rep++) {
+                        Mat out = copy(init[c]);
+                        g.multiply(20 + 13 * c, 40 + c, 300, as[c], bs[c], out, true, serial);
+                        assertThat(out.data()).isEqualTo(want[c].data());
+                    }
+                } catch (Throwable t) {
+                    errors[c] = t;
+                }
+            });
+            ts[i].start();
+        }
+        for (int i = 0; i < calls; i++) {
+            ts[i].join();
+            assertThat(errors[i]).as("caller " + i).isNull();
+        }
+    }
+
+    @Test
     void emptyProducts() {
         float[] c = {1, 2, 3, 4, 5, 6};
         Gemm g = new Gemm();
