@@ -190,9 +190,9 @@ class GemmTest {
     }
 
     @Test
-    void tallTransposedAAndWideBAreDoneInSuperBlocks() {
-        // k·n above Gemm.CAP: B is packed in several column super-blocks; m·k above it with A transposed: A in
-        // several row super-blocks
+    void wideBInColumnSuperBlocksAndTallTransposedA() {
+        // k·n above Gemm.CAP: B is packed in several column super-blocks; then a tall transposed A over a long k
+        // (several row tasks of MAX_SLIVERS_T slivers, several k blocks, a partial last sliver)
         Random rnd = new Random(5);
         int m = 13;
         int k = 1100;
@@ -211,7 +211,7 @@ class GemmTest {
         ScalarGemm.multiply(m, n, k, a, b, want, false);
         new Gemm().multiply(m, n, k, a, b, got, false, one);
         assertThat(got.data()).isEqualTo(want.data());
-        int tall = Gemm.CAP / k + 50;
+        int tall = 3 * Gemm.MAX_SLIVERS_T * 12 + 7;
         Mat at = mat(rnd, tall, k, true);
         Mat bn = mat(rnd, k, 5, false);
         want = mat(rnd, tall, 5, false);
