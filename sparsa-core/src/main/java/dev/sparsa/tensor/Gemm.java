@@ -27,16 +27,15 @@ import jdk.incubator.vector.VectorSpecies;
  * thread count, blocking and tier (interpreter or JIT).
  *
  * <p><b>Algorithm</b> (Goto/BLIS). B is packed into panels of {@link #NR} = 2 vectors of columns, k-blocked by
- * {@link #KC}, in column super-blocks of at most {@link #CAP} floats (a weight row is dequantized once per super-block;
- * rows of W^T or of a transposed float B go through 16×16 in-register transposes). A is packed into slivers of
- * {@code MR} rows (12 with 512-bit vectors, 6 with 256-bit): per task when A is untransposed (12×16 in-register
- * transposes), up front in row super-blocks when it is transposed (its storage's rows read whole). The micro-kernel
- * keeps an MR×NR tile of C in 2·MR vector registers and does 2·MR FMAs per broadcast element of A and pair of B
- * vectors (24 + 2 + 1 of AVX-512's 32 registers). A task is a block of at most {@link #MAX_SLIVERS} slivers × a block
- * of panels; tasks (about 4 per thread) run through {@link Parallel#forRange}, each looping k blocks, then panels
- * (a KC×NR panel, 32 KiB, stays in L1), then slivers. Packing buffers are pooled in the instance and reused across
- * calls (up to {@code CAP} floats for packed B and for a packed transposed A, one MC×KC block per running task).
- * An instance is thread-safe; C must not overlap A or B.
+ * {@link #KC}, in column super-blocks of at most {@link #CAP} floats (a weight row is dequantized once per
+ * super-block; rows of W^T or of a transposed float B go through 16×16 in-register transposes). Each task packs its
+ * rows of A into slivers of {@code MR} rows (12 with 512-bit vectors, 6 with 256-bit; 12×16 in-register transposes
+ * when A is not transposed) and loops k blocks, then panels (a KC×NR panel, 32 KiB, stays in L1), then slivers. The
+ * micro-kernel keeps an MR×NR tile of C in 2·MR vector registers and does 2·MR FMAs per broadcast element of A and
+ * pair of B vectors (24 + 2 + 1 of AVX-512's 32 registers). Tasks (row blocks of at most {@link #MAX_SLIVERS}
+ * slivers, {@link #MAX_SLIVERS_T} for a transposed A, × column blocks; about 4 per thread) run through
+ * {@link Parallel#forRange}. Packing buffers are pooled in the instance and reused across calls (at most CAP floats
+ * of packed B, one MC×KC block of A per running task). An instance is thread-safe; C must not overlap A or B.
  */
 public final class Gemm {
 
@@ -51,9 +50,11 @@ public final class Gemm {
     /** Most A slivers per task (MC = MAX_SLIVERS·MR rows: 96 × 256 floats = 96 KiB of L2 at MR = 12). */
     static final int MAX_SLIVERS = 8;
     /**
-     * Most floats of packed B (and of a packed transposed A) held at once (4 MiB); wider B is done in column
-     * super-blocks, a taller transposed A in row super-blocks.
+     * Most slivers per task for a transposed A (384 rows): its packing reads MC-float pieces of the storage's rows,
+     * and a long k (the weight gradient's T) re-streams B per task; both favour taller tasks.
      */
+    static final int MAX_SLIVERS_T = 32;
+    /** Most floats of packed B held at once (4 MiB); a wider B is done in column super-blocks. */
     static final int CAP = 1 << 20;
 
     /**
@@ -137,7 +138,6 @@ public final class Gemm {
     private final boolean wide;
     private final ConcurrentLinkedQueue<float[]> aBuffers = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<float[]> bBuffers = new ConcurrentLinkedQueue<>();
-    private final ConcurrentLinkedQueue<float[]> aPrepacked = new ConcurrentLinkedQueue<>();
 
     /** A GEMM engine with the micro-kernel for this CPU's vector width. */
     public Gemm() {
@@ -176,28 +176,15 @@ public final class Gemm {
         }
         // column super-blocks of whole panels, at most CAP packed floats of B each, as even as possible
         int width = roundUp(ceilDiv(n, ceilDiv(n, Math.max(NR, CAP / k / NR * NR))), NR);
-        // a transposed A is packed up front, a row super-block (at most CAP floats) at a time, reading the rows of
-        // its storage whole; an untransposed A is packed per task
-        int height = a.trans() ? roundUp(ceilDiv(m, ceilDiv(m, Math.max(mr, CAP / k / mr * mr))), mr) : m;
         float[] bp = take(bBuffers, Math.multiplyExact(k, width));
-        float[] ap = a.trans() ? take(aPrepacked, Math.multiplyExact(k, height)) : null;
         try {
             for (int j0 = 0; j0 < n; j0 += width) {
                 int nsb = Math.min(width, n - j0);
                 packB(b, k, j0, nsb, bp, par);
-                for (int i0 = 0; i0 < m; i0 += height) {
-                    int msb = Math.min(height, m - i0);
-                    if (ap != null) {
-                        packTransposedA(a, i0, msb, k, ap, par);
-                    }
-                    compute(i0, msb, j0, nsb, k, a, ap, bp, c, accumulate, par);
-                }
+                compute(m, j0, nsb, k, a, bp, c, accumulate, par);
             }
         } finally {
             bBuffers.offer(bp);
-            if (ap != null) {
-                aPrepacked.offer(ap);
-            }
         }
     }
 
@@ -244,6 +231,7 @@ public final class Gemm {
         int group = wide ? 16 : 1;
         par.forRange(panels, 1, (from, to) -> {
             float[] tmp = w != null ? new float[group * k] : null;
+            float[] scratch = new float[16 * 16];
             for (int q = from; q < to; q++) {
                 for (int g = 0; g < NR; g += group) {
                     int j = j0 + q * NR + g; // first column of the group
@@ -266,7 +254,7 @@ public final class Gemm {
                         int kk = 0;
                         if (cols == 16) {
                             for (; kk + 16 <= kcb; kk += 16) {
-                                transpose16(x, s + pc + kk, ld, bp, dst + kk * NR);
+                                transpose16(x, s + pc + kk, ld, bp, dst + kk * NR, scratch);
                             }
                         }
                         for (int r = 0; r < group; r++) {
@@ -280,23 +268,23 @@ public final class Gemm {
         });
     }
 
-    // C[i0..i0+msb, j0..j0+nsb) from packed B and A (pre-packed in pa, or packed per task when pa is null): tasks
-    // are row blocks of slivers × column blocks of panels
-    private void compute(int i0, int msb, int j0, int nsb, int k, Mat a, float[] pa, float[] bp, Mat c,
-                         boolean accumulate, Parallel par) {
-        int slivers = ceilDiv(msb, mr);
+    // C[0..m, j0..j0+nsb) from packed B, A packed per task: tasks are row blocks of slivers × column blocks of panels
+    private void compute(int m, int j0, int nsb, int k, Mat a, float[] bp, Mat c, boolean accumulate, Parallel par) {
+        int slivers = ceilDiv(m, mr);
         int panels = ceilDiv(nsb, NR);
         int npad = panels * NR;
-        // enough tasks for dynamic balance (4 per thread), whole row blocks of at most MAX_SLIVERS slivers first
+        // enough tasks for dynamic balance (4 per thread), whole row blocks of at most maxSlivers slivers first
         int want = par.threads() == 1 ? 1 : 4 * par.threads();
-        int perM = ceilDiv(slivers, Math.max(ceilDiv(slivers, MAX_SLIVERS), Math.min(slivers, want)));
+        int maxSlivers = a.trans() ? MAX_SLIVERS_T : MAX_SLIVERS;
+        int perM = ceilDiv(slivers, Math.max(ceilDiv(slivers, maxSlivers), Math.min(slivers, want)));
         int mBlocks = ceilDiv(slivers, perM);
         int perN = ceilDiv(panels, Math.min(panels, ceilDiv(want, mBlocks)));
         int nBlocks = ceilDiv(panels, perN);
         int kc0 = Math.min(KC, k);
         par.forRange(mBlocks * nBlocks, 1, (from, to) -> {
-            float[] ap = pa != null ? pa : take(aBuffers, perM * mr * kc0);
+            float[] ap = take(aBuffers, perM * mr * kc0 + L); // + L: transpose12's spill past the last sliver
             float[] tile = new float[mr * NR];
+            float[] scratch = new float[16 * 16];
             try {
                 for (int t = from; t < to; t++) {
                     int s0 = t / nBlocks * perM;
@@ -305,20 +293,16 @@ public final class Gemm {
                     int q1 = Math.min(panels, q0 + perN);
                     for (int pc = 0; pc < k; pc += KC) {
                         int kcb = Math.min(KC, k - pc);
-                        int a0 = pc * slivers * mr + s0 * kcb * mr; // sliver s0 of this k block, pre-packed
-                        if (pa == null) {
-                            packA(a, i0 + s0 * mr, i0 + msb, s1 - s0, pc, kcb, ap);
-                            a0 = 0;
-                        }
+                        packA(a, s0 * mr, m, s1 - s0, pc, kcb, ap, scratch);
                         boolean load = accumulate || pc > 0;
                         for (int q = q0; q < q1; q++) {
                             int bo = pc * npad + q * kcb * NR;
                             int col = j0 + q * NR;
                             int cols = Math.min(NR, j0 + nsb - col);
                             for (int s = s0; s < s1; s++) {
-                                int ao = a0 + (s - s0) * kcb * mr;
-                                int row = i0 + s * mr;
-                                int rows = Math.min(mr, i0 + msb - row);
+                                int ao = (s - s0) * kcb * mr;
+                                int row = s * mr;
+                                int rows = Math.min(mr, m - row);
                                 if (rows == mr && cols == NR) {
                                     kernel(ap, ao, bp, bo, kcb, c.data(), c.off() + row * c.ld() + col, c.ld(), load);
                                 } else {
@@ -329,43 +313,35 @@ public final class Gemm {
                     }
                 }
             } finally {
-                if (pa == null) {
-                    aBuffers.offer(ap);
-                }
+                aBuffers.offer(ap);
             }
         });
     }
 
-    // rows [i0, i0+msb) × k of A = S^T packed like B: k block [pc, pc+kcb) at pc·msPad, sliver s at + s·kcb·mr,
-    // element (ii, p) at + (p−pc)·mr + ii; column p of A is row p of S, read whole and cut into the slivers
-    private void packTransposedA(Mat a, int i0, int msb, int k, float[] ap, Parallel par) {
-        int slivers = ceilDiv(msb, mr);
+    // `count` slivers of op(A) from row `row` (rows at or past `end` are zero) × k [pc, pc+kcb) packed: sliver s at
+    // s·kcb·mr, element (ii, p) at + (p−pc)·mr + ii
+    private void packA(Mat a, int row, int end, int count, int pc, int kcb, float[] ap, float[] scratch) {
         float[] x = a.data();
-        par.forRange(k, 16, (from, to) -> {
-            for (int p = from; p < to; p++) {
-                int src = a.off() + p * a.ld() + i0;
-                int pc = p / KC * KC;
-                int step = Math.min(KC, k - pc) * mr;
-                int dst = pc * slivers * mr + (p - pc) * mr;
-                for (int s = 0; s < slivers; s++, dst += step) {
-                    int rows = Math.min(mr, msb - s * mr);
+        int ld = a.ld();
+        if (a.trans()) {
+            // A = S^T: column p of A is row p of S, contiguous along i; row p of S feeds every sliver in turn
+            for (int kk = 0; kk < kcb; kk++) {
+                int src = a.off() + (pc + kk) * ld;
+                for (int s = 0; s < count; s++) {
+                    int i0 = row + s * mr;
+                    int rows = Math.min(mr, end - i0);
+                    int dst = s * kcb * mr + kk * mr;
                     if (wide && rows == mr) {
-                        FloatVector.fromArray(FS, x, src + s * mr, M12).intoArray(ap, dst, M12);
+                        FloatVector.fromArray(FS, x, src + i0, M12).intoArray(ap, dst, M12);
                     } else {
-                        System.arraycopy(x, src + s * mr, ap, dst, rows);
+                        System.arraycopy(x, src + i0, ap, dst, rows);
                         Arrays.fill(ap, dst + rows, dst + mr, 0f);
                     }
                 }
             }
-        });
-    }
-
-    // `count` slivers of A (not transposed) from row `row` (rows at or past `end` are zero) × k [pc, pc+kcb) packed:
-    // sliver s at s·kcb·mr, element (ii, p) at + (p−pc)·mr + ii. Row i of A is contiguous along k: transposed into
-    // the sliver, 12 rows × 16 k at a time (wide), element by element otherwise
-    private void packA(Mat a, int row, int end, int count, int pc, int kcb, float[] ap) {
-        float[] x = a.data();
-        int ld = a.ld();
+            return;
+        }
+        // row i of A is contiguous along k: transposed into the sliver, 12 rows × 16 k at a time (wide)
         for (int s = 0; s < count; s++) {
             int i0 = row + s * mr;
             int rows = Math.min(mr, end - i0);
@@ -374,7 +350,7 @@ public final class Gemm {
             int kk = 0;
             if (wide && rows == mr) {
                 for (; kk + 16 <= kcb; kk += 16) {
-                    transpose12(x, src + kk, ld, ap, dst + kk * mr);
+                    transpose12(x, src + kk, ld, ap, dst + kk * mr, scratch);
                 }
             }
             for (int ii = 0; ii < mr; ii++) {
@@ -411,8 +387,18 @@ public final class Gemm {
     // ---------------------------------------------------------------- transposes for packing (512-bit vectors)
 
     // ap[d + kk·12 + r] = x[s + r·ld + kk] for r < 12, kk < 16: a 16×16 transpose as four rounds of two-source
-    // permutes (round i interleaves chunks of 2^i lanes of two vectors; lanes of rows 12..15 are never formed)
-    private static void transpose12(float[] x, int s, int ld, float[] ap, int d) {
+    // permutes (round i interleaves chunks of 2^i lanes of two vectors; lanes of rows 12..15 are never formed).
+    // Each output is stored whole, in ascending kk: its 4 junk lanes land on the next output's slot (overwritten
+    // next) or, for kk = 15, on the 4 floats after this block (written later by the packer, or slack). Two methods
+    // through tmp (256 floats): as one method it is too large for C1's register allocator, and a method whose
+    // tier-3 compile fails never reaches C2, i.e. runs without the Vector API intrinsics, 30x slower
+    private static void transpose12(float[] x, int s, int ld, float[] ap, int d, float[] tmp) {
+        transpose12a(x, s, ld, tmp);
+        transpose12b(tmp, ap, d);
+    }
+
+    // rounds 1 and 2 of transpose12: rows → tmp
+    private static void transpose12a(float[] x, int s, int ld, float[] tmp) {
         FloatVector v0 = FloatVector.fromArray(FS, x, s);
         FloatVector v1 = FloatVector.fromArray(FS, x, s + 1 * ld);
         FloatVector v2 = FloatVector.fromArray(FS, x, s + 2 * ld);
@@ -449,6 +435,34 @@ public final class Gemm {
         FloatVector t21 = HI[1].selectFrom(t5, t7);
         FloatVector t22 = LO[1].selectFrom(t9, t11);
         FloatVector t23 = HI[1].selectFrom(t9, t11);
+        t12.intoArray(tmp, 0);
+        t13.intoArray(tmp, 16);
+        t14.intoArray(tmp, 32);
+        t15.intoArray(tmp, 48);
+        t16.intoArray(tmp, 64);
+        t17.intoArray(tmp, 80);
+        t18.intoArray(tmp, 96);
+        t19.intoArray(tmp, 112);
+        t20.intoArray(tmp, 128);
+        t21.intoArray(tmp, 144);
+        t22.intoArray(tmp, 160);
+        t23.intoArray(tmp, 176);
+    }
+
+    // rounds 3 and 4 of transpose12: tmp → ap
+    private static void transpose12b(float[] tmp, float[] ap, int d) {
+        FloatVector t12 = FloatVector.fromArray(FS, tmp, 0);
+        FloatVector t13 = FloatVector.fromArray(FS, tmp, 16);
+        FloatVector t14 = FloatVector.fromArray(FS, tmp, 32);
+        FloatVector t15 = FloatVector.fromArray(FS, tmp, 48);
+        FloatVector t16 = FloatVector.fromArray(FS, tmp, 64);
+        FloatVector t17 = FloatVector.fromArray(FS, tmp, 80);
+        FloatVector t18 = FloatVector.fromArray(FS, tmp, 96);
+        FloatVector t19 = FloatVector.fromArray(FS, tmp, 112);
+        FloatVector t20 = FloatVector.fromArray(FS, tmp, 128);
+        FloatVector t21 = FloatVector.fromArray(FS, tmp, 144);
+        FloatVector t22 = FloatVector.fromArray(FS, tmp, 160);
+        FloatVector t23 = FloatVector.fromArray(FS, tmp, 176);
         FloatVector t24 = LO[2].selectFrom(t12, t14);
         FloatVector t25 = HI[2].selectFrom(t12, t14);
         FloatVector t26 = LO[2].selectFrom(t16, t16);
@@ -481,26 +495,32 @@ public final class Gemm {
         FloatVector t53 = HI[3].selectFrom(t36, t38);
         FloatVector t54 = LO[3].selectFrom(t37, t39);
         FloatVector t55 = HI[3].selectFrom(t37, t39);
-        t40.intoArray(ap, d, M12);
-        t41.intoArray(ap, d + 12, M12);
-        t42.intoArray(ap, d + 24, M12);
-        t43.intoArray(ap, d + 36, M12);
-        t44.intoArray(ap, d + 48, M12);
-        t45.intoArray(ap, d + 60, M12);
-        t46.intoArray(ap, d + 72, M12);
-        t47.intoArray(ap, d + 84, M12);
-        t48.intoArray(ap, d + 96, M12);
-        t49.intoArray(ap, d + 108, M12);
-        t50.intoArray(ap, d + 120, M12);
-        t51.intoArray(ap, d + 132, M12);
-        t52.intoArray(ap, d + 144, M12);
-        t53.intoArray(ap, d + 156, M12);
-        t54.intoArray(ap, d + 168, M12);
-        t55.intoArray(ap, d + 180, M12);
+        t40.intoArray(ap, d);
+        t41.intoArray(ap, d + 12);
+        t42.intoArray(ap, d + 24);
+        t43.intoArray(ap, d + 36);
+        t44.intoArray(ap, d + 48);
+        t45.intoArray(ap, d + 60);
+        t46.intoArray(ap, d + 72);
+        t47.intoArray(ap, d + 84);
+        t48.intoArray(ap, d + 96);
+        t49.intoArray(ap, d + 108);
+        t50.intoArray(ap, d + 120);
+        t51.intoArray(ap, d + 132);
+        t52.intoArray(ap, d + 144);
+        t53.intoArray(ap, d + 156);
+        t54.intoArray(ap, d + 168);
+        t55.intoArray(ap, d + 180);
     }
 
     // bp[d + kk·NR + r] = x[s + r·ld + kk] for r, kk < 16: the same transpose, 16 rows
-    private static void transpose16(float[] x, int s, int ld, float[] bp, int d) {
+    private static void transpose16(float[] x, int s, int ld, float[] bp, int d, float[] tmp) {
+        transpose16a(x, s, ld, tmp);
+        transpose16b(tmp, bp, d);
+    }
+
+    // rounds 1 and 2 of transpose16: rows → tmp
+    private static void transpose16a(float[] x, int s, int ld, float[] tmp) {
         FloatVector v0 = FloatVector.fromArray(FS, x, s);
         FloatVector v1 = FloatVector.fromArray(FS, x, s + 1 * ld);
         FloatVector v2 = FloatVector.fromArray(FS, x, s + 2 * ld);
@@ -549,6 +569,42 @@ public final class Gemm {
         FloatVector t29 = HI[1].selectFrom(t9, t11);
         FloatVector t30 = LO[1].selectFrom(t13, t15);
         FloatVector t31 = HI[1].selectFrom(t13, t15);
+        t16.intoArray(tmp, 0);
+        t17.intoArray(tmp, 16);
+        t18.intoArray(tmp, 32);
+        t19.intoArray(tmp, 48);
+        t20.intoArray(tmp, 64);
+        t21.intoArray(tmp, 80);
+        t22.intoArray(tmp, 96);
+        t23.intoArray(tmp, 112);
+        t24.intoArray(tmp, 128);
+        t25.intoArray(tmp, 144);
+        t26.intoArray(tmp, 160);
+        t27.intoArray(tmp, 176);
+        t28.intoArray(tmp, 192);
+        t29.intoArray(tmp, 208);
+        t30.intoArray(tmp, 224);
+        t31.intoArray(tmp, 240);
+    }
+
+    // rounds 3 and 4 of transpose16: tmp → bp
+    private static void transpose16b(float[] tmp, float[] bp, int d) {
+        FloatVector t16 = FloatVector.fromArray(FS, tmp, 0);
+        FloatVector t17 = FloatVector.fromArray(FS, tmp, 16);
+        FloatVector t18 = FloatVector.fromArray(FS, tmp, 32);
+        FloatVector t19 = FloatVector.fromArray(FS, tmp, 48);
+        FloatVector t20 = FloatVector.fromArray(FS, tmp, 64);
+        FloatVector t21 = FloatVector.fromArray(FS, tmp, 80);
+        FloatVector t22 = FloatVector.fromArray(FS, tmp, 96);
+        FloatVector t23 = FloatVector.fromArray(FS, tmp, 112);
+        FloatVector t24 = FloatVector.fromArray(FS, tmp, 128);
+        FloatVector t25 = FloatVector.fromArray(FS, tmp, 144);
+        FloatVector t26 = FloatVector.fromArray(FS, tmp, 160);
+        FloatVector t27 = FloatVector.fromArray(FS, tmp, 176);
+        FloatVector t28 = FloatVector.fromArray(FS, tmp, 192);
+        FloatVector t29 = FloatVector.fromArray(FS, tmp, 208);
+        FloatVector t30 = FloatVector.fromArray(FS, tmp, 224);
+        FloatVector t31 = FloatVector.fromArray(FS, tmp, 240);
         FloatVector t32 = LO[2].selectFrom(t16, t18);
         FloatVector t33 = HI[2].selectFrom(t16, t18);
         FloatVector t34 = LO[2].selectFrom(t20, t22);

@@ -19,8 +19,8 @@ public final class ScalarGemm {
                 int ci = c.off() + i * c.ld() + j;
                 float sum = accumulate ? c.data()[ci] : 0f;
                 for (int p = 0; p < k; p++) {
-                    sum = Math.fma(at(a, i, p), b instanceof Gemm.Mat bm ? at(bm, p, j) : weight((Gemm.Weight) b, w, p, j),
-                            sum);
+                    float bv = b instanceof Gemm.Mat bm ? at(bm, p, j) : weight((Gemm.Weight) b, w, p, j);
+                    sum = Math.fma(at(a, i, p), bv, sum);
                 }
                 c.data()[ci] = sum;
             }

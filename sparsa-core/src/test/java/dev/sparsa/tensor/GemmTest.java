@@ -190,9 +190,9 @@ class GemmTest {
     }
 
     @Test
-    void tallTransposedAAndWideBAreDoneInSuperBlocks() {
-        // k·n above Gemm.CAP: B is packed in several column super-blocks; m·k above it with A transposed: A in
-        // several row super-blocks
+    void wideBInColumnSuperBlocksAndTallTransposedA() {
+        // k·n above Gemm.CAP: B is packed in several column super-blocks; then a tall transposed A over a long k
+        // (several row tasks of MAX_SLIVERS_T slivers, several k blocks, a partial last sliver)
         Random rnd = new Random(5);
         int m = 13;
         int k = 1100;
@@ -211,7 +211,7 @@ class GemmTest {
         ScalarGemm.multiply(m, n, k, a, b, want, false);
         new Gemm().multiply(m, n, k, a, b, got, false, one);
         assertThat(got.data()).isEqualTo(want.data());
-        int tall = Gemm.CAP / k + 50;
+        int tall = 3 * Gemm.MAX_SLIVERS_T * 12 + 7;
         Mat at = mat(rnd, tall, k, true);
         Mat bn = mat(rnd, k, 5, false);
         want = mat(rnd, tall, 5, false);
@@ -223,7 +223,8 @@ class GemmTest {
 
     @Test
     void twinIsWithinTheFmaChainBoundOfTheExactProduct() {
-        // a k-term fma chain rounds once per step: |fl − exact| ≤ γ_k·(|c0| + Σ_p |a_ip·b_pj|), γ_k = k·u/(1 − k·u)
+        // a k-term fma chain rounds once per step (relative error ≤ u = 2^-24 each):
+        // |fl − exact| ≤ γ_k·(|c0| + Σ_p |a_ip·b_pj|), γ_k = k·u/(1 − k·u)
         Random rnd = new Random(6);
         for (int[] s : new int[][] {{5, 7, 1}, {9, 33, 300}, {4, 3, 4096}}) {
             int m = s[0];
@@ -247,9 +248,51 @@ class GemmTest {
                         abs += Math.abs(t);
                     }
                     double err = Math.abs(got.data()[got.off() + i * got.ld() + j] - exact);
-                    assertThat(err).as(m + "x" + n + "x" + k + " (" + i + "," + j + ")").isLessThanOrEqualTo(gamma * abs);
+                    assertThat(err).as(m + "x" + n + "x" + k + " (" + i + "," + j + ")")
+                            .isLessThanOrEqualTo(gamma * abs);
                 }
             }
+        }
+    }
+
+    @Test
+    void oneEngineServesConcurrentCallers() throws Exception {
+        // packing buffers are pooled per instance: concurrent calls (e.g. attention heads in parallel) must not share
+        Gemm g = new Gemm();
+        Random rnd = new Random(8);
+        int calls = 4;
+        Mat[] as = new Mat[calls];
+        Mat[] bs = new Mat[calls];
+        Mat[] want = new Mat[calls];
+        Mat[] init = new Mat[calls];
+        for (int i = 0; i < calls; i++) {
+            int m = 20 + 13 * i;
+            as[i] = mat(rnd, m, 300, i % 2 == 1);
+            bs[i] = mat(rnd, 300, 40 + i, false);
+            init[i] = mat(rnd, m, 40 + i, false);
+            want[i] = copy(init[i]);
+            ScalarGemm.multiply(m, 40 + i, 300, as[i], bs[i], want[i], true);
+        }
+        Thread[] ts = new Thread[calls];
+        Throwable[] errors = new Throwable[calls];
+        for (int i = 0; i < calls; i++) {
+            int c = i;
+            ts[i] = new Thread(() -> {
+                try (Parallel serial = Parallel.serial()) {
+                    for (int rep = 0; rep < 20; rep++) {
+                        Mat out = copy(init[c]);
+                        g.multiply(20 + 13 * c, 40 + c, 300, as[c], bs[c], out, true, serial);
+                        assertThat(out.data()).isEqualTo(want[c].data());
+                    }
+                } catch (Throwable t) {
+                    errors[c] = t;
+                }
+            });
+            ts[i].start();
+        }
+        for (int i = 0; i < calls; i++) {
+            ts[i].join();
+            assertThat(errors[i]).as("caller " + i).isNull();
         }
     }
 
@@ -286,7 +329,8 @@ class GemmTest {
         float[] b = new float[12];
         float[] c = new float[9];
         assertThatThrownBy(() -> g.multiply(3, 3, 4, Mat.of(a, 1, 4), Mat.of(b, 0, 3), Mat.of(c, 0, 3), false, one))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("A [3, 4]").hasMessageContaining("13");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("A [3, 4]")
+                .hasMessageContaining("needs 13 floats");
         assertThatThrownBy(() -> g.multiply(3, 3, 4, Mat.of(a, 0, 3), Mat.of(b, 0, 3), Mat.of(c, 0, 3), false, one))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("A has leading dimension 3");
         assertThatThrownBy(() -> g.multiply(3, 3, 4, Mat.of(a, 0, 4), Mat.of(b, 0, 3).t(), Mat.of(c, 0, 3), false,
