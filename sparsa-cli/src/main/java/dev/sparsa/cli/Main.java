@@ -24,6 +24,8 @@ import picocli.CommandLine.Command;
                 TokenizerCommand.class,
                 PretrainCommand.class,
                 SparsifyCommand.class,
+                dev.sparsa.cli.serve.ServeCommand.class,
+                dev.sparsa.cli.serve.BenchServeCommand.class,
         })
 public final class Main implements Runnable {
 
