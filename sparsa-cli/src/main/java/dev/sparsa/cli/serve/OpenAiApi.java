@@ -24,14 +24,17 @@ import java.util.concurrent.TimeoutException;
  * work on the model's one thread ({@link DecodeLoop}, {@link EmbedQueue}) and answers through a {@link Reply},
  * streamed as server-sent events when the request asks for {@code stream}.
  *
- * <p>While a request waits (queued, or generating without streaming) it writes a keep-alive every
- * {@link #KEEP_ALIVE_MS} ms: an SSE comment on a stream, spaces before the JSON of a plain response (JSON allows
- * them; the 200 is committed with the first). On HTTP/1.1 a write is the only way to see that a client went away
- * without reading from its connection; its sequence then leaves the queue or the batch at once.
+ * <p>While a request waits without writing (queued, or generating without streaming) it writes a keep-alive every
+ * {@link #KEEP_ALIVE_MS} ms: an SSE comment on a stream; on a plain response, once it has run for
+ * {@link #JSON_KEEP_ALIVE_AFTER_MS} ms, a space before the JSON (JSON allows it; the 200 is committed with the
+ * first). On HTTP/1.1 a write is the only way to see that a client went away without reading from its connection;
+ * its sequence then leaves the queue or the batch at once.
  */
 final class OpenAiApi {
     /** How long a request waits without writing anything. */
     static final long KEEP_ALIVE_MS = 1000;
+    /** A plain (JSON) response sends its first keep-alive only after this long: quick answers keep their status. */
+    static final long JSON_KEEP_ALIVE_AFTER_MS = 5000;
     /** Most prompts (choices) one completion request may carry, and inputs one embedding request. */
     static final int MAX_PROMPTS = 32;
     static final int MAX_INPUTS = 2048;
@@ -56,14 +59,19 @@ final class OpenAiApi {
     private final DecodeLoop loop;
     private final EmbedQueue embed;
     private final Metrics metrics;
+    private final long keepAliveMs;
+    private final long jsonKeepAliveAfterMs;
     private final ObjectMapper json = new ObjectMapper();
     private final long created = System.currentTimeMillis() / 1000;
 
-    OpenAiApi(ServedModel served, DecodeLoop loop, EmbedQueue embed, Metrics metrics) {
+    OpenAiApi(ServedModel served, DecodeLoop loop, EmbedQueue embed, Metrics metrics, long keepAliveMs,
+              long jsonKeepAliveAfterMs) {
         this.served = served;
         this.loop = loop;
         this.embed = embed;
         this.metrics = metrics;
+        this.keepAliveMs = keepAliveMs;
+        this.jsonKeepAliveAfterMs = jsonKeepAliveAfterMs;
     }
 
     // ---------------------------------------------------------------- GET
@@ -370,12 +378,15 @@ final class OpenAiApi {
             int promptTokens = 0;
             int completionTokens = 0;
             int left = n;
-            long lastWrite = System.nanoTime();
+            long started = System.nanoTime();
+            long lastWrite = started;
             while (left > 0) {
-                Generation.Out o = events.poll(KEEP_ALIVE_MS, TimeUnit.MILLISECONDS);
-                if (o == null || System.nanoTime() - lastWrite > KEEP_ALIVE_MS * 1_000_000) {
+                Generation.Out o = events.poll(keepAliveMs, TimeUnit.MILLISECONDS);
+                long tick = System.nanoTime();
+                if (tick - lastWrite > keepAliveMs * 1_000_000
+                        && (r.stream() || tick - started > jsonKeepAliveAfterMs * 1_000_000)) {
                     reply.keepAlive();
-                    lastWrite = System.nanoTime();
+                    lastWrite = tick;
                 }
                 if (o == null) {
                     continue;
@@ -416,6 +427,9 @@ final class OpenAiApi {
             if (r.stream()) {
                 if (r.includeUsage()) {
                     ObjectNode last = head(id, now, chat);
+                    if (chat) {
+                        last.put("object", "chat.completion.chunk");
+                    }
                     last.putArray("choices");
                     last.set("usage", usage);
                     reply.event(last.toString());
@@ -557,13 +571,16 @@ final class OpenAiApi {
 
         Future<float[][]> job = embed.submit(ids);
         float[][] emb;
+        long started = System.nanoTime();
         try {
             while (true) {
                 try {
-                    emb = job.get(KEEP_ALIVE_MS, TimeUnit.MILLISECONDS);
+                    emb = job.get(keepAliveMs, TimeUnit.MILLISECONDS);
                     break;
                 } catch (TimeoutException t) {
-                    reply.keepAlive();
+                    if (System.nanoTime() - started > jsonKeepAliveAfterMs * 1_000_000) {
+                        reply.keepAlive();
+                    }
                 } catch (java.util.concurrent.CancellationException c) {
                     throw ApiError.unavailable("The server is shutting down");
                 } catch (java.util.concurrent.ExecutionException x) {

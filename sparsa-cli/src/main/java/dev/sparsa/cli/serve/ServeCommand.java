@@ -108,6 +108,8 @@ public final class ServeCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = Thread.ofPlatform().name("sparsa-serve-stop").unstarted(() -> {
             server.close();
+            err.println("sparsa serve: stopped");
+            err.flush();
             stopped.countDown();
         });
         Runtime.getRuntime().addShutdownHook(hook);

@@ -13,8 +13,16 @@ final class SparsaServer implements AutoCloseable {
      * @param maxWaiting requests queued beyond them before a 503
      * @param batch      one batched forward per step (else one decode per sequence, round robin)
      * @param maxBody    largest request body, bytes
+     * @param keepAliveMs          a waiting request writes a keep-alive after this long without writing
+     * @param jsonKeepAliveAfterMs a plain (JSON) response starts its keep-alives only after this long
      */
-    record Options(String host, int port, int maxRunning, int maxWaiting, boolean batch, long maxBody, int threads) {
+    record Options(String host, int port, int maxRunning, int maxWaiting, boolean batch, long maxBody, int threads,
+                   long keepAliveMs, long jsonKeepAliveAfterMs) {
+        /** With the keep-alive timing of {@link OpenAiApi} (every second; plain responses after 5 s). */
+        Options(String host, int port, int maxRunning, int maxWaiting, boolean batch, long maxBody, int threads) {
+            this(host, port, maxRunning, maxWaiting, batch, maxBody, threads, OpenAiApi.KEEP_ALIVE_MS,
+                    OpenAiApi.JSON_KEEP_ALIVE_AFTER_MS);
+        }
     }
 
     private final ServedModel model;
@@ -49,7 +57,7 @@ final class SparsaServer implements AutoCloseable {
             this.loop = l;
             this.embed = e;
             this.metrics = m;
-            this.http = new ApiServer(new OpenAiApi(model, l, e, m), m, o.host(), o.port(), o.maxBody());
+            this.http = new ApiServer(new OpenAiApi(model, l, e, m, o.keepAliveMs(), o.jsonKeepAliveAfterMs()), m, o.host(), o.port(), o.maxBody());
             http.start();
         } catch (Exception | Error ex) {
             if (l != null) {

@@ -130,9 +130,14 @@ class ServeCommandTest {
                 assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
                 assertThat(r.body()).contains("\"object\":\"chat.completion\"");
             }
-            p.destroy();                                               // SIGTERM: the shutdown hook stops it
+            p.toHandle().destroy();                                    // SIGTERM (streams stay open to read)
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
             assertThat(p.exitValue()).isIn(0, 143);
+            StringBuilder rest = new StringBuilder();
+            for (String line; (line = out.readLine()) != null; ) {
+                rest.append(line).append('\n');
+            }
+            assertThat(rest.toString()).contains("sparsa serve: stopped").doesNotContain("Exception");
         } finally {
             p.destroyForcibly();
         }

@@ -145,14 +145,21 @@ class ServeOpenAiClientTest {
 
         StringBuilder streamed = new StringBuilder();
         List<String> roles = new ArrayList<>();
-        try (StreamResponse<ChatCompletionChunk> s = client.chat().completions().createStreaming(params)) {
-            s.stream().forEach(chunk -> chunk.choices().forEach(ch -> {
-                ch.delta().content().ifPresent(streamed::append);
-                ch.delta().role().ifPresent(r -> roles.add(r.asString()));
-            }));
+        long[] completionTokens = {-1};
+        try (StreamResponse<ChatCompletionChunk> s = client.chat().completions().createStreaming(params.toBuilder()
+                .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build())) {
+            s.stream().forEach(chunk -> {
+                assertThat(chunk.id()).startsWith("chatcmpl-");
+                chunk.usage().ifPresent(u -> completionTokens[0] = u.completionTokens());
+                chunk.choices().forEach(ch -> {
+                    ch.delta().content().ifPresent(streamed::append);
+                    ch.delta().role().ifPresent(r -> roles.add(r.asString()));
+                });
+            });
         }
         assertThat(streamed.toString()).isEqualTo(refText);
         assertThat(roles).containsExactly("assistant");
+        assertThat(completionTokens[0]).isEqualTo(ref.get("generated_ids").size());
     }
 
     @Test
