@@ -222,7 +222,7 @@ public final class GenerateCommand implements Callable<Integer> {
      * The model's tokenizer: {@code explicit} if given, else the tokenizer.json beside the weights (or beside the
      * .gguf), else the vocabulary a GGUF carries; null when there is none.
      */
-    static Tokenizer findTokenizer(ModelFiles files, Path explicit) {
+    public static Tokenizer findTokenizer(ModelFiles files, Path explicit) {
         Path p = explicit;
         if (p == null) {
             p = files.tokenizerJson();
@@ -238,7 +238,7 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     /** EOS ids from config.json, the tokenizer and generation_config.json (Llama 3 lists several). */
-    static int[] stopIds(ModelFiles files, Tokenizer tok) {
+    public static int[] stopIds(ModelFiles files, Tokenizer tok) {
         List<Integer> ids = new ArrayList<>();
         ids.add(files.config().eosTokenId());
         ids.add(tok == null ? -1 : tok.eosId());

@@ -25,6 +25,8 @@ import picocli.CommandLine.Command;
                 PretrainCommand.class,
                 SparsifyCommand.class,
                 ExperimentCommand.class,
+                dev.sparsa.cli.serve.ServeCommand.class,
+                dev.sparsa.cli.serve.BenchServeCommand.class,
         })
 public final class Main implements Runnable {
 

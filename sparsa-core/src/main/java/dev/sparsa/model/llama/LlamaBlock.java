@@ -186,13 +186,13 @@ public final class LlamaBlock {
         }
     }
 
-    private static void relu(float[] x, int n) {
+    static void relu(float[] x, int n) {
         for (int i = 0; i < n; i++) {
             x[i] = x[i] > 0f ? x[i] : 0f;
         }
     }
 
-    private static void add(float[] x, float[] y, int n) {
+    static void add(float[] x, float[] y, int n) {
         for (int i = 0; i < n; i++) {
             x[i] += y[i];
         }

@@ -160,6 +160,72 @@ public final class LlamaModel {
         return logits;
     }
 
+    /**
+     * A workspace for {@link #decodeBatch} of up to {@code rows} sequences (one per batch loop; allocated once, like a
+     * cache's own workspace).
+     */
+    public LlamaState newBatchState(int rows) {
+        return LlamaState.forInference(w.config(), ffn[0], rows);
+    }
+
+    /**
+     * One decode step of B = {@code ids.length} sequences at once (continuous batching): token {@code ids[b]} goes to
+     * position {@code caches[b].length()} of sequence b, whose cache gets its keys and values; each row attends over
+     * its own cache only. The projections, norms and FFN run batched over the B rows (matmul and the FFN kernel's
+     * batch path) in {@code ws} ({@link #newBatchState} with at least B rows). Returns the B × V logits, row-major.
+     * Row b equals {@code decode(caches[b], ids[b], ..)} within float rounding (matmul and matvec sum in different
+     * orders; for B = 1 it is the same computation, bit for bit). The tap sees each row at its own position.
+     * The caches must be distinct and each have room for one more position; on an error every cache is left as it
+     * was.
+     */
+    public float[] decodeBatch(KvCache[] caches, int[] ids, LlamaState ws, ActivationTap tap, Parallel par) {
+        int n = ids.length;
+        if (n == 0 || caches.length != n) {
+            throw new SparsaException.UsageException("decodeBatch needs one cache per token, got " + caches.length
+                    + " caches for " + n + " tokens");
+        }
+        checkIds(ids, 0, n);
+        if (ws.training() || ws.capacity() < n || ws.slot(0).ffn.width() != w.config().intermediateSize()) {
+            throw new SparsaException.UsageException("batch workspace holds " + ws.capacity() + " rows, need " + n
+                    + " (use newBatchState)");
+        }
+        int[] pos = new int[n];
+        for (int b = 0; b < n; b++) {
+            KvCache c = caches[b];
+            if (c.kvDim() != kvHeads * headDim || c.k.length != ffn.length) {
+                throw new SparsaException.UsageException("KV cache " + b + " does not belong to this model");
+            }
+            for (int e = 0; e < b; e++) {
+                if (caches[e] == c) {
+                    throw new SparsaException.UsageException("KV cache " + b + " is also cache " + e
+                            + ": one cache per sequence");
+                }
+            }
+            if (c.length() >= c.capacity()) {
+                throw new SparsaException.UsageException("context full: sequence " + b + " has " + c.length()
+                        + " of " + c.capacity() + " positions (raise the max context)");
+            }
+            pos[b] = c.length();
+        }
+        for (KvCache c : caches) {
+            c.append(1);
+        }
+        try {
+            LlamaBlock.embed(w, ids, 0, n, ws.x);                           // x = E[id]
+            for (int l = 0; l < ffn.length; l++) {
+                BatchDecode.layer(w, l, ffn[l], ws, caches, pos, invFreq, tap, par);
+            }
+        } catch (RuntimeException e) {
+            for (int b = 0; b < n; b++) {
+                caches[b].truncate(pos[b]);                                 // leave every cache as it was
+            }
+            throw e;
+        }
+        float[] logits = new float[n * vocab];
+        LlamaBlock.head(w, ws, 0, n, logits, par);                         // logits = W_lm RMSNorm(x)
+        return logits;
+    }
+
     /** Throws a usage error naming the first id outside the vocabulary. */
     public void checkIds(int[] ids, int from, int to) {
         for (int i = from; i < to; i++) {
