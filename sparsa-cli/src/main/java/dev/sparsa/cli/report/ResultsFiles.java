@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /** results.json and report.html on disk, each written to a temporary file and renamed into place. */
 public final class ResultsFiles {
@@ -119,15 +118,8 @@ public final class ResultsFiles {
         return html;
     }
 
+    // temp file, fsync, rename, readable by everyone (io.AtomicFile)
     static void atomic(Path file, byte[] data) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".part");
-        try {
-            Files.write(tmp, data);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        dev.sparsa.io.AtomicFile.write(file, data);
     }
 }
