@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """PyTorch (OpenBLAS) GFLOP/s on the GEMM shapes of sparsa-bench's GemmBench: tiny-llama training products.
 
-Usage: /usr/bin/python3 scripts/bench/gemm_openblas.py [--reps N]
-Runs itself once per thread count (1, 2) with OPENBLAS_NUM_THREADS set (Debian's pthread OpenBLAS ignores
-torch.set_num_threads) and prints one line per shape and thread count: best and median GFLOP/s over N timed
-repetitions of a loop long enough to take >= 20 ms. Shapes and names match GemmBench's @Param shape.
+Usage: /usr/bin/python3 scripts/bench/gemm_openblas.py [--reps N] [--threads 1|2] [--shape NAME]
+Runs itself once per thread count (1, 2, or the one given) with OPENBLAS_NUM_THREADS set (Debian's pthread
+OpenBLAS ignores torch.set_num_threads) and prints one line per shape (all, or the one given) and thread count:
+best and median GFLOP/s over N timed repetitions (default 15) of a loop long enough to take >= 20 ms. Shape names
+match GemmBench's benchmark methods.
   fwd_<out>   Y[2048,out]  = X[2048,in] · W^T           (W [out, in]; torch.nn.functional.linear)
   dx_<out>    dX[2048,in]  = dY[2048,out] · W
   dw_<out>    dW[out,in]  += dY^T · X                   (addmm_, beta = 1)
@@ -66,20 +67,28 @@ def shapes():
     yield "att_ptv(bmm/64)", 64 * 2 * tt * tt * hd, lambda: torch.bmm(pb.transpose(1, 2), qb)
 
 
-def run(threads, reps):
+def run(threads, reps, only):
     torch.set_num_threads(threads)
     for name, flop, fn in shapes():
+        if only and name != only:
+            continue
         best, med = timeit(fn, reps)
         print(f"openblas {threads}t {name:16s} best {flop / best / 1e9:7.1f}  median {flop / med / 1e9:7.1f} GFLOP/s",
               flush=True)
 
 
+def option(name, default):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
 if __name__ == "__main__":
-    reps = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else 15
+    reps = int(option("--reps", "15"))
+    only = option("--shape", "")
     if "--child" in sys.argv:
-        run(int(os.environ["OPENBLAS_NUM_THREADS"]), reps)
+        run(int(os.environ["OPENBLAS_NUM_THREADS"]), reps, only)
     else:
-        print(f"torch {torch.__version__}, {torch.__config__.parallel_info().splitlines()[0]}")
-        for th in (1, 2):
+        print(f"torch {torch.__version__}")
+        for th in [int(option("--threads", "0"))] if "--threads" in sys.argv else (1, 2):
             env = dict(os.environ, OPENBLAS_NUM_THREADS=str(th), OMP_NUM_THREADS=str(th))
-            subprocess.run([sys.executable, __file__, "--child", "--reps", str(reps)], env=env, check=True)
+            subprocess.run([sys.executable, __file__, "--child", "--reps", str(reps), "--shape", only], env=env,
+                           check=True)
