@@ -23,8 +23,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class LayersTest {
     /** Layer of each top-level package; sub-packages share their family's layer. */
-    static final Map<String, Integer> LAYER = Map.of(
-            "tensor", 0, "spec", 1, "io", 2, "model", 3, "eval", 4, "infer", 4, "profile", 5, "train", 5, "perf", 6, "experiment", 7);
+    static final Map<String, Integer> LAYER = Map.ofEntries(Map.entry("tensor", 0), Map.entry("spec", 1),
+            Map.entry("io", 2), Map.entry("model", 3), Map.entry("eval", 4), Map.entry("infer", 4),
+            Map.entry("profile", 5), Map.entry("train", 5), Map.entry("perf", 6), Map.entry("calibrate", 6),
+            Map.entry("experiment", 7));
 
     static final Pattern REF = Pattern.compile("\\bdev\\.sparsa\\.((?:[a-z]\\w*\\.)*[a-z]\\w*)\\.[A-Z]");
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
 import dev.sparsa.infer.FfnKernels;
+import dev.sparsa.infer.mode.SparseMode;
 import dev.sparsa.io.AtomicFile;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.tokenizer.Tokenizer;
@@ -15,6 +16,7 @@ import dev.sparsa.perf.BenchRow;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
@@ -65,6 +67,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Write the results as JSON (atomically).")
     Path json;
 
+    @Mixin
+    SparseOption sparseOption = new SparseOption();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -74,6 +79,10 @@ public final class BenchCommand implements Callable<Integer> {
         if (n < 1 || reps < 1 || warmup < 0 || promptTokens < 1 || decodeTokens < 2 || bandwidthMib < 1) {
             throw new SparsaException.UsageException("--threads, --reps, --prompt-tokens, --bandwidth-mib must be >= 1,"
                     + " --decode-tokens >= 2 (decode speed is timed between the first and the last token), --warmup >= 0");
+        }
+        SparseMode mode = sparseOption.mode();
+        if (mode != SparseMode.DENSE && !ffn.equals("dense")) {
+            throw new SparsaException.UsageException("give --sparse MODE or --ffn KERNEL, not both");
         }
         List<String> ffns = ffn.equals("both") ? List.of("dense", "exact-sparse") : List.of(ffn);
         if (!ffn.equals("both") && !FfnKernels.NAMES.contains(ffn)) {
@@ -101,6 +110,12 @@ public final class BenchCommand implements Callable<Integer> {
             for (Path p : models) {
                 try (ModelFiles files = ModelFiles.open(p)) {
                     int[] ids = BenchPrompt.ids(files, tokenizer(files), promptTokens, 7);
+                    if (mode != SparseMode.DENSE) {                  // --sparse MODE: that mode's kernels
+                        rows.add(Bench.sparsa(files, sparseOption.load(files, null).model(),
+                                p.getFileName().toString(), mode.key(), ids, decodeTokens, warmup, reps, par, log)
+                                .withBandwidth(bw));
+                        continue;
+                    }
                     for (String f : ffns) {
                         rows.add(Bench.sparsa(files, p.getFileName().toString(), f, ids, decodeTokens, warmup, reps,
                                 par, log).withBandwidth(bw));

@@ -8,6 +8,10 @@ import dev.sparsa.eval.EvalResult;
 import dev.sparsa.eval.EvalWindows;
 import dev.sparsa.eval.Evaluator;
 import dev.sparsa.eval.TokenStream;
+import dev.sparsa.calibrate.Calibrator;
+import dev.sparsa.infer.SparseStats;
+import dev.sparsa.infer.mode.SparseMode;
+import dev.sparsa.infer.mode.SparseModels;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.corpus.Corpus;
 import dev.sparsa.io.tokenizer.Tokenizer;
@@ -16,11 +20,14 @@ import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code sparsa eval}: CE, perplexity, bits/byte and FFN zero sparsity of a decoder by the evaluation protocol. */
@@ -73,11 +80,20 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object on stdout instead of a table.")
     boolean json;
 
-    /** The --json object. */
+    @Mixin
+    SparseOption sparseOption = new SparseOption();
+
+    /**
+     * The --json object. {@code sparsity}: with --sparse dense the zero share of act(gate) (what exact skips on a
+     * ReLU-family model); with any other mode the share of FFN neurons skipped (h_i = 0: the down column is not
+     * read). {@code sparse} holds the mode's own measurements: TEAL's input sparsity per projection and its
+     * parameter-weighted sparsity, a predictor's recall, precision and candidate share.
+     */
     public record Json(String model, String format, String architecture, String activation, String corpus,
                        int ctx, String ctxSource, int eosId, String eosSource, Long maxTokens, int windows,
                        long positions, long tokens, long bytes, double nats, double ce, double ppl,
-                       double bitsPerByte, double sparsity, double[] sparsityPerLayer, int threads, double seconds) {
+                       double bitsPerByte, double sparsity, double[] sparsityPerLayer, int threads, double seconds,
+                       String mode, String calibration, Double recall, Double precision, Map<String, Object> sparse) {
     }
 
     @Override
@@ -121,7 +137,12 @@ public final class EvalCommand implements Callable<Integer> {
                     : "brown-valid");
             TokenStream stream = TokenStream.of(c, tok, eos.id(), maxTokens != null ? maxTokens : Long.MAX_VALUE);
             EvalWindows windows = EvalWindows.of(stream, windowLength);
-            LlamaModel m = LlamaModel.load(cfg, files.weights());
+            SparseMode mode = sparseOption.mode();
+            SparseModels.checkCompatible(mode, cfg);
+            SparseStats stats = mode == SparseMode.TEAL || mode == SparseMode.PREDICTED
+                    ? new SparseStats(cfg.numLayers()) : null;
+            SparseModels.Loaded loaded = sparseOption.load(files, stats);
+            LlamaModel m = loaded.model();
             System.err.printf(Locale.ROOT, "sparsa: evaluating %s on %s: %d tokens (%d documents) in %d windows of "
                             + "%d, EOS %d (%s), %d thread(s)%n", model, c.name(), stream.size(), stream.documents(),
                     windows.count(), windowLength, eos.id(), eos.source(), nThreads);
@@ -129,10 +150,16 @@ public final class EvalCommand implements Callable<Integer> {
             bar.phase("eval", windows.predictedTokens(), "tok");
             EvalResult r = new Evaluator(m, par).evaluate(windows, (done, total, tokens) -> bar.progress(tokens));
             bar.finish();
+            boolean dense = mode == SparseMode.DENSE;
+            Double recall = stats != null && stats.hasPredictor() ? stats.recall(-1) : null;
+            Double precision = stats != null && stats.hasPredictor() ? stats.precision(-1) : null;
             Json out = new Json(model.toString(), files.format(), cfg.architecture(), cfg.hiddenAct(), c.name(),
                     windowLength, ctxSource, eos.id(), eos.source(), maxTokens, r.windows(), r.positions(),
-                    r.tokens(), r.bytes(), r.nats(), r.ce(), r.ppl(), r.bitsPerByte(), r.sparsity(),
-                    r.sparsityPerLayer(), nThreads, r.seconds());
+                    r.tokens(), r.bytes(), r.nats(), r.ce(), r.ppl(), r.bitsPerByte(),
+                    dense ? r.sparsity() : r.skipped(), dense ? r.sparsityPerLayer() : r.skippedPerLayer(),
+                    nThreads, r.seconds(), mode.key(),
+                    loaded.calibrationPath() == null ? null : loaded.calibrationPath().toString(), recall, precision,
+                    measurements(stats, cfg));
             PrintWriter w = spec.commandLine().getOut();
             if (json) {
                 w.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
@@ -142,6 +169,33 @@ public final class EvalCommand implements Callable<Integer> {
             w.flush();
         }
         return 0;
+    }
+
+    /** What the mode's kernels measured (null when they measure nothing). */
+    static Map<String, Object> measurements(SparseStats stats, ModelConfig cfg) {
+        if (stats == null) {
+            return null;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (stats.hasInputs()) {
+            Map<String, Double> sites = new LinkedHashMap<>();
+            for (SparseStats.Site site : SparseStats.Site.values()) {
+                sites.put(site.key(), stats.inputSparsity(site));
+            }
+            m.put("tealSparsity", Calibrator.tealSparsity(stats, cfg));
+            m.put("inputSparsity", sites);
+        }
+        if (stats.hasPredictor()) {
+            m.put("recall", stats.recall(-1));
+            m.put("precision", stats.precision(-1));
+            m.put("candidates", stats.candidateShare(-1));
+            double[] perLayer = new double[stats.layers()];
+            for (int l = 0; l < perLayer.length; l++) {
+                perLayer[l] = stats.recall(l);
+            }
+            m.put("recallPerLayer", perLayer);
+        }
+        return m;
     }
 
     /** Option values that cannot work, refused before anything is opened. */
@@ -180,8 +234,18 @@ public final class EvalCommand implements Callable<Integer> {
         row(sb, "CE", String.format(Locale.ROOT, "%.4f nats/token", j.ce()));
         row(sb, "PPL", String.format(Locale.ROOT, "%.3f", j.ppl()));
         row(sb, "bits/byte", String.format(Locale.ROOT, "%.4f", j.bitsPerByte()));
-        row(sb, "sparsity", String.format(Locale.ROOT, "%.4f", j.sparsity()) + " zeros of act(gate); per layer: "
-                + per);
+        boolean dense = j.mode().equals("dense");
+        row(sb, "mode", "--sparse " + j.mode() + (j.calibration() != null ? " (" + j.calibration() + ")" : ""));
+        row(sb, "sparsity", String.format(Locale.ROOT, "%.4f", j.sparsity()) + (dense ? " zeros of act(gate)"
+                : " of the FFN neurons skipped (h = 0)") + "; per layer: " + per);
+        if (j.sparse() != null && j.sparse().containsKey("tealSparsity")) {
+            row(sb, "TEAL", String.format(Locale.ROOT, "%.4f of the projections' inputs zeroed (parameter-weighted); "
+                    + "by site %s", (Double) j.sparse().get("tealSparsity"), j.sparse().get("inputSparsity")));
+        }
+        if (j.recall() != null) {
+            row(sb, "predictor", String.format(Locale.ROOT, "recall %.4f, precision %.4f, candidates %.4f",
+                    j.recall(), j.precision(), (Double) j.sparse().get("candidates")));
+        }
         row(sb, "time", String.format(Locale.ROOT, "%.1f s, %d thread(s)", j.seconds(), j.threads()));
         return sb.toString();
     }

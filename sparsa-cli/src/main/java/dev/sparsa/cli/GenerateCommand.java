@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
 import dev.sparsa.infer.FfnKernels;
 import dev.sparsa.infer.Generator;
+import dev.sparsa.infer.mode.SparseMode;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.tokenizer.GgufTokenizer;
 import dev.sparsa.io.tokenizer.Tokenizer;
@@ -16,6 +17,7 @@ import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
@@ -75,6 +77,9 @@ public final class GenerateCommand implements Callable<Integer> {
                     + " only) (default ${DEFAULT-VALUE}).")
     String ffn;
 
+    @Mixin
+    SparseOption sparseOption = new SparseOption();
+
     @Option(names = "--no-special", description = "Do not add BOS / special tokens to the prompt.")
     boolean noSpecial;
 
@@ -112,6 +117,10 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         checkOptions();
         FfnKernel.Factory factory = FfnKernels.byName(ffn);
+        SparseMode mode = sparseOption.mode();
+        if (mode != SparseMode.DENSE && !ffn.equals("dense")) {
+            throw new SparsaException.UsageException("give --sparse MODE or --ffn KERNEL, not both");
+        }
         int nThreads = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         if (nThreads < 1) {
             throw new SparsaException.UsageException("--threads must be >= 1, got " + nThreads);
@@ -125,7 +134,8 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             Tokenizer tok = tokenizer(files);
             int[] ids = promptIds != null ? promptIds.clone() : tok.encode(prompt, !noSpecial);
-            LlamaModel m = LlamaModel.load(files.config(), files.weights(), factory);
+            LlamaModel m = mode == SparseMode.DENSE ? LlamaModel.load(files.config(), files.weights(), factory)
+                    : sparseOption.load(files, null).model();
             int[] stops = stopIds(files, tok);
             Generator.Options opts = new Generator.Options(maxTokens, temperature, topP, seed, stops, null);
 
@@ -150,7 +160,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 for (int id : r.generatedIds()) {
                     tokens.add(new TokenOut(id, tok == null ? null : tok.decode(new int[] {id}, false)));
                 }
-                Result res = new Result(model.toString(), ffn, prompt, ids, r.generatedIds(), text, tokens,
+                Result res = new Result(model.toString(), mode == SparseMode.DENSE ? ffn : mode.key(), prompt, ids, r.generatedIds(), text, tokens,
                         r.stopReason().name().toLowerCase(), timing);
                 out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(res));
             } else {

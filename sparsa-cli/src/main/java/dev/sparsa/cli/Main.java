@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
                 ConvertCommand.class,
                 GenerateCommand.class,
                 EvalCommand.class,
+                CalibrateCommand.class,
                 EmbedCommand.class,
                 DemoCommand.class,
                 ProfileCommand.class,

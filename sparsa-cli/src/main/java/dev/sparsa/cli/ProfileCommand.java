@@ -13,6 +13,7 @@ import dev.sparsa.profile.ProgressListener;
 import dev.sparsa.profile.Windows;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
@@ -72,10 +73,13 @@ public final class ProfileCommand implements Callable<Integer> {
             description = "bisection steps per PPL-p%% target after the grid bracket")
     int bisectionSteps;
 
+    @Mixin
+    SparseOption sparseOption = new SparseOption();
+
     @Override
     public Integer call() {
         Path dir = out != null ? out : Path.of("out", "profile");
-        Result r = run(model, text, corpus, tokens, dir, threads, options(), System.err);
+        Result r = run(model, text, corpus, tokens, dir, threads, options(), System.err, sparseOption);
         System.out.print(r.summary());
         System.out.println("results: " + r.json().toAbsolutePath());
         System.out.println("report:  " + r.html().toAbsolutePath());
@@ -93,13 +97,14 @@ public final class ProfileCommand implements Callable<Integer> {
 
     /** The profile's files: {@code dir/results.json}, {@code dir/report.html} and the summary. */
     static Result run(String modelSpec, Path text, String corpusName, long tokens, Path dir, Integer threads,
-                      ProfileOptions opt, PrintStream log) {
+                      ProfileOptions opt, PrintStream log, SparseOption sparse) {
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (t < 1) {
             throw new SparsaException.UsageException("--threads must be at least 1, got " + t);
         }
         try (Parallel par = new Parallel(t)) {
-            ProfileResults res = measure(modelSpec, text, corpusName, tokens, par, opt, ProgressBar.stderr(), log);
+            ProfileResults res = measure(modelSpec, text, corpusName, tokens, par, opt, ProgressBar.stderr(), log,
+                    sparse);
             Path json = dir.resolve("results.json");
             ResultsFiles.writeJson(res, json);
             Path html = ResultsFiles.renderReport(json, dir.resolve("report.html"));
@@ -110,11 +115,18 @@ public final class ProfileCommand implements Callable<Integer> {
     /** The profile itself, shared by {@code profile} and {@code demo}. */
     static ProfileResults measure(String modelSpec, Path text, String corpusName, long tokens, Parallel par,
                                   ProfileOptions opt, ProgressListener progress, PrintStream log) {
+        return measure(modelSpec, text, corpusName, tokens, par, opt, progress, log, null);
+    }
+
+    /** As above, a decoder in the {@code sparse} mode (null: dense): the metrics see the mode's activations. */
+    static ProfileResults measure(String modelSpec, Path text, String corpusName, long tokens, Parallel par,
+                                  ProfileOptions opt, ProgressListener progress, PrintStream log,
+                                  SparseOption sparse) {
         if (tokens < 1) {
             throw new SparsaException.UsageException("--tokens must be at least 1, got " + tokens);
         }
         Corpus corpus = text != null ? Corpus.ofTextFile(text) : brown(corpusName);
-        ProfiledModel m = ProfiledModels.open(modelSpec, par);
+        ProfiledModel m = ProfiledModels.open(modelSpec, par, sparse);
         // decoders: the evaluation protocol, so that CE / PPL / bits-per-byte equal sparsa eval's
         Windows w = m.isDecoder() ? Windows.decoder(corpus, m.tokenizer(), m.eosId(), m.contextLength(), tokens)
                 : Windows.of(corpus, m.tokenizer(), m.contextLength(), tokens);

@@ -24,7 +24,21 @@ final class ProfiledModels {
     }
 
     static ProfiledModel open(String spec, Parallel par) {
+        return open(spec, par, null);
+    }
+
+    /** A decoder in the {@code sparse} mode (null or dense: dense); the other models only run dense. */
+    static ProfiledModel open(String spec, Parallel par, SparseOption sparse) {
         String s = spec.strip();
+        boolean dense = sparse == null || sparse.mode() == dev.sparsa.infer.mode.SparseMode.DENSE;
+        Path path = Path.of(s);
+        if (!dense && (Files.isDirectory(path) || Files.isRegularFile(path))) {
+            return LlamaProfiledModel.open(path, par, files -> sparse.load(files, null).model());
+        }
+        if (!dense) {
+            throw new SparsaException.UsageException("--sparse " + sparse.sparse + ": only a Llama-family model runs "
+                    + "sparse, not " + spec);
+        }
         if (s.equalsIgnoreCase("toy-relu") || s.equalsIgnoreCase("toy-gelu")) {
             return ToyModel.of(s.toLowerCase(java.util.Locale.ROOT));
         }

@@ -17,8 +17,12 @@ package dev.sparsa.eval;
  * @param zerosPerLayer    the zero counts behind it (each layer has positions × F values)
  * @param windowNats       nats of each window
  * @param seconds          wall time
+ * @param skipped          share of FFN neurons with h_i = 0 (h = act(gate) ⊙ up' as the kernel left it): the
+ *                         neurons whose down column a sparse kernel skips, over all layers and positions
+ * @param skippedPerLayer  the same per layer
  */
 public record EvalResult(int contextLength, int windows, long positions, long tokens, long bytes, double nats,
                          double ce, double ppl, double bitsPerByte, double sparsity, double[] sparsityPerLayer,
-                         long[] zerosPerLayer, double[] windowNats, double seconds) {
+                         long[] zerosPerLayer, double[] windowNats, double seconds, double skipped,
+                         double[] skippedPerLayer) {
 }

@@ -92,16 +92,21 @@ public final class Evaluator {
         }
         int layers = cfg.numLayers();
         double[] perLayer = new double[layers];
+        double[] skippedPerLayer = new double[layers];
         long zeros = 0;
+        long hZeros = 0;
         long values = 0;
         for (int l = 0; l < layers; l++) {
             perLayer[l] = tap.values[l] == 0 ? 0 : (double) tap.zeros[l] / tap.values[l];
+            skippedPerLayer[l] = tap.values[l] == 0 ? 0 : (double) tap.hZeros[l] / tap.values[l];
             zeros += tap.zeros[l];
+            hZeros += tap.hZeros[l];
             values += tap.values[l];
         }
         double ce = tokens == 0 ? Double.NaN : nats / tokens;
         return new EvalResult(ctx, count, stream.size(), tokens, bytes, nats, ce, Math.exp(ce),
                 bytes == 0 ? Double.NaN : nats / Math.log(2) / bytes, values == 0 ? 0 : (double) zeros / values,
-                perLayer, Arrays.copyOf(tap.zeros, layers), windowNats, (System.nanoTime() - t0) / 1e9);
+                perLayer, Arrays.copyOf(tap.zeros, layers), windowNats, (System.nanoTime() - t0) / 1e9,
+                values == 0 ? 0 : (double) hZeros / values, skippedPerLayer);
     }
 }

@@ -2,8 +2,6 @@ package dev.sparsa.infer;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.model.Activation;
-import dev.sparsa.model.ActivationTap;
-import dev.sparsa.model.FfnActivations;
 import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.tensor.Kernels;
@@ -29,12 +27,11 @@ import java.util.SplittableRandom;
  * those inputs. On a trained model (low-rank gate structure) recall is high at small r; on random weights the gate has
  * no low-rank structure and recall is low: measure it (the bench reports it on real tokens) before trusting speed.
  *
- * <p>The transposed down projection has the dtype {@link ExactSparseFfn} uses (Q8_0 for quantized weights).
+ * <p>The transposed down projection has the dtype {@link ExactSparseFfn} uses (Q8_0 for quantized weights). This is
+ * {@link PredictorFfn} with a {@link Predictor.Kind#LOW_RANK} predictor (W1 = V, W2 = U) built from the weights
+ * alone; the {@code predicted} mode trains its predictor on real activations instead ({@code sparsa calibrate}).
  */
-public final class PredictedSparseFfn extends SparseFfnBase {
-    private final Tensor v;          // [r, D]
-    private final Tensor u;          // [F, r]
-    private final float tau;
+public final class PredictedSparseFfn extends PredictorFfn {
     private final double candidates;
     private final double calibrationRecall;
 
@@ -51,10 +48,20 @@ public final class PredictedSparseFfn extends SparseFfnBase {
     }
 
     public PredictedSparseFfn(FfnWeights weights, Activation act, int rank, double candidates, long seed) {
-        this(weights, act, rank, candidates, seed, Arena.ofAuto());
+        this(weights, act, build(weights, act, rank, candidates, seed, Arena.ofAuto()), candidates);
     }
 
-    private PredictedSparseFfn(FfnWeights weights, Activation act, int rank, double candidates, long seed, Arena arena) {
+    private PredictedSparseFfn(FfnWeights weights, Activation act, Built b, double candidates) {
+        super(weights, act, b.predictor(), b.tau(), new NeuronRule.NonZero(), null, b.arena());
+        this.candidates = candidates;
+        this.calibrationRecall = b.recall();
+    }
+
+    private record Built(Predictor predictor, float tau, double recall, Arena arena) {
+    }
+
+    private static Built build(FfnWeights weights, Activation act, int rank, double candidates, long seed,
+                               Arena arena) {
         requireZeroBelow(weights, act, "predicted-sparse");
         int d = weights.hiddenSize();
         int f = weights.intermediateSize();
@@ -62,8 +69,6 @@ public final class PredictedSparseFfn extends SparseFfnBase {
             throw new SparsaException.UsageException("predicted-sparse FFN: rank must be in [1, " + Math.min(d, f)
                     + "] and candidates in (0, 1], got " + rank + ", " + candidates);
         }
-        super(weights, act, "predicted-sparse", downTypeFor(weights), arena); // as ExactSparseFfn
-        this.candidates = candidates;
         Parallel par = Parallel.serial();
         Tensor gate = weights.gate();
         SplittableRandom rnd = new SplittableRandom(seed ^ weights.layer());
@@ -85,27 +90,27 @@ public final class PredictedSparseFfn extends SparseFfnBase {
                 uu[i * rank + j] = y[j * f + i];
             }
         }
-        this.v = Tensor.f32("predictor.v", vv, rank, d).copyTo(arena);
-        this.u = Tensor.f32("predictor.u", uu, f, rank).copyTo(arena);
+        Predictor p = new Predictor(Predictor.Kind.LOW_RANK, Tensor.f32("predictor.v", vv, rank, d).copyTo(arena),
+                null, Tensor.f32("predictor.u", uu, f, rank).copyTo(arena), null);
 
         // calibrate τ on random FFN-like inputs; recall on the same inputs
         int samples = 32;
         float[] scores = new float[samples * f];
         float[] gates = new float[samples * f];
         float[] xs = gaussian(rnd, samples * d);
-        float[] zz = new float[rank];
+        float[] zz = p.newHidden();
         float[] s = new float[f];
         float[] g = new float[f];
         for (int k = 0; k < samples; k++) {
             float[] x = Arrays.copyOfRange(xs, k * d, (k + 1) * d);
-            predict(x, zz, s, par);
+            p.scores(x, 0, zz, s, par);
             Kernels.matvec(gate, x, g, par);
             System.arraycopy(s, 0, scores, k * f, f);
             System.arraycopy(g, 0, gates, k * f, f);
         }
         float[] sorted = scores.clone();
         Arrays.sort(sorted);
-        this.tau = sorted[(int) Math.min(sorted.length - 1, Math.floor((1 - candidates) * sorted.length))];
+        float tau = sorted[(int) Math.min(sorted.length - 1, Math.floor((1 - candidates) * sorted.length))];
         long active = 0;
         long hit = 0;
         for (int i = 0; i < scores.length; i++) {
@@ -116,7 +121,7 @@ public final class PredictedSparseFfn extends SparseFfnBase {
                 }
             }
         }
-        this.calibrationRecall = active == 0 ? 1 : (double) hit / active;
+        return new Built(p, tau, active == 0 ? 1 : (double) hit / active, arena);
     }
 
     private static float[] gaussian(SplittableRandom r, int n) {
@@ -169,25 +174,6 @@ public final class PredictedSparseFfn extends SparseFfnBase {
         }
     }
 
-    private void predict(float[] x, float[] z, float[] s, Parallel par) {
-        predict(x, 0, z, s, par);
-    }
-
-    // s = U (V x) for the row of x at xOff
-    private void predict(float[] x, int xOff, float[] z, float[] s, Parallel par) {
-        par.forRange(v.rows(), 16, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                z[r] = Kernels.dotRow(v, r, x, xOff);                // z = V x
-            }
-        });
-        Kernels.matvec(u, z, s, par);                               // s = U z
-    }
-
-    /** The threshold on predictor scores. */
-    public float threshold() {
-        return tau;
-    }
-
     /** Fraction of neurons chosen as candidates (by calibration). */
     public double candidateFraction() {
         return candidates;
@@ -196,105 +182,5 @@ public final class PredictedSparseFfn extends SparseFfnBase {
     /** Recall of the true active set on the calibration inputs. */
     public double calibrationRecall() {
         return calibrationRecall;
-    }
-
-    public int predictorRank() {
-        return v.rows();
-    }
-
-    /** Bytes of the predictor read per token. */
-    public long predictorBytes() {
-        return v.data().byteSize() + u.data().byteSize();
-    }
-
-    /** Scratch of the predicted kernel: the shared lists plus the predictor's scores and the candidates. */
-    private static final class PredScratch extends Scratch {
-        final float[] z;
-        final float[] scores;
-        final int[] cand;
-
-        PredScratch(int capacity, int f, int d, int rank) {
-            super(capacity, f, d);
-            z = new float[rank];
-            scores = new float[f];
-            cand = new int[f];
-        }
-    }
-
-    @Override
-    public FfnActivations newActivations(int capacity) {
-        return new PredScratch(capacity, w.intermediateSize(), w.hiddenSize(), v.rows());
-    }
-
-    @Override
-    public void forward(float[] x, int batch, int pos0, float[] y, FfnActivations acts, ActivationTap tap,
-                        Parallel par) {
-        PredScratch sc = scratch(acts, PredScratch.class, batch, w);
-        int d = w.hiddenSize();
-        int f = w.intermediateSize();
-        float[] z = sc.z;
-        float[] s = sc.scores;
-        float[] g = sc.gate;
-        float[] a = sc.act;
-        float[] up = sc.up;
-        float[] h = sc.h;
-        float[] yb = sc.yRow;
-        int[] cand = sc.cand;
-        int[] active = sc.active;
-        float[] coef = sc.coef;
-        Tensor gateW = w.gate();
-        Tensor upW = w.up();
-        boolean tapped = tap.wants(w.layer());
-        for (int b = 0; b < batch; b++) {
-            int o = b * f;
-            int xo = b * d;
-            predict(x, xo, z, s, par);
-            int nc = 0;
-            for (int i = 0; i < f; i++) {
-                if (s[i] >= tau) {
-                    cand[nc++] = i;                                 // candidates C = {i : s_i ≥ τ}
-                }
-            }
-            Arrays.fill(g, o, o + f, 0f);
-            Arrays.fill(a, o, o + f, 0f);
-            Arrays.fill(up, o, o + f, 0f);
-            Arrays.fill(h, o, o + f, 0f);
-            int ncand = nc;
-            par.forRange(ncand, 16, (from, to) -> {                 // gate_i for i ∈ C only
-                for (int k = from; k < to; k++) {
-                    g[o + cand[k]] = Kernels.dotRow(gateW, cand[k], x, xo);
-                }
-            });
-            int n = 0;
-            for (int k = 0; k < ncand; k++) {
-                int i = cand[k];
-                float ai = act.apply(g[o + i]);
-                if (ai != 0f) {
-                    a[o + i] = ai;
-                    active[n++] = i;                                // I = {i ∈ C : act(gate_i) ≠ 0}
-                }
-            }
-            int count = n;
-            par.forRange(count, 16, (from, to) -> {
-                for (int k = from; k < to; k++) {
-                    up[o + active[k]] = Kernels.dotRow(upW, active[k], x, xo);
-                }
-            });
-            for (int k = 0; k < count; k++) {
-                int i = active[k];
-                h[o + i] = a[o + i] * act.up(up[o + i]);
-            }
-            if (tapped) {
-                tap.onFfn(w.layer(), pos0 + b, x, xo, g, a, h, o);
-                n = collectActive(h, o, f, active, coef);           // the tap may have zeroed (or set) entries
-            } else {
-                for (int k = 0; k < n; k++) {
-                    coef[k] = h[o + active[k]];
-                }
-            }
-            Arrays.fill(yb, 0f);
-            Kernels.axpyRows(downT, active, coef, n, yb, par);
-            System.arraycopy(yb, 0, y, xo, d);
-        }
     }
 }

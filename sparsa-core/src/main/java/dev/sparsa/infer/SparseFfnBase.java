@@ -12,25 +12,24 @@ import dev.sparsa.tensor.Tensor;
 import java.lang.foreign.Arena;
 
 /**
- * What the sparse gated FFN kernels share ({@link ExactSparseFfn}, {@link PredictedSparseFfn}): the ReLU-family
- * check, the weights and activation, the transposed down projection (one contiguous row d_i per neuron), the cached
+ * What the sparse gated FFN kernels share ({@link GateSparseFfn}, {@link PredictedSparseFfn}): the ReLU-family
+ * check (for the kernels that need exact zeros), the weights and activation, the transposed down projection (one contiguous row d_i per neuron), the cached
  * down column norms and the collection of the active set from h. Each subclass keeps only how it finds the active
  * neurons (exact: dense gate; predicted: the predictor chooses candidates).
  */
-abstract sealed class SparseFfnBase implements FfnKernel permits ExactSparseFfn, PredictedSparseFfn {
+abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, PredictorFfn {
     final FfnWeights w;
     final Activation act;
     final Tensor downT;
     private volatile float[] downNorms;
 
-    /** {@code kind} names the kernel in the error message ("exact-sparse", "predicted-sparse"). */
-    SparseFfnBase(FfnWeights weights, Activation act, String kind, DType downTType, Arena arena) {
-        requireZeroBelow(weights, act, kind);
+    SparseFfnBase(FfnWeights weights, Activation act, DType downTType, Arena arena) {
         this.w = weights;
         this.act = act;
         this.downT = Kernels.transpose(weights.down(), downTType, arena);
     }
 
+    /** {@code kind} names the kernel in the error message ("exact-sparse", "predicted-sparse"). */
     static void requireZeroBelow(FfnWeights weights, Activation act, String kind) {
         if (!act.zeroBelow()) {
             throw new SparsaException.UnsupportedException("layer " + weights.layer() + ": the " + kind + " FFN needs "

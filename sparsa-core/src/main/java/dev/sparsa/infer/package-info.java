@@ -1,7 +1,10 @@
 /**
  * Running models for their output: generation ({@link dev.sparsa.infer.Generator}, {@link dev.sparsa.infer.Sampler})
- * and the FFN kernels that exploit sparsity ({@link dev.sparsa.infer.ExactSparseFfn},
- * {@link dev.sparsa.infer.PredictedSparseFfn}), found by name through {@link dev.sparsa.infer.FfnKernels}. See
- * docs/ARCHITECTURE.md §7.
+ * and the kernels that exploit sparsity: gate-first FFNs by a {@link dev.sparsa.infer.NeuronRule}
+ * ({@link dev.sparsa.infer.GateSparseFfn}, {@link dev.sparsa.infer.ExactSparseFfn}), predicted FFNs
+ * ({@link dev.sparsa.infer.PredictorFfn}, {@link dev.sparsa.infer.PredictedSparseFfn}) and TEAL's input-sparse
+ * projections ({@link dev.sparsa.infer.TealFfn}, {@link dev.sparsa.infer.TealAttention}); the {@code --ffn} kernels
+ * by name through {@link dev.sparsa.infer.FfnKernels}, the {@code --sparse} modes in {@code infer.mode}. See
+ * docs/ARCHITECTURE.md §7 and docs/sparse-modes.md.
  */
 package dev.sparsa.infer;

@@ -76,6 +76,15 @@ public final class Bench {
         long l0 = System.nanoTime();
         LlamaModel m = LlamaModel.load(files.config(), files.weights(), FfnKernels.byName(ffn));
         log.accept(String.format("%s (%s FFN): loaded in %.1f s", label, ffn, (System.nanoTime() - l0) / 1e9));
+        return sparsa(files, m, label, ffn, prompt, decode, warmup, reps, par, log);
+    }
+
+    /**
+     * As {@link #sparsa(ModelFiles, String, String, int[], int, int, int, Parallel, Consumer)} for a model already
+     * loaded (e.g. in a {@code --sparse} mode), named {@code ffn} in the row.
+     */
+    public static BenchRow sparsa(ModelFiles files, LlamaModel m, String label, String ffn, int[] prompt, int decode,
+                                  int warmup, int reps, Parallel par, Consumer<String> log) {
         Timings t = time(m, prompt, decode, warmup, reps, par, log);
         int context = prompt.length + decode / 2;
         double dense = DecodeBytes.dense(files, context);

@@ -54,9 +54,8 @@ public final class BenchServeCommand implements Callable<Integer> {
             + "http://127.0.0.1:8080) instead of starting one.")
     String url;
 
-    @Option(names = "--sparse", defaultValue = "dense", paramLabel = "MODE",
-            description = "FFN mode of the server started here (as sparsa serve). Default: ${DEFAULT-VALUE}.")
-    String sparse;
+    @CommandLine.Mixin
+    dev.sparsa.cli.SparseOption sparseOption = new dev.sparsa.cli.SparseOption();
 
     @Option(names = "--clients", split = ",", defaultValue = "1,4,16", paramLabel = "N,N,...",
             description = "Concurrent clients per run. Default: ${DEFAULT-VALUE}.")
@@ -117,8 +116,8 @@ public final class BenchServeCommand implements Callable<Integer> {
                 ServeCommand.quietJetty();
                 SparsaServer.Options o = ServeCommand.options("127.0.0.1", 0, slots, 4096, !noBatch, 1 << 22,
                         threads);
-                server = SparsaServer.start(ServedModel.open(model, HfCache.hubDir(), sparse, null, null, null,
-                        null), o);
+                server = SparsaServer.start(ServedModel.open(model, HfCache.hubDir(), sparseOption.sparse,
+                        sparseOption.calibration, null, null, null, null), o);
                 base = server.url();
                 err.println("bench-serve: serving " + ServeCommand.describe(server.model()) + " with " + slots
                         + " slots, batching " + (noBatch ? "off" : "on"));

@@ -31,11 +31,8 @@ public final class ServeCommand implements Callable<Integer> {
                     + "~/.cache/huggingface/hub).")
     String model;
 
-    @Option(names = "--sparse", defaultValue = "dense", paramLabel = "MODE",
-            description = "FFN mode: dense, or exact (the exact-sparse kernel: skips neurons whose activation is 0; "
-                    + "ReLU-family models only). The calibrated modes (cats, teal, topk, predicted) come with issue "
-                    + "#9. Default: ${DEFAULT-VALUE}.")
-    String sparse;
+    @CommandLine.Mixin
+    dev.sparsa.cli.SparseOption sparseOption = new dev.sparsa.cli.SparseOption();
 
     @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR",
             description = "Address to bind (default: ${DEFAULT-VALUE}, loopback only; 0.0.0.0 for every interface).")
@@ -94,7 +91,8 @@ public final class ServeCommand implements Callable<Integer> {
         SparsaServer.Options o = options(host, port, maxConcurrent, maxQueue, !noBatch, maxBody, threads);
         quietJetty();
         PrintWriter err = spec.commandLine().getErr();
-        ServedModel m = ServedModel.open(model, HfCache.hubDir(), sparse, ctx, tokenizer, chatTemplate, servedName);
+        ServedModel m = ServedModel.open(model, HfCache.hubDir(), sparseOption.sparse,
+                sparseOption.calibration, ctx, tokenizer, chatTemplate, servedName);
         SparsaServer server;
         try {
             server = SparsaServer.start(m, o);

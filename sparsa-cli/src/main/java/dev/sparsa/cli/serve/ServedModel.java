@@ -6,6 +6,7 @@ import dev.sparsa.SparsaException;
 import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UsageException;
 import dev.sparsa.cli.GenerateCommand;
+import dev.sparsa.cli.SparseOption;
 import dev.sparsa.io.HfCache;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.tokenizer.Tokenizer;
@@ -51,14 +52,23 @@ sealed interface ServedModel extends AutoCloseable permits ServedModel.Decoder, 
     int DEFAULT_MAX_CONTEXT = 8192;
 
     /**
-     * Opens {@code model} (a path, else a hub id in {@code hub}). {@code sparse} is a {@link SparseModes} name,
+     * Opens {@code model} (a path, else a hub id in {@code hub}). {@code sparse} is a {@code --sparse} mode,
      * {@code context} the positions per sequence (null: the model's max positions, at most
      * {@link #DEFAULT_MAX_CONTEXT}), {@code tokenizer} / {@code chatTemplate} override the files beside the model,
      * {@code name} the id (null: the hub id, else the file or folder name).
      */
     static ServedModel open(String model, Path hub, String sparse, Integer context, Path tokenizer,
                             Path chatTemplate, String name) {
-        var factory = SparseModes.factory(sparse);   // a bad mode fails before anything is loaded
+        return open(model, hub, sparse, null, context, tokenizer, chatTemplate, name);
+    }
+
+    /** As above, with the {@code --calibration} file of a calibrated mode (null: the one beside the model). */
+    static ServedModel open(String model, Path hub, String sparse, Path calibration, Integer context, Path tokenizer,
+                            Path chatTemplate, String name) {
+        SparseOption option = new SparseOption();
+        option.sparse = sparse;
+        option.calibration = calibration;
+        option.mode();                               // a bad mode fails before anything is loaded
         if (context != null && context < 2) {
             throw new UsageException("--ctx must be >= 2, got " + context);
         }
@@ -83,12 +93,7 @@ sealed interface ServedModel extends AutoCloseable permits ServedModel.Decoder, 
                 throw new UsageException(path + ": no tokenizer.json found (and no vocabulary in the GGUF); pass "
                         + "--tokenizer FILE");
             }
-            LlamaModel m;
-            try {
-                m = LlamaModel.load(files.config(), files.weights(), factory);
-            } catch (SparsaException.UnsupportedException e) {
-                throw new UsageException("--sparse " + sparse + ": " + e.getMessage());
-            }
+            LlamaModel m = option.load(files, null).model();
             ChatTemplate chat = chatTemplate(files, tokenizer, chatTemplate, tok);
             return new Decoder(id, files, m, tok, GenerateCommand.stopIds(files, tok), chat, ctx, sparse);
         } catch (RuntimeException e) {

@@ -56,9 +56,10 @@ class ServeCommandTest {
         }
         String help = out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " ");
         assertThat(help).contains("--model", "--sparse", "--host", "--port",
-                "--max-concurrent", "--ctx", "issue #9", "127.0.0.1", "/v1/chat/completions");
+                "--max-concurrent", "--ctx", "--calibration", "127.0.0.1", "/v1/chat/completions");
         Path silu = ServeFixture.model(tmp.resolve("silu"), "silu", 1, false);
         List<String[]> bad = List.of(
+                new String[] {"--model", silu.toString(), "--sparse", "sparsest"},
                 new String[] {"--model", silu.toString(), "--sparse", "topk"},
                 new String[] {"--model", silu.toString(), "--sparse", "exact"},
                 new String[] {"--model", silu.toString(), "--port", "70000"},
@@ -66,8 +67,10 @@ class ServeCommandTest {
                 new String[] {"--model", silu.toString(), "--ctx", "100000"},
                 new String[] {"--model", tmp.resolve("nope").toString()},
                 new String[] {"--model", "no-org/no-model"});
-        List<String> says = List.of("--sparse must be one of dense, exact, got topk",
-                "--sparse exact: layer 0: the exact-sparse FFN needs a ReLU-family activation",
+        List<String> says = List.of("--sparse must be one of dense, exact, cats, teal, topk, predicted, got sparsest",
+                "no calibration file for --sparse topk; make one with sparsa calibrate --method topk",
+                "--sparse exact needs a ReLU-family model (relu, relu2, fatrelu, drelu: exact zeros to skip); this "
+                        + "model uses silu: use --sparse cats, teal or predicted",
                 "--port must be in [0, 65535], got 70000", "--max-concurrent must be >= 1, got 0",
                 "--ctx 100000 exceeds the model's max_position_embeddings 256", "nope: no such file or directory",
                 "no model 'no-org/no-model' in the Hugging Face cache");

@@ -26,8 +26,8 @@ final class BatchDecode {
     private BatchDecode() {
     }
 
-    static void layer(LlamaWeights w, int l, FfnKernel ffn, LlamaState st, KvCache[] caches, int[] pos,
-                      float[] invFreq, ActivationTap tap, Parallel par) {
+    static void layer(LlamaWeights w, int l, FfnKernel ffn, AttnProjections attn, LlamaState st, KvCache[] caches,
+                      int[] pos, float[] invFreq, ActivationTap tap, Parallel par) {
         ModelConfig c = w.config();
         LlamaWeights.Layer ly = w.layers().get(l);
         LlamaState.Slot s = st.slot(l);
@@ -43,9 +43,13 @@ final class BatchDecode {
         if (c.reluAfterNorm()) {
             LlamaBlock.relu(s.xn1, n * d);                                  // relufication stage 2: xn = ReLU(xn)
         }
-        LlamaBlock.linear(s.ffn.gemm, ly.wq(), s.xn1, n, s.q, ly.bq(), par); // q = W_q xn (+ b_q)
-        LlamaBlock.linear(s.ffn.gemm, ly.wk(), s.xn1, n, s.k, ly.bk(), par); // k = W_k xn (+ b_k)
-        LlamaBlock.linear(s.ffn.gemm, ly.wv(), s.xn1, n, s.v, ly.bv(), par); // v = W_v xn (+ b_v)
+        if (attn != null) {
+            attn.qkv(s.xn1, n, s.q, s.k, s.v, s.ffn.gemm, par);             // q, k, v by the layer's own kernel
+        } else {
+            LlamaBlock.linear(s.ffn.gemm, ly.wq(), s.xn1, n, s.q, ly.bq(), par); // q = W_q xn (+ b_q)
+            LlamaBlock.linear(s.ffn.gemm, ly.wk(), s.xn1, n, s.k, ly.bk(), par); // k = W_k xn (+ b_k)
+            LlamaBlock.linear(s.ffn.gemm, ly.wv(), s.xn1, n, s.v, ly.bv(), par); // v = W_v xn (+ b_v)
+        }
         int maxPos = 0;
         for (int p : pos) {
             maxPos = Math.max(maxPos, p);
@@ -62,7 +66,11 @@ final class BatchDecode {
             Attention.forward(sh, s.q, b * qDim, cache.k[l], cache.v[l], 0, s.att, b * qDim, 1, pos[b], null, 0,
                     par);                                                   // a_b = Attn(q_b, K_b, V_b)
         }
-        LlamaBlock.linear(s.ffn.gemm, ly.wo(), s.att, n, s.out, ly.bo(), par); // o = W_o att
+        if (attn != null) {
+            attn.o(s.att, n, s.out, s.ffn.gemm, par);                       // o by the layer's own kernel
+        } else {
+            LlamaBlock.linear(s.ffn.gemm, ly.wo(), s.att, n, s.out, ly.bo(), par); // o = W_o att
+        }
         LlamaBlock.add(x, s.out, n * d);                                    // x += o
         RmsNorm.forwardRows(s.xn2, x, ly.ffnNorm(), n, d, c.normEps(), s.rstd2, par); // xn = RMSNorm(x) ⊙ g_ffn
         if (c.reluAfterNorm()) {

@@ -61,9 +61,18 @@ public final class LlamaBlock {
         }
     }
 
-    /** One transformer block over {@code st.x} (updated in place), writing its slot. */
+    /** One transformer block over {@code st.x} (updated in place), writing its slot; dense attention projections. */
     public static void layer(LlamaWeights w, int l, FfnKernel ffn, LlamaState st, Rows r, KvCache cache,
                              float[] invFreq, ActivationTap tap, Parallel par) {
+        layer(w, l, ffn, null, st, r, cache, invFreq, tap, par);
+    }
+
+    /**
+     * One transformer block over {@code st.x} (updated in place), writing its slot; {@code attn} computes the
+     * q/k/v and o projections (null: the dense ones below).
+     */
+    public static void layer(LlamaWeights w, int l, FfnKernel ffn, AttnProjections attn, LlamaState st, Rows r,
+                             KvCache cache, float[] invFreq, ActivationTap tap, Parallel par) {
         ModelConfig c = w.config();
         LlamaWeights.Layer ly = w.layers().get(l);
         LlamaState.Slot s = st.slot(l);
@@ -82,7 +91,9 @@ public final class LlamaBlock {
         if (c.reluAfterNorm()) {
             relu(s.xn1, n * d);                                             // relufication stage 2: xn = ReLU(xn)
         }
-        if (n == 1) {
+        if (attn != null) {
+            attn.qkv(s.xn1, n, s.q, s.k, s.v, s.ffn.gemm, par);             // q, k, v by the layer's own kernel
+        } else if (n == 1) {
             qkv(ly, s.xn1, s.q, s.k, s.v, par);                             // decode: q, k, v in one pass
         } else {
             linear(s.ffn.gemm, ly.wq(), s.xn1, n, s.q, ly.bq(), par);                   // q = W_q xn (+ b_q)
@@ -108,7 +119,11 @@ public final class LlamaBlock {
                         s.probs, s.probs == null ? 0 : b * heads * t * t, par);
             }
         }
-        linear(s.ffn.gemm, ly.wo(), s.att, n, s.out, ly.bo(), par);                     // o = W_o att
+        if (attn != null) {
+            attn.o(s.att, n, s.out, s.ffn.gemm, par);                       // o by the layer's own kernel
+        } else {
+            linear(s.ffn.gemm, ly.wo(), s.att, n, s.out, ly.bo(), par);                 // o = W_o att
+        }
         add(x, s.out, n * d);                                               // x += o
         if (s.xMid != null) {
             System.arraycopy(x, 0, s.xMid, 0, n * d);                       // keep the mid residual (backward)

@@ -22,15 +22,18 @@ import dev.sparsa.tensor.Parallel;
 public final class LlamaModel {
     private final LlamaWeights w;
     private final FfnKernel[] ffn;
+    /** Attention projections per layer, or null for a model whose attention is dense (the usual case). */
+    private final AttnProjections[] attn;
     private final float[] invFreq;
     private final int heads;
     private final int kvHeads;
     private final int headDim;
     private final int vocab;
 
-    private LlamaModel(LlamaWeights weights, FfnKernel[] ffn) {
+    private LlamaModel(LlamaWeights weights, FfnKernel[] ffn, AttnProjections[] attn) {
         this.w = weights;
         this.ffn = ffn;
+        this.attn = attn;
         ModelConfig cfg = weights.config();
         this.invFreq = Rope.invFreq(cfg);
         this.heads = cfg.numHeads();
@@ -49,20 +52,44 @@ public final class LlamaModel {
      * shape is a {@link SparsaException.FormatException} naming the file and the (first missing) tensor.
      */
     public static LlamaModel load(ModelConfig cfg, WeightSource weights, FfnKernel.Factory ffn) {
-        LlamaWeights.checkConfig(cfg);
-        Activation.of(cfg.hiddenAct(), cfg.fatreluThreshold());        // unsupported activation: fail before loading
-        return of(LlamaWeights.load(cfg, weights), ffn);
+        return load(cfg, weights, ffn, null);
     }
 
     /** A model over weights already bound (e.g. the trainer's own F32 copies), one FFN kernel per layer. */
     public static LlamaModel of(LlamaWeights weights, FfnKernel.Factory ffn) {
+        return of(weights, ffn, null);
+    }
+
+    /**
+     * As {@link #of(LlamaWeights, FfnKernel.Factory)}, with attention projections from {@code attn} (null, or a null
+     * per layer: the dense projections).
+     */
+    public static LlamaModel of(LlamaWeights weights, FfnKernel.Factory ffn, AttnProjections.Factory attn) {
         ModelConfig cfg = weights.config();
         Activation act = Activation.of(cfg.hiddenAct(), cfg.fatreluThreshold());
         FfnKernel[] kernels = new FfnKernel[cfg.numLayers()];
         for (int l = 0; l < kernels.length; l++) {
             kernels[l] = ffn.create(weights.layers().get(l).ffn(), act);
         }
-        return new LlamaModel(weights, kernels);
+        AttnProjections[] projections = null;
+        if (attn != null) {
+            projections = new AttnProjections[cfg.numLayers()];
+            for (int l = 0; l < projections.length; l++) {
+                projections[l] = attn.create(weights.layers().get(l));
+            }
+        }
+        return new LlamaModel(weights, kernels, projections);
+    }
+
+    /**
+     * Loads with {@code ffn} kernels and {@code attn} attention projections (see
+     * {@link #of(LlamaWeights, FfnKernel.Factory, AttnProjections.Factory)}).
+     */
+    public static LlamaModel load(ModelConfig cfg, WeightSource weights, FfnKernel.Factory ffn,
+                                  AttnProjections.Factory attn) {
+        LlamaWeights.checkConfig(cfg);
+        Activation.of(cfg.hiddenAct(), cfg.fatreluThreshold());        // unsupported activation: fail before loading
+        return of(LlamaWeights.load(cfg, weights), ffn, attn);
     }
 
     // ---------------------------------------------------------------- accessors
@@ -88,6 +115,11 @@ public final class LlamaModel {
     /** The FFN kernel of layer ℓ. */
     public FfnKernel ffn(int layer) {
         return ffn[layer];
+    }
+
+    /** The attention projections of layer ℓ, or null when they are the dense ones. */
+    public AttnProjections attention(int layer) {
+        return attn == null ? null : attn[layer];
     }
 
     /** ‖d_i‖₂ of layer ℓ's down projection (CETT). */
@@ -147,7 +179,7 @@ public final class LlamaModel {
         try {
             LlamaBlock.embed(w, ids, 0, t, st.x);                           // x = E[id]
             for (int l = 0; l < ffn.length; l++) {
-                LlamaBlock.layer(w, l, ffn[l], st, rows, cache, invFreq, tap, par);
+                LlamaBlock.layer(w, l, ffn[l], attention(l), st, rows, cache, invFreq, tap, par);
             }
         } catch (RuntimeException e) {
             cache.truncate(pos0);                                           // leave the cache as it was
@@ -213,7 +245,7 @@ public final class LlamaModel {
         try {
             LlamaBlock.embed(w, ids, 0, n, ws.x);                           // x = E[id]
             for (int l = 0; l < ffn.length; l++) {
-                BatchDecode.layer(w, l, ffn[l], ws, caches, pos, invFreq, tap, par);
+                BatchDecode.layer(w, l, ffn[l], attention(l), ws, caches, pos, invFreq, tap, par);
             }
         } catch (RuntimeException e) {
             for (int b = 0; b < n; b++) {

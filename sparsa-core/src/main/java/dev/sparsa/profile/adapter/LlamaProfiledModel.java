@@ -36,6 +36,12 @@ public final class LlamaProfiledModel extends AdapterBase {
 
     /** A Hugging Face directory / safetensors / GGUF with a tokenizer.json beside it; windows of 256 tokens. */
     public static LlamaProfiledModel open(Path path, Parallel par) {
+        return open(path, par, files -> LlamaModel.load(files.config(), files.weights()));
+    }
+
+    /** As {@link #open(Path, Parallel)}, the model made from the files by {@code loader} (e.g. in a sparse mode). */
+    public static LlamaProfiledModel open(Path path, Parallel par,
+                                          java.util.function.Function<ModelFiles, LlamaModel> loader) {
         ModelFiles files = ModelFiles.open(path); // mmap'd; stays open for the life of the process
         if (!files.config().isDecoder()) {
             throw new SparsaException.UnsupportedException(path + ": model_type " + files.config().architecture()
@@ -44,7 +50,7 @@ public final class LlamaProfiledModel extends AdapterBase {
         if (files.tokenizerJson() == null) {
             throw SparsaException.FormatException.of(path, "no tokenizer.json beside the weights");
         }
-        return new LlamaProfiledModel(path.getFileName().toString(), LlamaModel.load(files.config(), files.weights()),
+        return new LlamaProfiledModel(path.getFileName().toString(), loader.apply(files),
                 TokenizerJson.load(files.tokenizerJson()), 256, par);
     }
 

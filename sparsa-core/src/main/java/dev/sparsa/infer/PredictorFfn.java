@@ -1,0 +1,201 @@
+package dev.sparsa.infer;
+
+import dev.sparsa.model.Activation;
+import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.FfnActivations;
+import dev.sparsa.model.FfnWeights;
+import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.Parallel;
+import dev.sparsa.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.util.Arrays;
+
+/**
+ * Predicted-sparse gated FFN (Deja Vu, Liu et al. 2023; PowerInfer, Song et al. 2023): a {@link Predictor} scores
+ * every neuron from the FFN input x <i>before</i> the gate, the candidates are {@code C = {i : s_i ≥ τ}}, and only
+ * their gate rows are read; of those, the neurons the label rule keeps ({@code act(g_i) ≠ 0} for the ReLU family, or
+ * CATS's {@code |act(g_i)| ≥ t} for SiLU/GELU models) read their up rows and down columns:
+ * <pre>
+ *   C = {i : P(x)_i ≥ τ},  g_i = W_gate[i,:]·x (i ∈ C),  I = {i ∈ C : label keeps act(g_i)},  y = Σ_{i∈I} h_i d_i
+ * </pre>
+ * So the output is the label rule's own FFN ({@link GateSparseFfn} with that rule) minus the active neurons the
+ * predictor missed: precision costs speed only, recall costs quality. τ is chosen at calibration for a target recall.
+ * With a {@link SparseStats} the kernel also computes the dense gate to count recall and precision (slower: for
+ * reports only).
+ */
+public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFfn {
+    private final Predictor predictor;
+    private final float tau;
+    private final NeuronRule label;
+    private final SparseStats stats;
+
+    /**
+     * @param label {@link NeuronRule.NonZero} (ReLU family) or a {@link NeuronRule.Magnitude} (CATS labels)
+     * @param stats counts recall and precision when not null
+     */
+    public PredictorFfn(FfnWeights weights, Activation act, Predictor predictor, float tau, NeuronRule label,
+                        SparseStats stats) {
+        this(weights, act, predictor, tau, label, stats, Arena.ofAuto());
+    }
+
+    PredictorFfn(FfnWeights weights, Activation act, Predictor predictor, float tau, NeuronRule label,
+                 SparseStats stats, Arena arena) {
+        super(checked(weights, act, predictor, label), act, downTypeFor(weights), arena);
+        this.predictor = predictor;
+        this.tau = tau;
+        this.label = label;
+        this.stats = stats;
+    }
+
+    private static FfnWeights checked(FfnWeights w, Activation act, Predictor p, NeuronRule label) {
+        if (!label.elementwise()) {
+            throw new IllegalArgumentException("predicted FFN: the label rule must be elementwise, got " + label);
+        }
+        if (label instanceof NeuronRule.NonZero) {
+            requireZeroBelow(w, act, "predicted-sparse");
+        }
+        if (p.inputs() != w.hiddenSize() || p.neurons() != w.intermediateSize()) {
+            throw new IllegalArgumentException("layer " + w.layer() + ": predictor maps " + p.inputs() + " -> "
+                    + p.neurons() + ", the FFN is " + w.hiddenSize() + " -> " + w.intermediateSize());
+        }
+        return w;
+    }
+
+    public Predictor predictor() {
+        return predictor;
+    }
+
+    /** The threshold on predictor scores. */
+    public float threshold() {
+        return tau;
+    }
+
+    /** The rule that decides which candidates are active. */
+    public NeuronRule label() {
+        return label;
+    }
+
+    public int predictorRank() {
+        return predictor.rank();
+    }
+
+    /** Bytes of the predictor read per token. */
+    public long predictorBytes() {
+        return predictor.bytes();
+    }
+
+    /** Scratch of the predicted kernel: the shared lists plus the predictor's scores and the candidates. */
+    private static final class PredScratch extends Scratch {
+        final float[] z;
+        final float[] scores;
+        final int[] cand;
+        final float[] dense;
+
+        PredScratch(int capacity, int f, int d, int rank) {
+            super(capacity, f, d);
+            z = new float[rank];
+            scores = new float[f];
+            cand = new int[f];
+            dense = new float[f];
+        }
+    }
+
+    @Override
+    public FfnActivations newActivations(int capacity) {
+        return new PredScratch(capacity, w.intermediateSize(), w.hiddenSize(), predictor.rank());
+    }
+
+    @Override
+    public void forward(float[] x, int batch, int pos0, float[] y, FfnActivations acts, ActivationTap tap,
+                        Parallel par) {
+        PredScratch sc = scratch(acts, PredScratch.class, batch, w);
+        int d = w.hiddenSize();
+        int f = w.intermediateSize();
+        float[] s = sc.scores;
+        float[] g = sc.gate;
+        float[] a = sc.act;
+        float[] up = sc.up;
+        float[] h = sc.h;
+        float[] yb = sc.yRow;
+        int[] cand = sc.cand;
+        int[] active = sc.active;
+        float[] coef = sc.coef;
+        Tensor gateW = w.gate();
+        Tensor upW = w.up();
+        float t = label.magnitudeThreshold();
+        boolean tapped = tap.wants(w.layer());
+        for (int b = 0; b < batch; b++) {
+            int o = b * f;
+            int xo = b * d;
+            predictor.scores(x, xo, sc.z, s, par);                  // s = P(x)
+            int nc = 0;
+            for (int i = 0; i < f; i++) {
+                if (s[i] >= tau) {
+                    cand[nc++] = i;                                 // C = {i : s_i ≥ τ}
+                }
+            }
+            Arrays.fill(g, o, o + f, 0f);
+            Arrays.fill(a, o, o + f, 0f);
+            Arrays.fill(up, o, o + f, 0f);
+            Arrays.fill(h, o, o + f, 0f);
+            int ncand = nc;
+            par.forRange(ncand, 16, (from, to) -> {                 // g_i for i ∈ C only
+                for (int k = from; k < to; k++) {
+                    g[o + cand[k]] = Kernels.dotRow(gateW, cand[k], x, xo);
+                }
+            });
+            int n = 0;
+            for (int k = 0; k < ncand; k++) {
+                int i = cand[k];
+                float ai = act.apply(g[o + i]);
+                if (Math.abs(ai) >= t) {
+                    a[o + i] = ai;
+                    active[n++] = i;                                // I = {i ∈ C : label keeps act(g_i)}
+                }
+            }
+            if (stats != null) {
+                measure(x, xo, t, n, ncand, par, sc.dense);
+            }
+            int count = n;
+            par.forRange(count, 16, (from, to) -> {                 // up_i = W_up[i,:]·x, i ∈ I
+                for (int k = from; k < to; k++) {
+                    up[o + active[k]] = Kernels.dotRow(upW, active[k], x, xo);
+                }
+            });
+            for (int k = 0; k < count; k++) {
+                int i = active[k];
+                h[o + i] = a[o + i] * act.up(up[o + i]);            // h = a ⊙ up' (0 outside I)
+            }
+            if (tapped) {
+                tap.onFfn(w.layer(), pos0 + b, x, xo, g, a, h, o);
+                n = collectActive(h, o, f, active, coef);           // the tap may have zeroed (or set) entries
+            } else {
+                for (int k = 0; k < n; k++) {
+                    coef[k] = h[o + active[k]];
+                }
+            }
+            Arrays.fill(yb, 0f);
+            Kernels.axpyRows(downT, active, coef, n, yb, par);      // y = Σ_{i∈I} h_i d_i
+            System.arraycopy(yb, 0, y, xo, d);
+        }
+    }
+
+    // recall and precision against the label rule on the dense gate (the kept set I = C ∩ A has n neurons)
+    private void measure(float[] x, int xo, float t, int kept, int ncand, Parallel par, float[] dense) {
+        int f = w.intermediateSize();
+        Tensor gateW = w.gate();
+        par.forRange(f, 16, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                dense[i] = Kernels.dotRow(gateW, i, x, xo);
+            }
+        });
+        long trulyActive = 0;
+        for (int i = 0; i < f; i++) {
+            if (Math.abs(act.apply(dense[i])) >= t) {               // A = {i : label keeps act(W_gate[i,:]·x)}
+                trulyActive++;
+            }
+        }
+        stats.predicted(w.layer(), ncand, trulyActive, kept, f);
+    }
+}
