@@ -246,6 +246,11 @@ final class TrainOptions {
                 throw new SparsaException(file + ": cannot write the training log: " + e.getMessage(), e);
             }
             notes.forEach(this::say);
+            if (firstStep > steps) {
+                System.err.printf(Locale.ROOT, "sparsa: %s: %s, %,d parameters: the run had finished (step %d of %d);"
+                        + " nothing left to train, the model is written again%n", what, method, params, steps, steps);
+                return;
+            }
             System.err.printf(Locale.ROOT, "sparsa: %s: %s, %,d parameters, steps %d..%d%n", what, method, params,
                     firstStep, steps);
             bar.phase(what, steps - firstStep + 1, "steps");

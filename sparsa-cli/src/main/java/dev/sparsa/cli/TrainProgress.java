@@ -41,7 +41,9 @@ final class TrainProgress implements SparsifyExperiment.Listener {
     @Override
     public void onStart(int firstStep, int steps, long params, String what) {
         first = firstStep;
-        bar.phase(label, steps - firstStep + 1, "steps");
+        if (firstStep <= steps) {
+            bar.phase(label, steps - firstStep + 1, "steps");
+        }
     }
 
     @Override

@@ -96,6 +96,14 @@ class TrainKillResumeTest {
         List<JsonNode> a = stepLines(killed);
         assertThat(a).hasSize(12).isEqualTo(stepLines(whole));
         assertThat(a.getLast().get("step").asInt()).isEqualTo(12);
+
+        // --resume of a finished run trains nothing, says so, and writes the same model again
+        CliRun again = CliRun.of(f.pretrain(killed, cat(RUN, "--resume")));
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.err()).contains("the run had finished (step 12 of 12)").doesNotContain("steps 13..");
+        assertThat(TrainFixture.sha256(Files.readAllBytes(killed.resolve("model.safetensors"))))
+                .isEqualTo(TrainFixture.sha256(Files.readAllBytes(whole.resolve("model.safetensors"))));
+        assertThat(stepLines(killed)).isEqualTo(stepLines(whole));
     }
 
     static String[] cat(String[] a, String... b) {
