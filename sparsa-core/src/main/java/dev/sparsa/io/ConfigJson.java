@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparsa.SparsaException;
 import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UnsupportedException;
+import dev.sparsa.spec.HiddenAct;
 import dev.sparsa.spec.ModelConfig;
 
 import java.nio.file.Path;
@@ -138,17 +139,12 @@ public final class ConfigJson {
     }
 
     private static String activation(Object file, String act) {
-        return switch (act) {
-            case "silu", "swish" -> "silu";
-            case "gelu" -> "gelu";
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> "gelu_new";
-            case "relu" -> "relu";
-            case "relu2" -> "relu2";
-            case "fatrelu" -> "fatrelu";
-            case "drelu" -> "drelu";
-            default -> throw new UnsupportedException(file + ": unsupported hidden_act '" + act
-                    + "' (supported: silu, gelu, gelu_new, relu, relu2, fatrelu, drelu)");
-        };
+        String c = HiddenAct.canonical(act);
+        if (c == null) {
+            throw new UnsupportedException(file + ": unsupported hidden_act '" + act + "' (supported: "
+                    + HiddenAct.supported() + ")");
+        }
+        return c;
     }
 
     private static ModelConfig.RopeScaling ropeScaling(Object file, JsonNode rs, String field) {

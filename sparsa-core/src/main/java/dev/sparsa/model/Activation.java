@@ -1,6 +1,7 @@
 package dev.sparsa.model;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.spec.HiddenAct;
 import dev.sparsa.tensor.Gated;
 import dev.sparsa.tensor.VectorOps;
 
@@ -32,17 +33,20 @@ public record Activation(Kind kind, float threshold) {
     /** From HF's {@code hidden_act} name; an {@link SparsaException.UnsupportedException} for unknown names. */
     public static Activation of(String hiddenAct, float fatreluThreshold) {
         String a = hiddenAct == null ? "silu" : hiddenAct;
-        Kind k = switch (a) {
-            case "silu", "swish" -> Kind.SILU;
+        String c = HiddenAct.canonical(a);
+        if (c == null) {
+            throw new SparsaException.UnsupportedException("config hidden_act: unsupported activation '" + a + "' ("
+                    + HiddenAct.supported() + ")");
+        }
+        Kind k = switch (c) {
+            case "silu" -> Kind.SILU;
             case "gelu" -> Kind.GELU;
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Kind.GELU_TANH;
+            case "gelu_new" -> Kind.GELU_TANH;
             case "relu" -> fatreluThreshold > 0f ? Kind.FATRELU : Kind.RELU;
             case "relu2" -> Kind.RELU2;
             case "fatrelu" -> Kind.FATRELU;
             case "drelu" -> Kind.DRELU;
-            default -> throw new SparsaException.UnsupportedException(
-                    "config hidden_act: unsupported activation '" + a + "' (silu, gelu, gelu_new, relu, relu2, fatrelu,"
-                            + " drelu)");
+            default -> throw new IllegalStateException(c);
         };
         return new Activation(k, k == Kind.FATRELU ? fatreluThreshold : 0f);
     }
