@@ -90,7 +90,8 @@ public final class Generator {
         StopReason reason = StopReason.MAX_TOKENS;
 
         long t0 = System.nanoTime();
-        float[] logits = o.maxTokens() > 0 ? model.forward(cache, prompt, false, o.tap(), par) : null;
+        float[] logits = o.maxTokens() > 0
+                ? model.prefill(cache, prompt, LlamaModel.PREFILL_CHUNK, o.tap(), par) : null;
         long t1 = System.nanoTime();
         double prefill = (t1 - t0) / 1e9;
         long decodeNanos = 0;

@@ -16,8 +16,13 @@ import java.util.List;
  * {@link Parallel} pool, which runs one job at a time; requests only enqueue {@link Generation}s and read their
  * events. Each turn of the loop:
  * <ol>
- *   <li>admits waiting sequences, first come first served, while fewer than {@code maxRunning} run: prefills each
- *       prompt into its own KV cache ({@link LlamaModel#forward}) and samples its first token;</li>
+ *   <li>admits waiting sequences, first come first served, while fewer than {@code maxRunning} run, each with its
+ *       own KV cache;</li>
+ *   <li>prefills prompts in chunks of {@link LlamaModel#PREFILL_CHUNK} tokens (the chunks
+ *       {@link LlamaModel#prefill} makes), round robin over the prompts not yet in, about one chunk's worth of
+ *       tokens per turn: a long prompt holds the running streams up for one chunk at a time rather than for its
+ *       whole length, and does not hold up a short prompt admitted after it; a prompt's last chunk samples its first
+ *       token;</li>
  *   <li>advances every running sequence by one token in one forward: {@link LlamaModel#decodeBatch} over all of
  *       them (each row at its own position, over its own cache; weights read once per step for the whole batch),
  *       or, with batching off, one {@link LlamaModel#decode} per sequence in turn (round robin);</li>
@@ -40,6 +45,8 @@ final class DecodeLoop implements AutoCloseable {
     private final LlamaState batchState;
     private final int vocab;
     private final Thread thread;
+    private final int prefillChunk;
+    private int prefillCursor;                                           // loop thread only
 
     private final Object lock = new Object();
     private final ArrayDeque<Generation> waiting = new ArrayDeque<>();   // guarded by lock
@@ -50,6 +57,16 @@ final class DecodeLoop implements AutoCloseable {
 
     DecodeLoop(LlamaModel model, int[] stopIds, Parallel par, int maxRunning, int maxWaiting, boolean batch,
                Metrics metrics) {
+        this(model, stopIds, par, maxRunning, maxWaiting, batch, metrics, LlamaModel.PREFILL_CHUNK);
+    }
+
+    /** With prompt chunks of {@code prefillChunk} tokens (tests use small ones to interleave short prompts). */
+    DecodeLoop(LlamaModel model, int[] stopIds, Parallel par, int maxRunning, int maxWaiting, boolean batch,
+               Metrics metrics, int prefillChunk) {
+        if (prefillChunk < 1) {
+            throw new IllegalArgumentException("prefill chunk " + prefillChunk);
+        }
+        this.prefillChunk = prefillChunk;
         this.model = model;
         this.stopIds = stopIds.clone();
         this.par = par;
@@ -125,8 +142,9 @@ final class DecodeLoop implements AutoCloseable {
             }
             try {
                 for (Generation g : admit) {
-                    prefill(g);
+                    admit(g);
                 }
+                prefill();
                 retire();
                 if (!running.isEmpty()) {
                     step();
@@ -155,8 +173,8 @@ final class DecodeLoop implements AutoCloseable {
         kvBytes = 0;
     }
 
-    /** Prompt into a fresh cache, first token sampled; a failure fails this sequence only. */
-    private void prefill(Generation g) {
+    /** A fresh cache for {@code g}, which joins the running sequences (its prompt not yet fed). */
+    private void admit(Generation g) {
         if (g.cancelled) {
             return;
         }
@@ -164,23 +182,63 @@ final class DecodeLoop implements AutoCloseable {
         int capacity = Math.max(g.prompt.length, g.prompt.length + g.params.maxTokens() - 1);
         try {
             g.cache = model.newCache(capacity);
-            kvBytes += cacheBytes(g.cache);
-            running.add(g);
-            runningCount = running.size();
-            float[] logits = model.forward(g.cache, g.prompt, false, tap, par);
-            metrics.prompt(g.prompt.length);
-            accept(g, g.sampler.sample(logits));
         } catch (dev.sparsa.SparsaException e) {
             g.emit(new Generation.Failed(ApiError.invalid(null, e.getMessage())));
-            g.finished = true;
+            return;
+        }
+        kvBytes += cacheBytes(g.cache);
+        running.add(g);
+        runningCount = running.size();
+    }
+
+    /**
+     * Feeds prompt chunks round robin over the sequences still prefilling (one chunk each, starting after the one
+     * served last turn) until about one chunk's worth of tokens went in this turn, so a short prompt is not held up
+     * by a long one admitted before it; a sequence whose prompt is complete samples its first token. The chunk
+     * boundaries are those of {@link LlamaModel#prefill} (0, C, 2C, ...), so the logits are {@code generate}'s. A
+     * failure fails that sequence only.
+     */
+    private void prefill() {
+        int size = running.size();
+        int budget = prefillChunk;
+        for (int k = 0; k < size && budget > 0; k++) {
+            int i = (prefillCursor + k) % size;
+            Generation g = running.get(i);
+            if (g.fed == g.prompt.length || g.finished || g.cancelled) {
+                continue;
+            }
+            int n = Math.min(prefillChunk, g.prompt.length - g.fed);
+            try {
+                float[] logits = model.forward(g.cache, Arrays.copyOfRange(g.prompt, g.fed, g.fed + n), false, tap,
+                        par);
+                g.fed += n;
+                budget -= n;
+                metrics.prompt(n);
+                if (g.fed == g.prompt.length) {
+                    accept(g, g.sampler.sample(logits));
+                }
+            } catch (dev.sparsa.SparsaException e) {
+                g.emit(new Generation.Failed(ApiError.invalid(null, e.getMessage())));
+                g.finished = true;
+            }
+            prefillCursor = i + 1;
         }
     }
 
-    /** One token for every running sequence. */
+    /** One token for every running sequence whose prompt is in (the others are still prefilling). */
     private void step() {
-        int n = running.size();
+        List<Generation> decoding = new ArrayList<>(running.size());
+        for (Generation g : running) {
+            if (g.fed == g.prompt.length && !g.finished && !g.cancelled) {
+                decoding.add(g);
+            }
+        }
+        int n = decoding.size();
+        if (n == 0) {
+            return;
+        }
         if (n == 1 || !batch) {
-            for (Generation g : running) {
+            for (Generation g : decoding) {
                 float[] logits = model.decode(g.cache, g.last, tap, par);
                 metrics.decodeStep(1);
                 accept(g, g.sampler.sample(logits));
@@ -190,13 +248,13 @@ final class DecodeLoop implements AutoCloseable {
         KvCache[] caches = new KvCache[n];
         int[] ids = new int[n];
         for (int i = 0; i < n; i++) {
-            caches[i] = running.get(i).cache;
-            ids[i] = running.get(i).last;
+            caches[i] = decoding.get(i).cache;
+            ids[i] = decoding.get(i).last;
         }
         float[] logits = model.decodeBatch(caches, ids, batchState, tap, par);
         metrics.decodeStep(n);
         for (int i = 0; i < n; i++) {
-            Generation g = running.get(i);
+            Generation g = decoding.get(i);
             accept(g, g.sampler.sample(Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab)));
         }
     }

@@ -62,6 +62,8 @@ final class Generation {
     final Detokenizer detok;
     final StopStrings stops;
     KvCache cache;
+    /** Prompt tokens already in the cache (the prompt is prefilled in chunks; decoding starts when all are). */
+    int fed;
     int last;
     int generated;
     boolean finished;

@@ -149,6 +149,71 @@ class DecodeLoopTest {
         }
     }
 
+    /**
+     * Prompts longer than the prefill chunk go in a chunk per turn while the others decode: with chunks of 4 tokens,
+     * prompts of 2..40 tokens submitted together all finish, each equal (greedy) to its own chunked prefill and
+     * one-by-one decode, and a short prompt's first token does not wait for the long prompts' whole prefill.
+     */
+    @Test
+    void longPromptsArePrefilledInChunksBetweenDecodeSteps() throws Exception {
+        Path dir = ServeFixture.model(tmp.resolve("c"), "silu", 5, false);
+        int chunk = 4;
+        try (ServedModel m = ServedModel.open(dir.toString(), tmp, "dense", null, null, null, "t");
+             Parallel par = new Parallel(2)) {
+            ServedModel.Decoder d = (ServedModel.Decoder) m;
+            LlamaModel model = d.model();
+            Metrics metrics = new Metrics("t", "dense", 2, 96, () -> 0, () -> 0);
+            Tokenizer tok = d.tokenizer();
+            String[] words = ServeFixture.TEXT.split(" ");
+            BlockingQueue<Generation.Out> events = new LinkedBlockingQueue<>();
+            List<Generation> gens = new ArrayList<>();
+            List<int[]> want = new ArrayList<>();
+            int[] lengths = {40, 2, 33, 9};
+            for (int i = 0; i < lengths.length; i++) {
+                int[] ids = java.util.Arrays.copyOf(tok.encode(String.join(" ", words), true), lengths[i]);
+                int max = 8;
+                // reference: the same chunks, then one-by-one greedy decode
+                KvCache c = model.newCache(ids.length + max);
+                float[] logits = model.prefill(c, ids, chunk, ActivationTap.NONE, par);
+                int[] out = new int[max];
+                for (int k = 0; k < max; k++) {
+                    out[k] = dev.sparsa.infer.Sampler.argmax(logits);
+                    assertThat(gap(logits)).as("reference margin").isGreaterThan(1e-4);
+                    if (k + 1 < max) {
+                        logits = model.decode(c, out[k], ActivationTap.NONE, par);
+                    }
+                }
+                want.add(out);
+                gens.add(new Generation(i, ids, new Generation.Params(max, 0f, 1f, 0, List.of()), tok, events));
+            }
+            try (DecodeLoop loop = new DecodeLoop(model, new int[0], par, 4, 8, true, metrics, chunk)) {
+                gens.forEach(loop::submit);
+                int done = 0;
+                List<Integer> firstText = new ArrayList<>();
+                while (done < gens.size()) {
+                    Generation.Out o = events.poll(30, TimeUnit.SECONDS);
+                    assertThat(o).as("an event within 30 s").isNotNull();
+                    switch (o.event()) {
+                        case Generation.Text t -> {
+                            if (!firstText.contains(o.index())) {
+                                firstText.add(o.index());
+                            }
+                        }
+                        case Generation.Done x -> done++;
+                        case Generation.Failed f -> throw f.error();
+                    }
+                }
+                for (int i = 0; i < gens.size(); i++) {
+                    assertThat(gens.get(i).tokens()).as("sequence %d", i).containsExactly(want.get(i));
+                }
+                // the 2-token prompt (submitted second) streams before the 40- and 33-token prompts are in
+                assertThat(firstText.indexOf(1)).isLessThan(firstText.indexOf(0));
+                assertThat(firstText.indexOf(1)).isLessThan(firstText.indexOf(2));
+                awaitIdle(loop);
+            }
+        }
+    }
+
     @Test
     void aCancelledSequenceLeavesTheBatchAndTheQueue() throws Exception {
         Path dir = ServeFixture.model(tmp.resolve("m"), "silu", 3, false);

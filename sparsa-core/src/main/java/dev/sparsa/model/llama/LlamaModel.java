@@ -10,6 +10,8 @@ import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.spec.RopeStyle;
 import dev.sparsa.tensor.Parallel;
 
+import java.util.Arrays;
+
 /**
  * Llama-family decoder (Llama 2/3, Mistral, Qwen2) over Hugging Face tensor names, llama2.c style: pre-norm blocks
  * {@code x += Attn(RMSNorm(x)); x += FFN(RMSNorm(x))}, RoPE, grouped-query attention, a per-sequence
@@ -190,6 +192,38 @@ public final class LlamaModel {
         float[] logits = new float[n * vocab];
         LlamaBlock.head(w, st, first, n, logits, par);                     // logits = W_lm RMSNorm(x)
         return logits;
+    }
+
+    /**
+     * Prompt chunk of {@link #prefill}: bounds the workspace (chunk × FFN width floats per buffer) for any prompt
+     * length, and how long one prompt holds up the other sequences' decode steps in {@code sparsa serve}.
+     */
+    public static final int PREFILL_CHUNK = 512;
+
+    /**
+     * {@link #forward} of a prompt in chunks of at most {@code chunk} tokens (at positions {@code cache.length() ..});
+     * returns the last token's logits. Every caller that must agree token for token ({@code generate}, {@code serve})
+     * prefills through here with the same chunk. On a failure the cache is left as it was.
+     */
+    public float[] prefill(KvCache cache, int[] ids, int chunk, ActivationTap tap, Parallel par) {
+        if (chunk < 1) {
+            throw new SparsaException.UsageException("prefill chunk must be >= 1, got " + chunk);
+        }
+        if (ids.length <= chunk) {
+            return forward(cache, ids, false, tap, par);
+        }
+        int start = cache.length();
+        try {
+            float[] logits = null;
+            for (int from = 0; from < ids.length; from += chunk) {
+                logits = forward(cache, Arrays.copyOfRange(ids, from, Math.min(ids.length, from + chunk)), false, tap,
+                        par);
+            }
+            return logits;
+        } catch (RuntimeException e) {
+            cache.truncate(start);
+            throw e;
+        }
     }
 
     /**
