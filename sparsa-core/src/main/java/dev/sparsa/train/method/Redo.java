@@ -179,6 +179,11 @@ public final class Redo implements Method {
         Arrays.fill(v, from, from + n, 0f);
     }
 
+    /** The recycling steps so far, each {step, neurons recycled in layer 0, 1, ...} (copies). */
+    public List<int[]> recycled() {
+        return log.stream().map(int[]::clone).toList();
+    }
+
     @Override
     public Map<String, String> state() {
         StringBuilder b = new StringBuilder();
