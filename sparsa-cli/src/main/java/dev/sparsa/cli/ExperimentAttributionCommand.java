@@ -40,6 +40,11 @@ public final class ExperimentAttributionCommand extends NeuronExperimentCommand 
     }
 
     @Override
+    boolean trains() {
+        return false;
+    }
+
+    @Override
     void check() {
         if (model != null && model.toString().equals("minilm")) {
             throw new SparsaException.UnsupportedException("--model minilm: attribution needs ∂L/∂h, and Sparsa has "

@@ -69,13 +69,18 @@ public final class ExperimentRedoCommand extends NeuronExperimentCommand {
     }
 
     @Override
+    boolean trains() {
+        return false;
+    }
+
+    @Override
     void check() {
         if (genres != null && phaseTexts != null) {
             throw new SparsaException.UsageException("give --genres or --phase-text, not both");
         }
-        if (text != null) {
-            throw new SparsaException.UsageException("redo trains on genres: use --genres or --phase-text, not "
-                    + "--text");
+        if (text != null || valText != null) {
+            throw new SparsaException.UsageException("redo trains and validates on genres: use --genres or "
+                    + "--phase-text, not --text / --val-text");
         }
         options = new RedoExperiment.Options(pick(stepsPerPhase, quick, 60, 150),
                 taus != null ? taus : new double[]{0, 0.025, 0.1}, pick(redoEvery, quick, 10, 25), tau, initStd,

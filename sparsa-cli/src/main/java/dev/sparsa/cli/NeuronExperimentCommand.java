@@ -92,6 +92,11 @@ abstract class NeuronExperimentCommand implements Callable<Integer> {
     /** The experiment's name ({@code redo}, ...). */
     abstract String name();
 
+    /** Whether the experiment trains on --text (else --text is refused by its own check). */
+    boolean trains() {
+        return true;
+    }
+
     /** Checks the experiment's own options before anything is loaded (usage errors). */
     abstract void check();
 
@@ -116,7 +121,7 @@ abstract class NeuronExperimentCommand implements Callable<Integer> {
         if (threads != null && threads < 1) {
             throw new SparsaException.UsageException("--threads must be >= 1, got " + threads);
         }
-        if ((text == null) != (valText == null)) {
+        if (trains() && (text == null) != (valText == null)) {
             throw new SparsaException.UsageException("give --text and --val-text together (or neither: Brown)");
         }
         if (model == null && !quick) {
