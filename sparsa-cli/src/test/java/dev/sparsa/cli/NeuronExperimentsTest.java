@@ -216,6 +216,32 @@ class NeuronExperimentsTest {
     }
 
     @Test
+    void profileWithAttributionWritesTheSweepBesideTheProfile() throws Exception {
+        Path out = tmp.resolve("profile");
+        CliRun r = CliRun.of("profile", "--model", model.dir().toString(), "--text", valid.toString(), "--tokens",
+                "256", "--eval-tokens", "128", "--bisection-steps", "1", "--predictor-tokens", "128",
+                "--calibration-tokens", "128", "--cett-tokens", "256", "--threads", "1", "--attribution", "--out",
+                out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(out.resolve("results.json")).exists();
+        JsonNode j = JSON.readTree(out.resolve("attribution.json").toFile());
+        assertThat(j.get("schema").asText()).isEqualTo("sparsa.experiment.attribution/1");
+        assertThat(j.get("llama").get("quality")).hasSize(4);
+        assertThat(j.get("setup").get("sparsities")).hasSize(4);
+        for (JsonNode q : j.get("llama").get("quality")) {
+            for (JsonNode v : q) {
+                bpb(v, "profile attribution");
+            }
+        }
+        assertThat(Files.readString(out.resolve("attribution.html"))).contains("<svg", "cor-gxo");
+        assertThat(r.out()).contains("attribution:", "| cor-gxo |");
+        CliRun bert = CliRun.of("profile", "--model", "minilm", "--attribution", "--out", out.toString());
+        assertThat(bert.code()).isEqualTo(2);
+        assertThat(bert.err().strip()).startsWith("sparsa: ").contains("no backward for the BERT encoder")
+                .doesNotContain("\n");
+    }
+
+    @Test
     void badInputIsOneLineAndWritesNothing() {
         Path out = tmp.resolve("never");
         String m = model.dir().toString();
