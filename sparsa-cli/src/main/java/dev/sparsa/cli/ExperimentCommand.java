@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
                 + "OUT/section.md (the Markdown section for EXPERIMENTS.md, also printed).",
                 "--quick runs a reduced version in a few minutes (checks the pipeline; not the figures EXPERIMENTS.md "
                         + "reports)."},
-        subcommands = {ExperimentSparsifyCommand.class})
+        subcommands = {ExperimentSparsifyCommand.class, ExperimentRedoCommand.class, ExperimentPruneCommand.ApCommand.class,
+                ExperimentPruneCommand.SapCommand.class, ExperimentAttributionCommand.class})
 public final class ExperimentCommand implements Runnable {
 
     @CommandLine.Spec

@@ -1,6 +1,11 @@
 package dev.sparsa.cli;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.cli.report.NeuronReport;
+import dev.sparsa.eval.EvalWindows;
+import dev.sparsa.experiment.AttributionExperiment;
+import dev.sparsa.experiment.AttributionResults;
+import dev.sparsa.profile.metric.Attribution;
 import dev.sparsa.cli.report.ResultsFiles;
 import dev.sparsa.io.Fetch;
 import dev.sparsa.io.corpus.BrownCorpus;
@@ -11,6 +16,7 @@ import dev.sparsa.profile.ProfiledModel;
 import dev.sparsa.profile.Profiler;
 import dev.sparsa.profile.ProgressListener;
 import dev.sparsa.profile.Windows;
+import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,6 +24,7 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code sparsa profile}: every activation-sparsity metric of a model on a corpus → results.json + report.html. */
@@ -76,14 +83,60 @@ public final class ProfileCommand implements Callable<Integer> {
     @Mixin
     SparseOption sparseOption = new SparseOption();
 
+    @Option(names = "--attribution", description = "Decoders: also run attribution-based sparse activation "
+            + "(one backward per window; magnitude, GxO, SNIP, corrected GxO at 50/70/80/90%% sparsity) on "
+            + "--eval-tokens tokens; writes DIR/attribution.json and DIR/attribution.html.")
+    boolean attribution;
+
     @Override
     public Integer call() {
         Path dir = out != null ? out : Path.of("out", "profile");
+        if (attribution && model.equals("minilm")) {
+            throw new SparsaException.UnsupportedException("--attribution needs ∂L/∂h, and Sparsa has no backward for "
+                    + "the BERT encoder (minilm); use it with a Llama folder");
+        }
         Result r = run(model, text, corpus, tokens, dir, threads, options(), System.err, sparseOption);
         System.out.print(r.summary());
         System.out.println("results: " + r.json().toAbsolutePath());
         System.out.println("report:  " + r.html().toAbsolutePath());
+        if (attribution) {
+            Path json = attribution(dir);
+            System.out.print(NeuronReport.markdown(ResultsFiles.readNeuron(json), "./sparsa profile --attribution"));
+            System.out.println("attribution: " + json.toAbsolutePath());
+        }
         return 0;
+    }
+
+    /** The attribution sweep over the first --eval-tokens tokens, in windows of the profile's context. */
+    private Path attribution(Path dir) {
+        int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        Corpus c = text != null ? Corpus.ofTextFile(text) : brown(corpus);
+        long t0 = System.nanoTime();
+        try (Parallel par = new Parallel(t)) {
+            ModelConfig probe;
+            try (var f = dev.sparsa.io.ModelFiles.open(Path.of(model))) {
+                probe = f.config();
+            }
+            int ctx = probe.maxPositions() > 0 ? Math.min(256, probe.maxPositions()) : 256;
+            try (NeuronExperimentCommand.Opened m = NeuronExperimentCommand.open(Path.of(model), ctx)) {
+                EvalWindows val = NeuronExperimentCommand.windows(c, m, evalTokens, ctx);
+                List<Attribution.Score> scores = Attribution.ALL;
+                double[] sp = AttributionExperiment.SPARSITIES;
+                AttributionResults.Sweep s = AttributionExperiment.llama(m.weights(), val, scores, sp, par,
+                        msg -> System.err.println("sparsa: " + msg));
+                ModelConfig cfg = m.config();
+                AttributionResults r = new AttributionResults(AttributionResults.SCHEMA, new AttributionResults.Setup(
+                        Path.of(model).getFileName().toString(), "given", cfg.hiddenAct(), cfg.numLayers(),
+                        cfg.intermediateSize(), scores.stream().map(Attribution.Score::id).toList(), sp, "greedy",
+                        val.count(), ctx, val.predictedTokens(), false, t), s, (System.nanoTime() - t0) / 1e9,
+                        List.of("sparsa profile --attribution: the experiment attribution's sweep on the profile's "
+                                + "corpus (see sparsa experiment attribution --help)."));
+                Path json = dir.resolve("attribution.json");
+                ResultsFiles.writeJson(r, json);
+                ResultsFiles.renderReport(json, dir.resolve("attribution.html"));
+                return json;
+            }
+        }
     }
 
     ProfileOptions options() {

@@ -1,6 +1,7 @@
 package dev.sparsa.cli;
 
 import dev.sparsa.eval.EvalResult;
+import dev.sparsa.experiment.Runs;
 import dev.sparsa.experiment.SparsifyExperiment;
 import dev.sparsa.experiment.SparsifyResults;
 import dev.sparsa.train.Trainer;
@@ -13,7 +14,7 @@ import java.util.Locale;
  * run (steps, rate, ETA, CE / λ / sparsity), the trainer's messages, and for an experiment one line per run with
  * the experiment's own elapsed time and ETA.
  */
-final class TrainProgress implements SparsifyExperiment.Listener {
+final class TrainProgress implements SparsifyExperiment.Listener, Runs.Listener {
     private final PrintStream err;
     private final ProgressBar bar;
     private final long t0 = System.nanoTime();
@@ -70,6 +71,11 @@ final class TrainProgress implements SparsifyExperiment.Listener {
         label(id);
         say(String.format(Locale.ROOT, "run %d/%d: %s (%d steps); elapsed %s%s", index, total, id, steps,
                 ProgressBar.clock(elapsed), Double.isNaN(eta) ? "" : ", ETA " + ProgressBar.clock(eta)));
+    }
+
+    @Override
+    public void onRunDone(String id, String result, boolean resumed) {
+        say((resumed ? "resumed " : "") + id + ": " + result + (resumed ? " (from runs/" + id + ".json)" : ""));
     }
 
     @Override

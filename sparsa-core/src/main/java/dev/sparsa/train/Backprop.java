@@ -65,6 +65,17 @@ public final class Backprop {
     private final float[] dgate;
     private final float[] dup;
     private StepProfile prof;                       // null: no laps
+    private FfnGradientTap gradTap;                 // null: none
+
+    /**
+     * Sees each layer's FFN intermediate h = act(gate) ⊙ up and its gradient ∂loss/∂h during the backward (both
+     * [rows, F], row r = sequence r / t, position r % t), for methods that score neurons by attribution. The arrays
+     * are the engine's workspace (dh is reused by the next layer): a tap copies what it keeps and changes nothing.
+     */
+    @FunctionalInterface
+    public interface FfnGradientTap {
+        void onFfn(int layer, float[] h, float[] dh, int rows, int f);
+    }
 
     /** What one micro-batch measured: sums over its predictions (nats) and per-layer activation statistics. */
     public record Loss(double ceSum, double klSum, double l1, long predictions, double[] zeroFraction,
@@ -143,6 +154,11 @@ public final class Backprop {
         }
     }
 
+    /** Calls {@code tap} in every following backward, once per layer (null: stop). */
+    public void gradientTap(FfnGradientTap tap) {
+        this.gradTap = tap;
+    }
+
     /** The workspace the last forward filled (slot ℓ: layer ℓ's activations), for methods that read them. */
     public LlamaState state() {
         return st;
@@ -158,6 +174,26 @@ public final class Backprop {
      */
     public Loss step(int[] tokens, int off, float l1, float[] teacher, float alpha, float gradScale, Parallel par) {
         forward(tokens, off, par);
+        return lossAndBackward(l1, teacher, alpha, gradScale, par);
+    }
+
+    /**
+     * Forward and backward of one micro-batch whose targets are given instead of being the next input tokens
+     * (e.g. the model's own greedy predictions, for attribution against the dense output): the inputs are
+     * {@code tokens[off + b·(t+1) ..]} minus each row's last token, the targets {@code targets[tOff + b·t ..]}
+     * (seqs·t ids); plain CE, no L1 term, no teacher.
+     */
+    public Loss stepToTargets(int[] tokens, int off, int[] targets, int tOff, float gradScale, Parallel par) {
+        forward(tokens, off, par);
+        if (tOff < 0 || (long) tOff + rows > targets.length) {
+            throw new IllegalArgumentException(rows + " targets at " + tOff + " outside an array of " + targets.length);
+        }
+        System.arraycopy(targets, tOff, this.targets, 0, rows);
+        checkIds(this.targets, cfg.vocabSize());
+        return lossAndBackward(0f, null, 0f, gradScale, par);
+    }
+
+    private Loss lossAndBackward(float l1, float[] teacher, float alpha, float gradScale, Parallel par) {
         int v = cfg.vocabSize();
         float scale = gradScale / rows;
         double ce;
@@ -301,6 +337,9 @@ public final class Backprop {
         Tensor wUp = ly.ffn().up();
         // x += W_down h
         linearBackward(dx, d, wDown, fa.h, f, dh, false, null, Op.BWD_DOWN_DX, Op.BWD_DOWN_DW, l, par);
+        if (gradTap != null) {
+            gradTap.onFfn(l, fa.h, dh, n, f);
+        }
         // h = act(gate) ⊙ up
         par.forRange(n * f, 4096, (from, to) ->
                 act.gatedBackward(fa.gate, fa.up, fa.act, dh, l1Coef, dgate, dup, from, to));

@@ -100,6 +100,19 @@ public final class LlamaParams {
     }
 
     /** The tensors a config implies, in {@link LlamaWeights#named()} order. */
+    /** Parameters a model of config {@code c} has (the sum of {@link #shapes}' sizes). */
+    public static long count(ModelConfig c) {
+        long n = 0;
+        for (int[] shape : shapes(c).values()) {
+            long k = 1;
+            for (int d : shape) {
+                k *= d;
+            }
+            n += k;
+        }
+        return n;
+    }
+
     static Map<String, int[]> shapes(ModelConfig c) {
         return dev.sparsa.io.ModelFiles.decoderTensors(c);
     }

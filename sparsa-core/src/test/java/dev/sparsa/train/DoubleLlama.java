@@ -35,6 +35,13 @@ final class DoubleLlama {
     double ce;
     double kl;
     double l1Term;
+    /** When ≥ 0: {@link #delta} is added to h of layer {@code hLayer}, row {@code hRow}, neuron {@code hNeuron}. */
+    int hLayer = -1;
+    int hRow;
+    int hNeuron;
+    double delta;
+    /** When set: the targets of the seqs·t predictions, instead of the next tokens. */
+    int[] targets;
 
     DoubleLlama(LlamaParams p) {
         this.c = p.config();
@@ -63,7 +70,7 @@ final class DoubleLlama {
             for (int i = 0; i < t; i++) {
                 int id = tokens[b * (t + 1) + i];
                 x[b * t + i] = java.util.Arrays.copyOfRange(emb, id * d, (id + 1) * d);      // x = E[id]
-                targets[b * t + i] = tokens[b * (t + 1) + i + 1];
+                targets[b * t + i] = this.targets != null ? this.targets[b * t + i] : tokens[b * (t + 1) + i + 1];
             }
         }
         double l1 = 0;
@@ -156,6 +163,9 @@ final class DoubleLlama {
                 double a = act(g);
                 double u = act == Activation.Kind.DRELU ? Math.max(up[r][j], 0) : up[r][j];
                 h[r][j] = a * u;                                                          // h = act(gate) ⊙ up'
+                if (l == hLayer && r == hRow && j == hNeuron) {
+                    h[r][j] += delta;
+                }
                 absSum += Math.abs(a);
                 margin(g, up[r][j], withL1);
             }

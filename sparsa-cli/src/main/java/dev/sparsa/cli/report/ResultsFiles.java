@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
+import dev.sparsa.experiment.AttributionResults;
 import dev.sparsa.experiment.DemoResults;
+import dev.sparsa.experiment.PruneResults;
+import dev.sparsa.experiment.RedoResults;
 import dev.sparsa.experiment.SparsifyResults;
 import dev.sparsa.profile.ProfileResults;
 
@@ -47,6 +50,22 @@ public final class ResultsFiles {
     }
 
     /** The demo's results; a one-line error for anything else. */
+    /** The results of {@code experiment redo|ap|sap|attribution}, by schema (a format error for anything else). */
+    public static Object readNeuron(Path file) {
+        String schema = schema(file);
+        Object r = switch (schema) {
+            case RedoResults.SCHEMA -> read(file, RedoResults.class);
+            case PruneResults.AP, PruneResults.SAP -> read(file, PruneResults.class);
+            case AttributionResults.SCHEMA -> read(file, AttributionResults.class);
+            default -> null;
+        };
+        if (r == null) {
+            throw SparsaException.FormatException.of(file, "not the results of sparsa experiment redo, ap, sap or "
+                    + "attribution (schema '" + schema + "')");
+        }
+        return r;
+    }
+
     public static DemoResults readDemo(Path file) {
         DemoResults r = read(file, DemoResults.class);
         if (r == null || !DemoResults.SCHEMA.equals(r.schema()) || r.minilm() == null || r.llama() == null) {
@@ -103,6 +122,8 @@ public final class ResultsFiles {
         String page = switch (schema(json)) {
             case SparsifyResults.SCHEMA -> SparsifyReportHtml.render(readSparsify(json));
             case DemoResults.SCHEMA -> DemoReportHtml.render(readDemo(json));
+            case RedoResults.SCHEMA, PruneResults.AP, PruneResults.SAP, AttributionResults.SCHEMA ->
+                    NeuronReport.html(readNeuron(json));
             default -> ReportHtml.render(readJson(json));
         };
         return writePage(page, html);

@@ -41,6 +41,50 @@ class CorpusTest {
     }
 
     @Test
+    void genreCorporaPartitionEachSplitByTheSameCorpusWideRule(@TempDir Path dir) throws Exception {
+        // sorted: ca00..ca24 (indices 0-24), cb00..cb19 (25-44), cr00..cr02 (45-47); index % 20 == 0: ca00, ca20, cb15
+        for (int i = 0; i < 25; i++) {
+            Files.writeString(dir.resolve(String.format("ca%02d", i)), "\ta/nn " + i + "/cd\n");
+        }
+        for (int i = 0; i < 20; i++) {
+            Files.writeString(dir.resolve(String.format("cb%02d", i)), "\tb/nn " + i + "/cd\n");
+        }
+        for (int i = 0; i < 3; i++) {
+            Files.writeString(dir.resolve(String.format("cr%02d", i)), "\tr/nn " + i + "/cd\n");
+        }
+        Corpus va = BrownCorpus.fromDirectory(dir, BrownCorpus.Split.VALID, BrownCorpus.Genre.A);
+        Corpus vb = BrownCorpus.fromDirectory(dir, BrownCorpus.Split.VALID, BrownCorpus.Genre.B);
+        Corpus vr = BrownCorpus.fromDirectory(dir, BrownCorpus.Split.VALID, BrownCorpus.Genre.R);
+        assertThat(va.lines()).containsExactly("a 0", "a 20");
+        assertThat(vb.lines()).containsExactly("b 15");                        // global index 40
+        assertThat(vr.lines()).isEmpty();
+        assertThat(va.name()).isEqualTo("brown-valid-a");
+        Corpus tb = BrownCorpus.fromDirectory(dir, BrownCorpus.Split.TRAIN, BrownCorpus.Genre.B);
+        assertThat(tb.name()).isEqualTo("brown-train-b");
+        assertThat(tb.lines()).hasSize(19).allMatch(l -> l.startsWith("b ")).doesNotContain("b 15");
+        // the genres of a split are a partition of it
+        for (BrownCorpus.Split split : BrownCorpus.Split.values()) {
+            java.util.List<String> all = new java.util.ArrayList<>();
+            for (BrownCorpus.Genre g : BrownCorpus.Genre.values()) {
+                all.addAll(BrownCorpus.fromDirectory(dir, split, g).lines());
+            }
+            assertThat(all).containsExactlyElementsOf(BrownCorpus.fromDirectory(dir, split).lines());
+        }
+    }
+
+    @Test
+    void genresAreTheFifteenBrownCategories() {
+        assertThat(BrownCorpus.Genre.values()).hasSize(15);
+        assertThat(BrownCorpus.Genre.of("J")).isEqualTo(BrownCorpus.Genre.J);
+        assertThat(BrownCorpus.Genre.of("cp")).isEqualTo(BrownCorpus.Genre.P);
+        assertThat(BrownCorpus.Genre.J.title()).isEqualTo("learned");
+        assertThat(java.util.Arrays.stream(BrownCorpus.Genre.values()).mapToInt(BrownCorpus.Genre::validDocuments)
+                .sum()).isEqualTo(25);                                         // 500 documents / 20
+        assertThatThrownBy(() -> BrownCorpus.Genre.of("i")).isInstanceOf(SparsaException.UsageException.class)
+                .hasMessage("unknown Brown genre 'i' (one of a b c d e f g h j k l m n p r)");
+    }
+
+    @Test
     void emptyDirectoryIsAClearError(@TempDir Path dir) {
         assertThatThrownBy(() -> BrownCorpus.fromDirectory(dir, BrownCorpus.Split.VALID))
                 .isInstanceOf(SparsaException.FormatException.class).hasMessageContaining("no Brown corpus documents");
