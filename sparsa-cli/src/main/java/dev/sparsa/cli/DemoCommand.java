@@ -144,7 +144,9 @@ public final class DemoCommand implements Callable<Integer> {
     static List<String> notes() {
         return List.of(
                 "MiniLM: the profile of sparsa profile --model all-MiniLM-L6-v2 --corpus brown-valid (section 1, "
-                        + "schema sparsa.profile/1 under 'minilm' in results.json).",
+                        + "schema sparsa.profile/1 under 'minilm' in results.json). Other encoders known to work "
+                        + "with sparsa profile / embed: minilm-q and e5-small-q (dynamic int8, from Maven), any "
+                        + ".onnx BERT export by path, Hugging Face BERT directories.",
                 "Llama: the dense micro-llama is pretrained by Sparsa itself (a byte-level BPE of 4096 tokens and "
                         + "the model, from random weights) on brown-train, once; it is cached in Sparsa's cache "
                         + "(~/.cache/sparsa/models) and later demos reuse it.",

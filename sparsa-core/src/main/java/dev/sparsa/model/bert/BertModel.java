@@ -8,11 +8,14 @@ import dev.sparsa.io.onnx.OnnxModel;
 import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.spec.ModelConfig;
+import dev.sparsa.tensor.Int8Gemm;
+import dev.sparsa.tensor.Int8Matrix;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 import dev.sparsa.tensor.VectorOps;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -31,10 +34,128 @@ import java.util.Objects;
  */
 public final class BertModel {
 
-    /** One encoder layer; linear weights are {@code [out, in]}, norms and biases plain arrays. */
-    public record Layer(Tensor wq, float[] bq, Tensor wk, float[] bk, Tensor wv, float[] bv,
-                        Tensor wo, float[] bo, float[] ln1Gamma, float[] ln1Beta,
-                        Tensor wIn, float[] bIn, Tensor wOut, float[] bOut, float[] ln2Gamma, float[] ln2Beta) {
+    /**
+     * One dense layer y = W·x + b, W {@code [out, in]}: float weights of any dtype the kernels read, or int8 weights
+     * whose input is quantized to uint8 at run time (ONNX dynamic quantization: {@code DynamicQuantizeLinear} →
+     * {@code MatMulInteger} → rescale; see {@link Int8Gemm}).
+     */
+    public sealed interface Linear {
+        float[] bias();
+
+        int rows();
+
+        int cols();
+
+        /** W as float values: the tensor itself, or the int8 codes dequantized ((q − z)·s) into a new F32 tensor. */
+        Tensor floatWeight();
+
+        /** Bytes the weight matrix holds. */
+        long weightBytes();
+
+        /** Float weights (F32, F16, BF16, Q8_0, Q4_0). */
+        record Dense(Tensor w, float[] bias) implements Linear {
+            public int rows() {
+                return w.shape()[0];
+            }
+
+            public int cols() {
+                return w.shape()[1];
+            }
+
+            public Tensor floatWeight() {
+                return w;
+            }
+
+            public long weightBytes() {
+                return w.data().byteSize();
+            }
+        }
+
+        /** int8 weights with per-row scale and zero point; the input is quantized dynamically (per range, below). */
+        record DynamicInt8(Int8Matrix w, float[] bias) implements Linear {
+            public int rows() {
+                return w.rows();
+            }
+
+            public int cols() {
+                return w.cols();
+            }
+
+            public Tensor floatWeight() {
+                return w.dequantized(Arena.ofAuto());
+            }
+
+            public long weightBytes() {
+                return w.bytes();
+            }
+        }
+    }
+
+    /** One encoder layer: Q, K, V, attention output, FFN in and out, and the two LayerNorms. */
+    public record Layer(Linear q, Linear k, Linear v, Linear o, float[] ln1Gamma, float[] ln1Beta,
+                        Linear in, Linear out, float[] ln2Gamma, float[] ln2Beta) {
+
+        /** A layer of float weights ({@code [out, in]} tensors) and biases. */
+        public Layer(Tensor wq, float[] bq, Tensor wk, float[] bk, Tensor wv, float[] bv,
+                     Tensor wo, float[] bo, float[] ln1Gamma, float[] ln1Beta,
+                     Tensor wIn, float[] bIn, Tensor wOut, float[] bOut, float[] ln2Gamma, float[] ln2Beta) {
+            this(new Linear.Dense(wq, bq), new Linear.Dense(wk, bk), new Linear.Dense(wv, bv),
+                    new Linear.Dense(wo, bo), ln1Gamma, ln1Beta, new Linear.Dense(wIn, bIn),
+                    new Linear.Dense(wOut, bOut), ln2Gamma, ln2Beta);
+        }
+
+        public Tensor wq() {
+            return q.floatWeight();
+        }
+
+        public float[] bq() {
+            return q.bias();
+        }
+
+        public Tensor wk() {
+            return k.floatWeight();
+        }
+
+        public float[] bk() {
+            return k.bias();
+        }
+
+        public Tensor wv() {
+            return v.floatWeight();
+        }
+
+        public float[] bv() {
+            return v.bias();
+        }
+
+        public Tensor wo() {
+            return o.floatWeight();
+        }
+
+        public float[] bo() {
+            return o.bias();
+        }
+
+        public Tensor wIn() {
+            return in.floatWeight();
+        }
+
+        public float[] bIn() {
+            return in.bias();
+        }
+
+        /** W_out [D, F] as floats (dequantized for an int8 layer). */
+        public Tensor wOut() {
+            return out.floatWeight();
+        }
+
+        public float[] bOut() {
+            return out.bias();
+        }
+
+        List<Linear> linears() {
+            return List.of(q, k, v, o, in, out);
+        }
     }
 
     /**
@@ -46,14 +167,25 @@ public final class BertModel {
     }
 
     /**
+     * Over which rows a dynamic-int8 layer takes the range of its input (ONNX {@code DynamicQuantizeLinear} finds
+     * one scale and zero point for its whole input tensor): each sequence's own rows ({@code SEQUENCE}, what ONNX
+     * Runtime computes when each sequence is run alone; results do not depend on how sequences are batched), or
+     * all rows of the batch ({@code BATCH}, what ONNX Runtime computes for the same rectangular batch, padding rows
+     * included). Float layers ignore it.
+     */
+    public enum QuantRanges { SEQUENCE, BATCH }
+
+    /**
      * A batch of token-id sequences. Sequences may have different lengths (no padding needed: each attends only
      * within itself); a padded batch is given with {@code mask[b][t] = 0} on the padding, which no token attends
      * to (exactly as BERT's additive −∞ mask). {@code typeIds} may be null (all 0); {@code mask} may be null (all 1).
-     * Positions are 0..len−1 for every sequence (BERT's absolute positions, right padding).
+     * Positions are 0..len−1 for every sequence (BERT's absolute positions, right padding). Padding rows are
+     * computed like the others, so with a dynamic-int8 model they enter the activation ranges, as in ONNX Runtime.
      */
-    public record Batch(int[][] ids, int[][] mask, int[][] typeIds) {
+    public record Batch(int[][] ids, int[][] mask, int[][] typeIds, QuantRanges ranges) {
         public Batch {
             Objects.requireNonNull(ids, "ids");
+            Objects.requireNonNull(ranges, "ranges");
             for (int b = 0; b < ids.length; b++) {
                 if (mask != null && (mask.length != ids.length || mask[b].length != ids[b].length)) {
                     throw new UsageException("attention mask shape differs from the ids' at sequence " + b);
@@ -64,9 +196,19 @@ public final class BertModel {
             }
         }
 
+        /** Per-sequence activation ranges. */
+        public Batch(int[][] ids, int[][] mask, int[][] typeIds) {
+            this(ids, mask, typeIds, QuantRanges.SEQUENCE);
+        }
+
         /** Unpadded sequences, all tokens attended, token type 0. */
         public static Batch of(List<int[]> ids) {
             return new Batch(ids.toArray(int[][]::new), null, null);
+        }
+
+        /** This batch with activation ranges over {@code r}. */
+        public Batch withRanges(QuantRanges r) {
+            return new Batch(ids, mask, typeIds, r);
         }
 
         public int size() {
@@ -86,6 +228,7 @@ public final class BertModel {
     private final Weights w;
     private final float[][] downColumnNorms;
     private final Activation activation;
+    private final boolean quantized;
 
     public BertModel(ModelConfig config, Weights weights) {
         this.config = config;
@@ -98,17 +241,20 @@ public final class BertModel {
         }
         this.activation = Activation.of(config.hiddenAct(), config.fatreluThreshold());
         this.downColumnNorms = new float[config.numLayers()][];
+        boolean anyInt8 = false;
         for (int l = 0; l < config.numLayers(); l++) {
             Layer ly = weights.layers().get(l);
-            checkShape(ly.wq(), d, d);
-            checkShape(ly.wk(), d, d);
-            checkShape(ly.wv(), d, d);
-            checkShape(ly.wo(), d, d);
-            checkShape(ly.wIn(), f, d);
-            checkShape(ly.wOut(), d, f);
+            checkShape(ly.q(), d, d, "query");
+            checkShape(ly.k(), d, d, "key");
+            checkShape(ly.v(), d, d, "value");
+            checkShape(ly.o(), d, d, "attention output");
+            checkShape(ly.in(), f, d, "intermediate");
+            checkShape(ly.out(), d, f, "output");
             // ‖d_i‖₂ of column i of W_out [D, F], the output direction of neuron i (CETT, docs/ARCHITECTURE.md §6)
             downColumnNorms[l] = Kernels.columnNorms(ly.wOut());
+            anyInt8 |= ly.linears().stream().anyMatch(x -> x instanceof Linear.DynamicInt8);
         }
+        this.quantized = anyInt8;
     }
 
     /** Loads a BERT encoder from an ONNX export (see {@link BertOnnx} for how the graph is mapped). */
@@ -155,6 +301,25 @@ public final class BertModel {
 
     public Weights weights() {
         return w;
+    }
+
+    /**
+     * True when some dense layer is dynamic int8: its activation ranges then cover every row of a sequence (padding
+     * included) or of the batch ({@link QuantRanges}), so padding can change the results, as in ONNX Runtime.
+     */
+    public boolean quantizesActivations() {
+        return quantized;
+    }
+
+    /** Bytes of the dense layers' weight matrices (int8: one per weight plus a scale and zero point per row). */
+    public long linearWeightBytes() {
+        long s = 0;
+        for (Layer ly : w.layers()) {
+            for (Linear x : ly.linears()) {
+                s += x.weightBytes();
+            }
+        }
+        return s;
     }
 
     /** ‖d_i‖₂ for each intermediate neuron i of layer ℓ, d_i = column i of W_out (a copy). */
@@ -213,19 +378,23 @@ public final class BertModel {
         float[] act = new float[n * f];
 
         embed(batch, off, x, par);
+        // dynamic int8: the rows each activation range covers, and one buffer for the codes of an input
+        Codes codes = quantized ? new Codes(batch.ranges() == QuantRanges.BATCH ? new int[]{0, n} : off,
+                n, Math.max(d, f)) : null;
 
         for (int l = 0; l < config.numLayers(); l++) {
             Layer ly = w.layers().get(l);
             // Q = x·W_Qᵀ + b_Q, K = x·W_Kᵀ + b_K, V = x·W_Vᵀ + b_V  (Vaswani et al. eq. 1 inputs)
-            linear(ly.wq(), ly.bq(), x, n, q, par);
-            linear(ly.wk(), ly.bk(), x, n, k, par);
-            linear(ly.wv(), ly.bv(), x, n, v, par);
+            Input xi = new Input(x, d, codes);
+            linear(ly.q(), xi, n, q, par);
+            linear(ly.k(), xi, n, k, par);
+            linear(ly.v(), xi, n, v, par);
             attention(batch, off, q, k, v, ctx, nh, dh, maxLen, par);
             // a = LN(x + ctx·W_Oᵀ + b_O)  (BertSelfOutput: dense, residual, post-LN)
-            linear(ly.wo(), ly.bo(), ctx, n, tmp, par);
+            linear(ly.o(), new Input(ctx, d, codes), n, tmp, par);
             addNorm(tmp, x, ly.ln1Gamma(), ly.ln1Beta(), n, par); // x ← a
             // g = a·W_inᵀ + b_in;  act = GELU(g) = g·Φ(g)  (Hendrycks & Gimpel 2016, exact erf form)
-            linear(ly.wIn(), ly.bIn(), x, n, gate, par);
+            linear(ly.in(), new Input(x, d, codes), n, gate, par);
             par.forRange(n, 8, (from, to) -> {
                 for (int i = from * f; i < to * f; i++) {
                     act[i] = activation.apply(gate[i]);
@@ -236,7 +405,7 @@ public final class BertModel {
                 h = tapFfn(tap, l, batch, off, x, gate, act, d, f);
             }
             // x' = LN(a + h·W_outᵀ + b_out)  (BertOutput: dense, residual, post-LN)
-            linear(ly.wOut(), ly.bOut(), h, n, tmp, par);
+            linear(ly.out(), new Input(h, f, codes), n, tmp, par);
             addNorm(tmp, x, ly.ln2Gamma(), ly.ln2Beta(), n, par);
         }
 
@@ -341,10 +510,53 @@ public final class BertModel {
         });
     }
 
-    /** y_t = W·x_t + b for each of the n tokens (W [out, in]). */
-    private static void linear(Tensor wt, float[] bias, float[] x, int n, float[] y, Parallel par) {
-        Kernels.matmul(wt, x, n, y, par);
-        int out = wt.rows();
+    /**
+     * The centred uint8 codes of one dense layer's input, shared by the layers reading the same input (Q, K, V):
+     * quantized when a dynamic-int8 layer first asks, each range of rows with its own DynamicQuantizeLinear scale.
+     */
+    private static final class Codes {
+        final int[] segments;
+        final int[] a;
+        final float[] scale;
+        Input owner;
+
+        Codes(int[] segments, int n, int width) {
+            this.segments = segments;
+            this.a = new int[n * width];
+            this.scale = new float[n];
+        }
+    }
+
+    /** A dense layer's float input x (n × width) and, for int8 layers, its codes. */
+    private record Input(float[] x, int width, Codes codes) {
+        /** x quantized per range (ONNX DynamicQuantizeLinear over the rows of each range), once per input. */
+        Codes quantized() {
+            if (codes.owner != this) {
+                int[] seg = codes.segments;
+                for (int s = 0; s + 1 < seg.length; s++) {
+                    int from = seg[s] * width;
+                    int len = (seg[s + 1] - seg[s]) * width;
+                    Int8Gemm.Range r = Int8Gemm.range(x, from, len);
+                    Int8Gemm.quantize(x, from, len, r, codes.a);
+                    java.util.Arrays.fill(codes.scale, seg[s], seg[s + 1], r.scale());
+                }
+                codes.owner = this;
+            }
+            return codes;
+        }
+    }
+
+    /** y_t = W·x_t + b for each of the n tokens (W [out, in]); an int8 W multiplies x's codes (exact int32 sums). */
+    private static void linear(Linear lin, Input in, int n, float[] y, Parallel par) {
+        switch (lin) {
+            case Linear.Dense d -> Kernels.matmul(d.w(), in.x(), n, y, par);
+            case Linear.DynamicInt8 q -> {
+                Codes c = in.quantized();
+                Int8Gemm.matmul(q.w(), c.a, c.scale, n, y, par);
+            }
+        }
+        float[] bias = lin.bias();
+        int out = lin.rows();
         par.forRange(n, 16, (from, to) -> {
             for (int t = from; t < to; t++) {
                 for (int i = 0; i < out; i++) {
@@ -440,9 +652,13 @@ public final class BertModel {
         return h;
     }
 
-    private static void checkShape(Tensor t, int rows, int cols) {
-        if (t.rank() != 2 || t.shape()[0] != rows || t.shape()[1] != cols) {
-            throw new SparsaException(t.describe() + ": expected [" + rows + ", " + cols + "]");
+    private static void checkShape(Linear lin, int rows, int cols, String what) {
+        if (lin instanceof Linear.Dense(Tensor t, float[] b) && t.rank() != 2) {
+            throw new SparsaException(what + " weight " + t.describe() + ": expected [" + rows + ", " + cols + "]");
+        }
+        if (lin.rows() != rows || lin.cols() != cols || lin.bias().length != rows) {
+            throw new SparsaException(what + " weight [" + lin.rows() + ", " + lin.cols() + "] with " + lin.bias().length
+                    + " biases: expected [" + rows + ", " + cols + "] and " + rows);
         }
     }
 }

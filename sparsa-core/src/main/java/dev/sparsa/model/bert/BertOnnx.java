@@ -7,6 +7,7 @@ import dev.sparsa.io.onnx.OnnxModel.Node;
 import dev.sparsa.io.onnx.OnnxModel.OnnxTensor;
 import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.DType;
+import dev.sparsa.tensor.Int8Matrix;
 import dev.sparsa.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -85,8 +86,39 @@ final class BertOnnx {
     }
 
     static BertModel load(OnnxModel m) {
-        Mapped b = new BertOnnx(m, true).map();
+        Mapped b = new BertOnnx(m, true).checkedMap();
         return new BertModel(b.config(), b.weights());
+    }
+
+    /**
+     * The operators the BERT patterns above are made of (and the shape arithmetic around them); a graph that does
+     * not map and has a node outside this set is reported by that node, which is more use than where the walk
+     * stopped.
+     */
+    private static final Set<String> KNOWN_OPS = Set.of("Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Erf", "Tanh",
+            "Relu", "Gelu", "FastGelu", "ReduceMean", "LayerNormalization", "Softmax", "MatMul", "Gemm",
+            "MatMulInteger", "DynamicQuantizeLinear", "DequantizeLinear", "Gather", "Reshape", "Transpose",
+            "Identity", "Cast", "Squeeze", "Unsqueeze", "Dropout", "Shape", "Concat", "Slice", "Constant",
+            "ConstantOfShape", "Range", "Expand", "Where", "Equal", "Not", "Less", "Greater", "Neg");
+
+    /** {@link #map}, or when the graph does not map, the first node whose operator Sparsa does not know. */
+    private Mapped checkedMap() {
+        try {
+            return map();
+        } catch (FormatException | UnsupportedException e) {
+            List<Node> unknown = m.nodes().stream().filter(n -> !KNOWN_OPS.contains(n.opType())
+                    || !(n.domain() == null || n.domain().isEmpty() || n.domain().equals("ai.onnx")
+                    || n.domain().equals("com.microsoft"))).toList();
+            if (unknown.isEmpty()) {
+                throw e;
+            }
+            Set<String> ops = new LinkedHashSet<>();
+            unknown.forEach(n -> ops.add(opName(n)));
+            throw new UnsupportedException(file + ": node '" + unknown.getFirst().name() + "' ("
+                    + opName(unknown.getFirst()) + ") is an operator Sparsa does not run"
+                    + (unknown.size() > 1 ? " (" + unknown.size() + " such nodes: " + String.join(", ", ops) + ")"
+                    : "") + " (in a BERT encoder)");
+        }
     }
 
     /**
@@ -95,14 +127,18 @@ final class BertOnnx {
      * the file when the graph is not a BERT encoder.
      */
     static ModelConfig describe(OnnxModel m) {
-        return new BertOnnx(m, false).map().config();
+        return new BertOnnx(m, false).checkedMap().config();
     }
 
     /** What the walk finds: the config, and the weights (views of the file when not {@link #copyWeights}). */
     private record Mapped(ModelConfig config, BertModel.Weights weights) {
     }
 
-    private record Linear(Tensor w, float[] b, String out) {
+    /** A dense layer found in the graph, and the value holding its output (after the bias). */
+    private record Linear(BertModel.Linear lin, String out) {
+        int rows() {
+            return lin.rows();
+        }
     }
 
     private record Norm(float[] gamma, float[] beta, float eps, String out) {
@@ -111,7 +147,7 @@ final class BertOnnx {
     /** The graph walk: the embeddings, then one attention and one FFN block per layer, until h has no projections. */
     private Mapped map() {
         Embeddings emb = embeddings();
-        int d = emb.word().shape()[1];
+        int d = emb.word().cols();
         List<BertModel.Layer> layers = new ArrayList<>();
         String h = emb.ln().out();
         int heads = -1;
@@ -130,49 +166,122 @@ final class BertOnnx {
             heads = at.heads();
             scale = at.scale();
             Ffn ffn = ffn(at.ln().out(), d, where);
-            if (f >= 0 && ffn.in().w().shape()[0] != f) {
-                throw notBert(where + ": intermediate width " + ffn.in().w().shape()[0] + " differs from layer 0's "
-                        + f);
+            if (f >= 0 && ffn.in().rows() != f) {
+                throw notBert(where + ": intermediate width " + ffn.in().rows() + " differs from layer 0's " + f);
             }
-            f = ffn.in().w().shape()[0];
+            f = ffn.in().rows();
             if (act != null && !act.equals(ffn.act())) {
                 throw notBert(where + ": activation " + ffn.act() + " differs from layer 0's " + act);
             }
             act = ffn.act();
-            layers.add(new BertModel.Layer(at.q().w(), at.q().b(), at.k().w(), at.k().b(), at.v().w(), at.v().b(),
-                    at.o().w(), at.o().b(), at.ln().gamma(), at.ln().beta(), ffn.in().w(), ffn.in().b(),
-                    ffn.out().w(), ffn.out().b(), ffn.ln().gamma(), ffn.ln().beta()));
+            layers.add(new BertModel.Layer(at.q().lin(), at.k().lin(), at.v().lin(), at.o().lin(), at.ln().gamma(),
+                    at.ln().beta(), ffn.in().lin(), ffn.out().lin(), ffn.ln().gamma(), ffn.ln().beta()));
             h = ffn.ln().out();
         }
         if (layers.isEmpty()) {
             throw notBert("no encoder layer after the embeddings");
         }
-        Tensor type = emb.type();
+        Table type = emb.type();
         ModelConfig config = new ModelConfig("bert", d, f, layers.size(), heads, heads, d / heads,
-                emb.word().shape()[0], emb.pos().shape()[0], emb.ln().eps(), 0f, null, act, 0f, false, true,
-                type == null ? 0 : type.shape()[0], -1, -1);
-        BertModel.Weights w = new BertModel.Weights(copy(emb.word()), copy(emb.pos()), type == null ? null : copy(type),
-                emb.ln().gamma(), emb.ln().beta(), List.copyOf(layers), scale);
+                emb.word().rows(), emb.pos().rows(), emb.ln().eps(), 0f, null, act, 0f, false, true,
+                type == null ? 0 : type.rows(), -1, -1);
+        BertModel.Weights w = !copyWeights ? null : new BertModel.Weights(table(emb.word()), table(emb.pos()),
+                type == null ? null : table(type), emb.ln().gamma(), emb.ln().beta(), List.copyOf(layers), scale);
         return new Mapped(config, w);
     }
 
     // ------------------------------------------------------------------------------------------------ blocks
 
     /** The embedding block: word, position and (optional) token-type tables, summed, then a LayerNorm. */
-    private record Embeddings(Tensor word, Tensor pos, Tensor type, Norm ln) {
+    private record Embeddings(Table word, Table pos, Table type, Norm ln) {
+    }
+
+    /**
+     * An embedding table read by a Gather: a float initializer, or an int8/uint8 one whose gathered rows go through a
+     * {@code DequantizeLinear} with one scale and zero point for the whole table (dynamic-int8 exports), in which
+     * case {@code out} is the DequantizeLinear's output.
+     */
+    private record Table(OnnxTensor t, float scale, int zeroPoint, boolean quantized, String out) {
+        int rows() {
+            return (int) t.dims()[0];
+        }
+
+        int cols() {
+            return (int) t.dims()[1];
+        }
+    }
+
+    /** The table {@code gather} reads, or null when it reads no 2-D table along axis 0. */
+    private Table tableOf(Node gather) {
+        if (!gather.opType().equals("Gather") || gather.intAttr("axis", 0) != 0
+                || !m.initializers().containsKey(gather.input(0))) {
+            return null;
+        }
+        OnnxTensor t = m.initializer(gather.input(0));
+        if (t.dims().length != 2) {
+            return null;
+        }
+        if (OnnxModel.dtypeOf(t.dataType()) != null) {
+            return new Table(t, 1f, 0, false, gather.output(0));
+        }
+        if (t.dataType() != OnnxModel.INT8 && t.dataType() != OnnxModel.UINT8) {
+            return null;
+        }
+        List<Node> cs = consumers(gather.output(0));
+        Node dq = cs.size() == 1 ? cs.getFirst() : null;
+        if (dq == null || !dq.opType().equals("DequantizeLinear") || !dq.input(0).equals(gather.output(0))) {
+            throw unsupported(gather, "gathers rows of the " + OnnxModel.typeName(t.dataType()) + " table '"
+                    + gather.input(0) + "' that no DequantizeLinear turns into floats");
+        }
+        OnnxTensor s = constant(dq.input(1));
+        OnnxTensor z = dq.inputs().size() > 2 && !dq.input(2).isEmpty() ? constant(dq.input(2)) : null;
+        if (s == null || s.numel() != 1 || (dq.inputs().size() > 2 && !dq.input(2).isEmpty()
+                && (z == null || z.numel() != 1))) {
+            throw unsupported(dq, "dequantizes '" + gather.input(0) + "' with other than one constant scale and "
+                    + "zero point for the whole table");
+        }
+        return new Table(t, s.floats()[0], z == null ? 0 : (int) z.longs()[0], true, dq.output(0));
+    }
+
+    /**
+     * The table as an F32 tensor [rows, cols] in the loader's arena: a copy of a float table, or the int8 codes
+     * dequantized ((q − z)·s in float, as DequantizeLinear computes it, so exact): 4 bytes per entry instead of 1
+     * (MiniLM's word table: 11.7 MB stored, 46.9 MB in memory).
+     */
+    private Tensor table(Table tb) {
+        if (!tb.quantized()) {
+            return copy(floatInit(tb.t().name()));
+        }
+        long n = tb.t().numel();
+        MemorySegment src = tb.t().data();
+        MemorySegment seg = arena.allocate(4L * n, 64);
+        boolean signed = tb.t().dataType() == OnnxModel.INT8;
+        for (long i = 0; i < n; i++) {
+            byte b = src.get(ValueLayout.JAVA_BYTE, i);
+            int q = signed ? b : b & 0xff;
+            seg.setAtIndex(ValueLayout.JAVA_FLOAT, i, (q - tb.zeroPoint()) * tb.scale());
+        }
+        return new Tensor(tb.t().name(), DType.F32, new int[]{tb.rows(), tb.cols()}, seg);
     }
 
     private Embeddings embeddings() {
         String idsInput = graphInputs.contains("input_ids") ? "input_ids"
                 : m.inputs().isEmpty() ? "" : m.inputs().getFirst().name();
-        Node wordGather = consumers(idsInput).stream().filter(n -> n.opType().equals("Gather") && isTable(n))
-                .findFirst().orElseThrow(() -> notBert("no Gather of an embedding table indexed by the input '"
-                        + idsInput + "'"));
-        Tensor word = floatInit(wordGather.input(0));
-        int d = word.shape()[1];
-        Tensor pos = null;
-        Tensor type = null;
-        String cur = wordGather.output(0);
+        Table word = null;
+        for (Node n : consumers(idsInput)) {
+            if (word == null) {
+                word = tableOf(n);
+            }
+        }
+        if (word == null) {
+            List<Node> readers = consumers(idsInput);
+            throw notBert("no Gather of an embedding table indexed by the input '" + idsInput + "'"
+                    + (readers.isEmpty() ? " (nothing reads it)" : "; it is read by " + describe(readers)));
+        }
+        int d = word.cols();
+        Table pos = null;
+        Table type = null;
+        String cur = word.out();
         while (true) {
             List<Node> cs = consumers(cur);
             if (cs.size() != 1 || !cs.getFirst().opType().equals("Add")) {
@@ -181,12 +290,15 @@ final class BertOnnx {
             Node add = cs.getFirst();
             String other = add.input(0).equals(cur) ? add.input(1) : add.input(0);
             Node g = producer.get(other);
-            if (g == null || !g.opType().equals("Gather") || !isTable(g)) {
+            if (g != null && g.opType().equals("DequantizeLinear")) {
+                g = producer.get(g.input(0));
+            }
+            Table table = g == null ? null : tableOf(g);
+            if (table == null || !table.out().equals(other)) {
                 break;
             }
-            Tensor table = floatInit(g.input(0));
-            if (table.shape()[1] != d) {
-                throw notBert("embedding table " + g.input(0) + " has width " + table.shape()[1] + ", not " + d);
+            if (table.cols() != d) {
+                throw notBert("embedding table " + g.input(0) + " has width " + table.cols() + ", not " + d);
             }
             if (g.input(1).equals("token_type_ids")) {
                 type = table;
@@ -208,7 +320,7 @@ final class BertOnnx {
 
     /** The attention block reading hidden state {@code h}; null when h has no linear consumers (after the last layer). */
     private Attention attention(String h, int d, String where) {
-        List<Node> projections = consumers(h).stream().filter(this::isLinear).toList();
+        List<Node> projections = linearConsumers(h);
         if (projections.isEmpty()) {
             return null;
         }
@@ -262,12 +374,12 @@ final class BertOnnx {
 
     /** The FFN block reading the attention block's output {@code a}. */
     private Ffn ffn(String a, int d, String where) {
-        List<Node> ups = consumers(a).stream().filter(this::isLinear).toList();
+        List<Node> ups = linearConsumers(a);
         if (ups.size() != 1) {
             throw notBert(where + ": expected 1 intermediate dense consuming '" + a + "', found " + ups.size());
         }
         Linear in = linear(ups.getFirst(), d, -1, where + " intermediate");
-        int f = in.w().shape()[0];
+        int f = in.rows();
         ActivationWalk aw = activation(in.out(), where);
         Linear out = linear(aw.down(), f, d, where + " output");
         Norm ln2 = layerNorm(residual(out.out(), a, where + " output"), d, where + " output");
@@ -276,12 +388,20 @@ final class BertOnnx {
 
     // ------------------------------------------------------------------------------------------------ pieces
 
-    /** MatMul(x, W[in,out]) or Gemm(x, W, C) with W an initializer, then an optional Add of a bias initializer. */
+    /**
+     * MatMul(x, W[in,out]) or Gemm(x, W, C) with W an initializer, or the dynamic-int8 form of MatMul (see
+     * {@link #int8Linear}), then an optional Add of a bias initializer.
+     */
     private Linear linear(Node n, int in, int out, String where) {
-        Tensor wt;
+        Tensor wt = null;
+        Int8Matrix q8 = null;
         float[] bias = null;
         String y = n.output(0);
-        if (n.opType().equals("MatMul")) {
+        if (n.opType().equals("MatMulInteger")) {
+            Int8Linear il = int8Linear(n, where);
+            q8 = il.w();
+            y = il.out();
+        } else if (n.opType().equals("MatMul")) {
             OnnxTensor w = m.initializer(n.input(1));
             checkRank2(w, where);
             // ONNX [in, out] → Sparsa [out, in]: transpose once (see class comment).
@@ -297,8 +417,8 @@ final class BertOnnx {
                 bias = floats(n.input(2), wt.shape()[0], where + " bias");
             }
         }
-        int rows = wt.shape()[0];
-        int cols = wt.shape()[1];
+        int rows = q8 != null ? q8.rows() : wt.shape()[0];
+        int cols = q8 != null ? q8.cols() : wt.shape()[1];
         if ((in >= 0 && cols != in) || (out >= 0 && rows != out)) {
             throw notBert(where + ": weight " + n.input(1) + " is [in " + cols + ", out " + rows + "], expected [in "
                     + in + ", out " + (out >= 0 ? out : "F") + "]");
@@ -314,7 +434,86 @@ final class BertOnnx {
                 }
             }
         }
-        return new Linear(wt, bias != null ? bias : new float[rows], y);
+        float[] b = bias != null ? bias : new float[rows];
+        return new Linear(q8 != null ? new BertModel.Linear.DynamicInt8(q8, b) : new BertModel.Linear.Dense(wt, b), y);
+    }
+
+    private record Int8Linear(Int8Matrix w, String out) {
+    }
+
+    /**
+     * The dynamic-int8 MatMul of ONNX Runtime's quantizer ({@code quantize_dynamic}):
+     * <pre>  (xq, xs, xz) = DynamicQuantizeLinear(x)
+     *   yi = MatMulInteger(xq, Wq [in, out] int8/uint8, xz, Wz [out] or scalar)
+     *   y  = Mul(Cast(yi, float), Mul(xs, Ws [out] or scalar))</pre>
+     * Wq is transposed once into an {@link Int8Matrix} {@code [out, in]} with its scales and zero points (1 byte per
+     * weight: MiniLM's 36 matrices take 10.6 MB instead of 42.5 MB as F32); returns it and y.
+     */
+    private Int8Linear int8Linear(Node mm, String where) {
+        Node dql = producer.get(mm.input(0));
+        if (dql == null || !dql.opType().equals("DynamicQuantizeLinear") || mm.inputs().size() < 3
+                || !mm.input(2).equals(dql.output(2))) {
+            throw unsupported(mm, "is a MatMulInteger whose input is not quantized by a DynamicQuantizeLinear "
+                    + "with its own zero point");
+        }
+        OnnxTensor w = m.initializer(mm.input(1));
+        int in = (int) w.dims()[0];
+        int out = (int) w.dims()[1];
+        int[] zero = new int[out];
+        if (mm.inputs().size() > 3 && !mm.input(3).isEmpty()) {
+            OnnxTensor z = constant(mm.input(3));
+            if (z == null || z.dataType() != w.dataType() || (z.numel() != 1 && z.numel() != out)) {
+                throw unsupported(mm, "has a weight zero point '" + mm.input(3) + "' that is not a constant of "
+                        + out + " or 1 " + OnnxModel.typeName(w.dataType()) + " values");
+            }
+            long[] zs = z.longs();
+            for (int o = 0; o < out; o++) {
+                zero[o] = (int) zs[zs.length == 1 ? 0 : o];
+            }
+        }
+        List<Node> cs = consumers(mm.output(0));
+        Node cast = cs.size() == 1 ? cs.getFirst() : null;
+        if (cast == null || !cast.opType().equals("Cast") || cast.intAttr("to", -1) != OnnxModel.FLOAT) {
+            throw unsupported(mm, "is not followed by a Cast to float (the rescale of ONNX Runtime's quantizer)");
+        }
+        cs = consumers(cast.output(0));
+        Node mul = cs.size() == 1 ? cs.getFirst() : null;
+        Node scales = mul == null || !mul.opType().equals("Mul") ? null
+                : producer.get(mul.input(0).equals(cast.output(0)) ? mul.input(1) : mul.input(0));
+        String ws = scales == null || !scales.opType().equals("Mul") ? null
+                : scales.input(0).equals(dql.output(1)) ? scales.input(1)
+                : scales.input(1).equals(dql.output(1)) ? scales.input(0) : null;
+        OnnxTensor wScale = ws == null ? null : constant(ws);
+        if (wScale == null || wScale.dataType() != OnnxModel.FLOAT
+                || (wScale.numel() != 1 && wScale.numel() != out)) {
+            throw unsupported(mm, "is not rescaled by Mul(Cast(y), Mul(input scale, weight scale)) with a float "
+                    + "weight scale of " + out + " or 1 values");
+        }
+        float[] sv = wScale.floats();
+        float[] scale = new float[out];
+        for (int o = 0; o < out; o++) {
+            scale[o] = sv[sv.length == 1 ? 0 : o];
+        }
+        boolean unsigned = w.dataType() == OnnxModel.UINT8;
+        if (unsigned) { // stored as q − 128 with z − 128: every q − z unchanged (Int8Matrix)
+            for (int o = 0; o < out; o++) {
+                zero[o] -= 128;
+            }
+        }
+        MemorySegment src = w.data();
+        MemorySegment seg;
+        if (copyWeights) {
+            seg = arena.allocate((long) in * out, 64);
+            for (int o = 0; o < out; o++) {
+                for (int i = 0; i < in; i++) {
+                    byte b = src.get(ValueLayout.JAVA_BYTE, (long) i * out + o);
+                    seg.set(ValueLayout.JAVA_BYTE, (long) o * in + i, unsigned ? (byte) (b - 128) : b);
+                }
+            }
+        } else {
+            seg = src; // describe(): the shape is all that is read
+        }
+        return new Int8Linear(new Int8Matrix(w.name() + "ᵀ", out, in, seg, scale, zero), mul.output(0));
     }
 
     /** LayerNormalization node, or its ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add decomposition, applied to x. */
@@ -479,8 +678,9 @@ final class BertOnnx {
                 break;
             }
             Node n = cs.getFirst();
-            if (isLinear(n)) {
-                return n;
+            List<Node> lin = linearConsumers(v);
+            if (lin.size() == 1) {
+                return lin.getFirst();
             }
             if (!SHAPE_OPS.contains(n.opType())) {
                 break;
@@ -509,11 +709,13 @@ final class BertOnnx {
                 throw notBert(where + ": the FFN activation after '" + g + "' does not reach a single output dense");
             }
             for (Node n : consumers(v)) {
-                if (isLinear(n)) {
-                    if (down != null && down != n) {
-                        throw notBert(where + ": the intermediate activation feeds more than one dense");
+                if (isLinear(n) || isDynamicQuantize(n)) {
+                    for (Node lin : isLinear(n) ? List.of(n) : linearConsumers(v)) {
+                        if (down != null && down != lin) {
+                            throw notBert(where + ": the intermediate activation feeds more than one dense");
+                        }
+                        down = lin;
                     }
-                    down = n;
                     continue;
                 }
                 ops.add(n.opType());
@@ -571,14 +773,43 @@ final class BertOnnx {
         return cs.getFirst();
     }
 
+    /**
+     * The dense layers reading {@code v}: float MatMul/Gemm nodes with a weight initializer, and the
+     * MatMulInteger nodes with an int8 weight initializer that read v's DynamicQuantizeLinear codes.
+     */
+    private List<Node> linearConsumers(String v) {
+        List<Node> out = new ArrayList<>();
+        for (Node n : consumers(v)) {
+            if (isLinear(n)) {
+                out.add(n);
+            } else if (isDynamicQuantize(n) && n.input(0).equals(v)) {
+                for (Node c : consumers(n.output(0))) {
+                    if (c.opType().equals("MatMulInteger") && c.input(0).equals(n.output(0))) {
+                        if (!isInt8Init(c.input(1))) {
+                            throw unsupported(c, "multiplies by '" + c.input(1) + "', which is not an int8 or "
+                                    + "uint8 weight matrix");
+                        }
+                        out.add(c);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static boolean isDynamicQuantize(Node n) {
+        return n.opType().equals("DynamicQuantizeLinear");
+    }
+
+    private boolean isInt8Init(String v) {
+        OnnxTensor t = m.initializers().get(v);
+        return t != null && t.dims().length == 2
+                && (t.dataType() == OnnxModel.INT8 || t.dataType() == OnnxModel.UINT8);
+    }
+
     private boolean isLinear(Node n) {
         return (n.opType().equals("MatMul") || n.opType().equals("Gemm")) && isFloatInit(n.input(1))
                 && m.initializer(n.input(1)).dims().length == 2;
-    }
-
-    private boolean isTable(Node gather) {
-        return isFloatInit(gather.input(0)) && m.initializer(gather.input(0)).dims().length == 2
-                && gather.intAttr("axis", 0) == 0;
     }
 
     private boolean isFloatInit(String v) {
@@ -655,5 +886,25 @@ final class BertOnnx {
 
     private FormatException notBert(String problem) {
         return FormatException.of(file, "not a BERT encoder graph: " + problem);
+    }
+
+    /** A node in a pattern Sparsa does not run: names the file, the node and its operator. */
+    private UnsupportedException unsupported(Node n, String problem) {
+        return new UnsupportedException(file + ": node '" + n.name() + "' (" + opName(n) + ") " + problem);
+    }
+
+    private static String opName(Node n) {
+        return n.domain() == null || n.domain().isEmpty() || n.domain().equals("ai.onnx") ? n.opType()
+                : n.domain() + "." + n.opType();
+    }
+
+    /** "Op 'name', Op 'name' and N more" for an error message. */
+    private static String describe(List<Node> nodes) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < Math.min(3, nodes.size()); i++) {
+            sb.append(i == 0 ? "" : ", ").append(opName(nodes.get(i))).append(" '").append(nodes.get(i).name())
+                    .append("'");
+        }
+        return nodes.size() > 3 ? sb + " and " + (nodes.size() - 3) + " more" : sb.toString();
     }
 }

@@ -1,7 +1,9 @@
 package dev.sparsa.profile.adapter;
 
 import dev.sparsa.io.Fetch;
-import dev.sparsa.io.onnx.MiniLm;
+import dev.sparsa.SparsaException.UsageException;
+import dev.sparsa.io.onnx.Encoders;
+import dev.sparsa.io.tokenizer.Limits;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.io.tokenizer.TokenizerJson;
 import dev.sparsa.model.ActivationTap;
@@ -33,9 +35,24 @@ public final class BertProfiledModel extends AdapterBase {
 
     /** all-MiniLM-L6-v2, fetched into the cache; windows of 126 content tokens (128 with CLS and SEP). */
     public static BertProfiledModel miniLm(Fetch fetch, Parallel par) {
-        MiniLm.Files f = MiniLm.fetch(fetch);
-        return new BertProfiledModel("all-MiniLM-L6-v2", BertModel.fromOnnx(f.model()), TokenizerJson.load(f.tokenizer()),
-                126, par);
+        return open(Encoders.resolve("minilm", null, fetch), par);
+    }
+
+    /**
+     * The encoder {@code e} names, windows as long as its tokenizer.json's truncation allows ({@code max_length}
+     * less [CLS] and [SEP]: 126 for all-MiniLM-L6-v2), else as its positions allow (510 for e5-small-v2).
+     */
+    public static BertProfiledModel open(Encoders.Resolved e, Parallel par) {
+        if (e.tokenizer() == null) {
+            throw new UsageException(e.model() + ": no tokenizer.json (or " + Encoders.name(e.model())
+                    + "-tokenizer.json) beside the encoder");
+        }
+        BertModel m = BertModel.open(e.model());
+        Tokenizer tok = TokenizerJson.load(e.tokenizer());
+        Limits lim = Limits.of(e.tokenizer());
+        int[] sp = Limits.specials(tok, "a");
+        int max = lim.maxLength() > 0 ? Math.min(lim.maxLength(), m.config().maxPositions()) : m.config().maxPositions();
+        return new BertProfiledModel(e.name(), m, tok, max - sp[0] - sp[1], par);
     }
 
     @Override

@@ -26,7 +26,14 @@ final class MiniLmFixture {
     static final String MODEL = "/all-minilm-l6-v2.onnx";
     static final String TOKENIZER = "/all-minilm-l6-v2-tokenizer.json";
 
-    private static MiniLmFixture instance;
+    /** The dynamic-int8 all-MiniLM-L6-v2 (langchain4j's -q artifact). */
+    static final String MINILM_Q = "/all-minilm-l6-v2-q.onnx";
+    static final String MINILM_Q_TOKENIZER = "/all-minilm-l6-v2-q-tokenizer.json";
+    /** The dynamic-int8 e5-small-v2 (langchain4j's -q artifact, 12 layers). */
+    static final String E5_Q = "/e5-small-v2-q.onnx";
+    static final String E5_Q_TOKENIZER = "/e5-small-v2-q-tokenizer.json";
+
+    private static final Map<String, MiniLmFixture> INSTANCES = new java.util.HashMap<>();
 
     final byte[] modelBytes;
     final OnnxModel onnx;
@@ -36,9 +43,9 @@ final class MiniLmFixture {
     final HuggingFaceTokenizer tokenizer;
     final Tokenizer sparsaTokenizer;
 
-    private MiniLmFixture() throws IOException, OrtException {
-        modelBytes = resource(MODEL);
-        onnx = OnnxModel.parse("all-minilm-l6-v2.onnx", modelBytes);
+    private MiniLmFixture(String modelRes, String tokRes) throws IOException, OrtException {
+        modelBytes = resource(modelRes);
+        onnx = OnnxModel.parse(modelRes.substring(1), modelBytes);
         model = BertModel.fromOnnx(onnx);
         env = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
@@ -46,7 +53,7 @@ final class MiniLmFixture {
         session = env.createSession(modelBytes, opts);
         Path dir = Files.createTempDirectory("sparsa-minilm");
         Path tok = dir.resolve("tokenizer.json");
-        Files.write(tok, resource(TOKENIZER));
+        Files.write(tok, resource(tokRes));
         tokenizer = HuggingFaceTokenizer.builder().optTokenizerPath(tok).optPadding(false).optTruncation(false)
                 .build();
         sparsaTokenizer = TokenizerJson.load(tok);
@@ -54,23 +61,30 @@ final class MiniLmFixture {
         dir.toFile().deleteOnExit();
     }
 
-    static synchronized MiniLmFixture get() {
-        if (instance == null) {
+    static MiniLmFixture get() {
+        return of(MODEL, TOKENIZER);
+    }
+
+    /** The encoder in classpath resource {@code model} with its tokenizer, loaded once per test JVM. */
+    static synchronized MiniLmFixture of(String model, String tokenizer) {
+        MiniLmFixture f = INSTANCES.get(model);
+        if (f == null) {
             try {
-                instance = new MiniLmFixture();
+                f = new MiniLmFixture(model, tokenizer);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             } catch (OrtException e) {
                 throw new IllegalStateException(e);
             }
+            INSTANCES.put(model, f);
         }
-        return instance;
+        return f;
     }
 
     private static byte[] resource(String name) throws IOException {
         try (InputStream in = MiniLmFixture.class.getResourceAsStream(name)) {
             if (in == null) {
-                throw new IOException(name + " is not on the test classpath (langchain4j all-minilm-l6-v2 jar)");
+                throw new IOException(name + " is not on the test classpath (a langchain4j embeddings jar)");
             }
             return in.readAllBytes();
         }

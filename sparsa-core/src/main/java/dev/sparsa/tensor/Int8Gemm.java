@@ -1,0 +1,185 @@
+package dev.sparsa.tensor;
+
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static dev.sparsa.tensor.Simd.IS;
+import static dev.sparsa.tensor.Simd.L;
+
+/**
+ * ONNX dynamic int8 arithmetic, as ONNX Runtime computes it on the CPU: {@code DynamicQuantizeLinear} of an
+ * activation tensor to uint8 ({@link #range}, {@link #quantize}) and {@code MatMulInteger} of those codes with an
+ * {@link Int8Matrix}, rescaled to float ({@link #matmul}). The integer products are summed exactly in int32, so the
+ * result depends only on the codes (not on lane order, blocking or thread count); {@link ScalarInt8Gemm} is its
+ * plain-loop twin.
+ */
+public final class Int8Gemm {
+    private Int8Gemm() {
+    }
+
+    /** A DynamicQuantizeLinear range: code = saturate(round(x / scale) + zeroPoint) in [0, 255]. */
+    public record Range(float scale, int zeroPoint) {
+    }
+
+    /**
+     * The scale and zero point DynamicQuantizeLinear (ONNX opset 11) gives x[off, off+n): the range [min, max] of
+     * the values widened to include 0, scale = (max − min) / 255 (1 when max = min), zero point =
+     * round_half_even(clamp(0 − min / scale, 0, 255)), every step in float as ONNX Runtime does
+     * ({@code GetQuantizationParameter}).
+     */
+    public static Range range(float[] x, int off, int n) {
+        float min = 0f;
+        float max = 0f;
+        for (int i = off; i < off + n; i++) {
+            min = Math.min(min, x[i]);
+            max = Math.max(max, x[i]);
+        }
+        float scale = max == min ? 1f : (max - min) / 255f;
+        float zp = 0f - min / scale;
+        return new Range(scale, (int) Math.rint(Math.max(0f, Math.min(255f, zp))));
+    }
+
+    /**
+     * The centred codes of x[off, off+n) under {@code r}: {@code a[i] = q[i] − zeroPoint} with q[i] =
+     * round_half_even(clamp(x[i] / scale, −zp, 255 − zp)) + zp (ONNX Runtime's MlasQuantizeLinear: a division, then
+     * the clamp, then round to nearest even), so a[i] ∈ [−255, 255] and x[i] ≈ a[i] · scale.
+     */
+    public static void quantize(float[] x, int off, int n, Range r, int[] a) {
+        float lo = -r.zeroPoint();
+        float hi = 255 - r.zeroPoint();
+        for (int i = off; i < off + n; i++) {
+            float v = x[i] / r.scale();
+            v = Math.min(Math.max(v, lo), hi);
+            a[i] = (int) Math.rint(v); // NaN → 0, the zero point's code
+        }
+    }
+
+    /**
+     * MatMulInteger rescaled, for each of n tokens t and each row r of W:
+     * <pre>  y[t·rows + r] = float(Σ_c a[t·cols + c] · (q[r][c] − z[r])) · (sx[t] · s[r])</pre>
+     * a holds the tokens' centred activation codes ({@link #quantize}), sx[t] each token's activation scale. The sum
+     * is exact int32; the product of the two scales is rounded first, then the product with the sum, as the
+     * quantizer's graph ({@code Mul(scale_x, scale_w)}, {@code Cast}, {@code Mul}) computes it. Split over rows only.
+     */
+    public static void matmul(Int8Matrix w, int[] a, float[] sx, int n, float[] y, Parallel par) {
+        int rows = w.rows();
+        int cols = w.cols();
+        check(w, a, sx, n, y);
+        int[] aSum = w.hasZeroPoints() ? rowSums(a, n, cols) : null;
+        int tiles = (rows + 3) / 4;
+        par.forRange(tiles, 4, (from, to) -> {
+            int[] wt = new int[4 * cols];
+            int[] acc = new int[16];
+            for (int b0 = 0; b0 < n; b0 += 32) {
+                int b1 = Math.min(n, b0 + 32);
+                for (int t = from; t < to; t++) {
+                    int r0 = 4 * t;
+                    int nr = Math.min(4, rows - r0);
+                    for (int i = 0; i < nr; i++) { // the 4 rows' codes widened once per 32 tokens
+                        for (int c = 0; c < cols; c++) {
+                            wt[i * cols + c] = w.code(r0 + i, c);
+                        }
+                    }
+                    for (int b = b0; b < b1; b += 4) {
+                        int nb = Math.min(4, b1 - b);
+                        if (nr == 4 && nb == 4) {
+                            tile4x4(wt, a, b * cols, cols, acc);
+                        } else {
+                            for (int bb = 0; bb < nb; bb++) {
+                                for (int i = 0; i < nr; i++) {
+                                    acc[bb * 4 + i] = dot1(wt, i * cols, a, (b + bb) * cols, cols);
+                                }
+                            }
+                        }
+                        for (int bb = 0; bb < nb; bb++) {
+                            int tok = b + bb;
+                            for (int i = 0; i < nr; i++) {
+                                int r = r0 + i;
+                                int s = acc[bb * 4 + i] - (aSum == null ? 0 : w.zero()[r] * aSum[tok]);
+                                y[tok * rows + r] = (float) s * (sx[tok] * w.scale()[r]);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    // acc[bb·4 + i] = Σ_c wt[i·cols + c] · a[x0 + bb·cols + c] for 4 rows i and 4 tokens bb (16 int accumulators)
+    private static void tile4x4(int[] wt, int[] a, int x0, int cols, int[] acc) {
+        IntVector s00 = IntVector.zero(IS), s01 = s00, s02 = s00, s03 = s00;
+        IntVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        IntVector s20 = s00, s21 = s00, s22 = s00, s23 = s00;
+        IntVector s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+        int c = 0;
+        for (; c + L <= cols; c += L) {
+            IntVector w0 = IntVector.fromArray(IS, wt, c);
+            IntVector w1 = IntVector.fromArray(IS, wt, cols + c);
+            IntVector w2 = IntVector.fromArray(IS, wt, 2 * cols + c);
+            IntVector w3 = IntVector.fromArray(IS, wt, 3 * cols + c);
+            IntVector x = IntVector.fromArray(IS, a, x0 + c);
+            s00 = s00.add(w0.mul(x));
+            s01 = s01.add(w1.mul(x));
+            s02 = s02.add(w2.mul(x));
+            s03 = s03.add(w3.mul(x));
+            x = IntVector.fromArray(IS, a, x0 + cols + c);
+            s10 = s10.add(w0.mul(x));
+            s11 = s11.add(w1.mul(x));
+            s12 = s12.add(w2.mul(x));
+            s13 = s13.add(w3.mul(x));
+            x = IntVector.fromArray(IS, a, x0 + 2 * cols + c);
+            s20 = s20.add(w0.mul(x));
+            s21 = s21.add(w1.mul(x));
+            s22 = s22.add(w2.mul(x));
+            s23 = s23.add(w3.mul(x));
+            x = IntVector.fromArray(IS, a, x0 + 3 * cols + c);
+            s30 = s30.add(w0.mul(x));
+            s31 = s31.add(w1.mul(x));
+            s32 = s32.add(w2.mul(x));
+            s33 = s33.add(w3.mul(x));
+        }
+        IntVector[] s = {s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33};
+        for (int k = 0; k < 16; k++) {
+            int bb = k / 4;
+            int i = k % 4;
+            int sum = s[k].reduceLanes(VectorOperators.ADD); // exact: integer addition is associative
+            for (int cc = c; cc < cols; cc++) {
+                sum += wt[i * cols + cc] * a[x0 + bb * cols + cc];
+            }
+            acc[k] = sum;
+        }
+    }
+
+    private static int dot1(int[] wt, int wo, int[] a, int xo, int cols) {
+        IntVector s = IntVector.zero(IS);
+        int c = 0;
+        for (; c + L <= cols; c += L) {
+            s = s.add(IntVector.fromArray(IS, wt, wo + c).mul(IntVector.fromArray(IS, a, xo + c)));
+        }
+        int sum = s.reduceLanes(VectorOperators.ADD);
+        for (; c < cols; c++) {
+            sum += wt[wo + c] * a[xo + c];
+        }
+        return sum;
+    }
+
+    static int[] rowSums(int[] a, int n, int cols) {
+        int[] s = new int[n];
+        for (int t = 0; t < n; t++) {
+            int sum = 0;
+            for (int c = 0; c < cols; c++) {
+                sum += a[t * cols + c];
+            }
+            s[t] = sum;
+        }
+        return s;
+    }
+
+    static void check(Int8Matrix w, int[] a, float[] sx, int n, float[] y) {
+        if (n < 0 || (long) n * w.cols() > a.length || n > sx.length || (long) n * w.rows() > y.length) {
+            throw new IllegalArgumentException(w + ": " + n + " tokens need " + (long) n * w.cols() + " codes, "
+                    + n + " scales and " + (long) n * w.rows() + " outputs, got " + a.length + ", " + sx.length
+                    + " and " + y.length);
+        }
+    }
+}
