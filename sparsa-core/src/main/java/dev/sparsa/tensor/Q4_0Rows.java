@@ -39,14 +39,14 @@ final class Q4_0Rows {
         return hsum(acc);
     }
 
-    // y[i] += a·(d·(nibble[i]−8)) per Q4_0 block
-    static void axpy(MemorySegment s, long base, float a, float[] y, int c0, int c1) {
+    // y[yo + i] += a·(d·(nibble[i]−8)) per Q4_0 block
+    static void axpy(MemorySegment s, long base, float a, float[] y, int yo, int c0, int c1) {
         FloatVector av = FloatVector.broadcast(FS, a);
         for (int b = c0 / 32; b < c1 / 32; b++) {
             long blk = base + 18L * b;
             float d = Float.float16ToFloat(s.get(I16, blk));
             for (int j = 0; j < 16; j += L) {
-                int o = 32 * b + j;
+                int o = yo + 32 * b + j;
                 ByteVector q = ByteVector.fromMemorySegment(BS, s, blk + 2 + j, LE);
                 lo4(q).mul(d).fma(av, FloatVector.fromArray(FS, y, o)).intoArray(y, o);
                 hi4(q).mul(d).fma(av, FloatVector.fromArray(FS, y, o + 16)).intoArray(y, o + 16);

@@ -36,14 +36,14 @@ final class Q8_0Rows {
         return hsum(acc);
     }
 
-    // y[i] += a·(d·q[i]) per Q8_0 block
-    static void axpy(MemorySegment s, long base, float a, float[] y, int c0, int c1) {
+    // y[yo + i] += a·(d·q[i]) per Q8_0 block
+    static void axpy(MemorySegment s, long base, float a, float[] y, int yo, int c0, int c1) {
         FloatVector av = FloatVector.broadcast(FS, a);
         for (int b = c0 / 32; b < c1 / 32; b++) {
             long blk = base + 34L * b;
             float d = Float.float16ToFloat(s.get(I16, blk));
             for (int j = 0; j < 32; j += L) {
-                int o = 32 * b + j;
+                int o = yo + 32 * b + j;
                 q8(s, blk + 2 + j).mul(d).fma(av, FloatVector.fromArray(FS, y, o)).intoArray(y, o);
             }
         }
@@ -64,7 +64,7 @@ final class Q8_0Rows {
     // the four FMAs): the same FMAs in the same order as four axpy calls, so bit-identical, with a quarter of
     // the loads and stores of y
     static void axpy4(MemorySegment s, long r0, long r1, long r2, long r3,
-                                  float a0, float a1, float a2, float a3, float[] y, int c0, int c1) {
+                                  float a0, float a1, float a2, float a3, float[] y, int yo, int c0, int c1) {
         FloatVector v0 = FloatVector.broadcast(FS, a0);
         FloatVector v1 = FloatVector.broadcast(FS, a1);
         FloatVector v2 = FloatVector.broadcast(FS, a2);
@@ -80,12 +80,12 @@ final class Q8_0Rows {
             float d3 = Float.float16ToFloat(s.get(I16, o3));
             for (int j = 0; j < 32; j += L) {
                 int o = 32 * b + j;
-                FloatVector acc = FloatVector.fromArray(FS, y, o);
+                FloatVector acc = FloatVector.fromArray(FS, y, yo + o);
                 acc = q8(s, o0 + 2 + j).mul(d0).fma(v0, acc);
                 acc = q8(s, o1 + 2 + j).mul(d1).fma(v1, acc);
                 acc = q8(s, o2 + 2 + j).mul(d2).fma(v2, acc);
                 acc = q8(s, o3 + 2 + j).mul(d3).fma(v3, acc);
-                acc.intoArray(y, o);
+                acc.intoArray(y, yo + o);
             }
         }
     }
