@@ -252,13 +252,37 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         }
         par.forRange(f, 16, (from, to) -> {
             for (int i = from; i < to; i++) {
+                int m = 0;                                         // tokens keeping i, four per read of the row
+                int t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+                for (int b = 0; b < batch; b++) {
+                    if (a[b * f + i] == 0f) {
+                        up[b * f + i] = 0f;
+                        continue;
+                    }
+                    switch (m++) {
+                        case 0 -> t0 = b;
+                        case 1 -> t1 = b;
+                        case 2 -> t2 = b;
+                        default -> {                               // up_i = W_up[i,:]·x_b, i ∈ I_b
+                            nb.dotUp4(i, x, t0 * d, t1 * d, t2 * d, b * d, up, t0 * f + i, t1 * f + i, t2 * f + i,
+                                    b * f + i);
+                            m = 0;
+                        }
+                    }
+                }
+                if (m > 0) {
+                    up[t0 * f + i] = nb.dotUp(i, x, t0 * d);
+                }
+                if (m > 1) {
+                    up[t1 * f + i] = nb.dotUp(i, x, t1 * d);
+                }
+                if (m > 2) {
+                    up[t2 * f + i] = nb.dotUp(i, x, t2 * d);
+                }
                 boolean any = false;
                 for (int b = 0; b < batch; b++) {
                     int o = b * f + i;
-                    float ai = a[o];
-                    float upi = ai != 0f ? nb.dotUp(i, x, b * d) : 0f; // up_i = W_up[i,:]·x_b, i ∈ I_b
-                    up[o] = upi;
-                    float hi = ai * act.up(upi);                   // h = a ⊙ up' (0 outside I_b)
+                    float hi = a[o] * act.up(up[o]);               // h = a ⊙ up' (0 outside I_b)
                     h[o] = hi;
                     any |= hi != 0f;
                 }

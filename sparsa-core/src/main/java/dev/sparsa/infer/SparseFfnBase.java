@@ -204,11 +204,32 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
             }
             for (int k = 0; k < n; k++) {
                 int i = active[k];
+                int m = 0;                                         // tokens with h_{b,i} ≠ 0, four per read of d_i
+                int t0 = 0, t1 = 0, t2 = 0;
                 for (int b = 0; b < batch; b++) {
                     float hv = h[b * f + i];
-                    if (hv != 0f) {
-                        nb.axpyDown(i, hv, y, b * d, c0, c1);
+                    if (hv == 0f) {
+                        continue;
                     }
+                    switch (m++) {
+                        case 0 -> t0 = b;
+                        case 1 -> t1 = b;
+                        case 2 -> t2 = b;
+                        default -> {
+                            nb.axpyDownTo4(i, h[t0 * f + i], h[t1 * f + i], h[t2 * f + i], hv, y, t0 * d, t1 * d,
+                                    t2 * d, b * d, c0, c1);
+                            m = 0;
+                        }
+                    }
+                }
+                if (m > 0) {
+                    nb.axpyDown(i, h[t0 * f + i], y, t0 * d, c0, c1);
+                }
+                if (m > 1) {
+                    nb.axpyDown(i, h[t1 * f + i], y, t1 * d, c0, c1);
+                }
+                if (m > 2) {
+                    nb.axpyDown(i, h[t2 * f + i], y, t2 * d, c0, c1);
                 }
             }
         });

@@ -140,6 +140,44 @@ public final class NeuronBundles {
         return Kernels.dot(upType, data, i * stride + upOff, x, xo, dim);
     }
 
+    /**
+     * {@code out[o_t] = W_up[i,:] · x[x_t ..)} for four tokens t, the row read once; each value bit-identical to
+     * {@link #dotUp}.
+     */
+    public void dotUp4(int i, float[] x, int x0, int x1, int x2, int x3, float[] out, int o0, int o1, int o2, int o3) {
+        long base = i * stride + upOff;
+        switch (upType) {
+            case Q8_0 -> Q8_0Rows.dot4(data, base, x, x0, x1, x2, x3, dim, out, o0, o1, o2, o3);
+            case BF16 -> Bf16Rows.dot4(data, base, x, x0, x1, x2, x3, dim, out, o0, o1, o2, o3);
+            case Q4_0 -> Q4_0Rows.dot4(data, base, x, x0, x1, x2, x3, dim, out, o0, o1, o2, o3);
+            default -> {
+                out[o0] = dotUp(i, x, x0);
+                out[o1] = dotUp(i, x, x1);
+                out[o2] = dotUp(i, x, x2);
+                out[o3] = dotUp(i, x, x3);
+            }
+        }
+    }
+
+    /**
+     * {@code y[y_t + c] += a_t · W_down[c, i]} for four outputs t (one neuron, four tokens), the column read once;
+     * bit-identical to four {@link #axpyDown} calls.
+     */
+    public void axpyDownTo4(int i, float a0, float a1, float a2, float a3, float[] y, int y0, int y1, int y2, int y3,
+                            int c0, int c1) {
+        long base = i * stride + downOff;
+        switch (downType) {
+            case Q8_0 -> Q8_0Rows.axpyTo4(data, base, a0, a1, a2, a3, y, y0, y1, y2, y3, c0, c1);
+            case BF16 -> Bf16Rows.axpyTo4(data, base, a0, a1, a2, a3, y, y0, y1, y2, y3, c0, c1);
+            default -> {
+                axpyDown(i, a0, y, y0, c0, c1);
+                axpyDown(i, a1, y, y1, c0, c1);
+                axpyDown(i, a2, y, y2, c0, c1);
+                axpyDown(i, a3, y, y3, c0, c1);
+            }
+        }
+    }
+
     /** {@code y[yo + c] += a · W_down[c, i]} for c in [c0, c1) (c0 and c1 block-aligned for a quantized down). */
     public void axpyDown(int i, float a, float[] y, int yo, int c0, int c1) {
         Kernels.axpy(downType, data, i * stride + downOff, a, y, yo, c0, c1);

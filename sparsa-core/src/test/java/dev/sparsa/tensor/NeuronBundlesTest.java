@@ -71,6 +71,26 @@ class NeuronBundlesTest {
             }
             nb.axpyDown4(ids[0], ids[1], ids[2], ids[3], a[0], a[1], a[2], a[3], got, D, 32, D);
             assertThat(got).isEqualTo(want);
+            // one neuron, four tokens: the same bits as one token at a time
+            float[] xs = new float[4 * D];
+            for (int k = 0; k < xs.length; k++) {
+                xs[k] = (float) rnd.nextGaussian();
+            }
+            for (int i = 0; i < F; i += 7) {
+                float[] out = new float[8];
+                nb.dotUp4(i, xs, 3 * D, 0, 2 * D, D, out, 7, 1, 4, 0);
+                assertThat(out[7]).isEqualTo(nb.dotUp(i, xs, 3 * D));
+                assertThat(out[1]).isEqualTo(nb.dotUp(i, xs, 0));
+                assertThat(out[4]).isEqualTo(nb.dotUp(i, xs, 2 * D));
+                assertThat(out[0]).isEqualTo(nb.dotUp(i, xs, D));
+                float[] y1 = xs.clone();
+                float[] y4 = xs.clone();
+                for (int k = 0; k < 4; k++) {
+                    nb.axpyDown(i, a[k], y1, ((k + 1) % 4) * D, 0, D);
+                }
+                nb.axpyDownTo4(i, a[0], a[1], a[2], a[3], y4, D, 2 * D, 3 * D, 0, 0, D);
+                assertThat(y4).isEqualTo(y1);
+            }
         }
     }
 }
