@@ -77,7 +77,8 @@ public final class EndToEnd implements Callable<Integer> {
 
     @Option(names = "--engines", split = ",", defaultValue = "sparsa,sparsa-sparse,sparsa-predicted,llamacpp,jlama,jlama-q4",
             description = "Which rows: sparsa (dense BF16 + Q8_0), sparsa-sparse (exact-sparse BF16 + Q8_0, and dense "
-                    + "on the sparse model), sparsa-predicted (rank-r predicted-sparse BF16 + Q8_0), llamacpp, jlama, "
+                    + "on the sparse model), sparsa-sparse-split (exact-sparse Q8_0 in the split layout), sparsa-predicted "
+                    + "(rank-r predicted-sparse BF16 + Q8_0), llamacpp, jlama, "
                     + "jlama-q4 (default ${DEFAULT-VALUE}).")
     List<String> engines;
 
@@ -110,7 +111,8 @@ public final class EndToEnd implements Callable<Integer> {
             err.flush();
         };
         for (String e : engines) {
-            if (!List.of("sparsa", "sparsa-sparse", "sparsa-predicted", "llamacpp", "jlama", "jlama-q4").contains(e)) {
+            if (!List.of("sparsa", "sparsa-sparse", "sparsa-sparse-split", "sparsa-predicted", "llamacpp", "jlama",
+                    "jlama-q4").contains(e)) {
                 throw new SparsaException.UsageException("--engines: unknown engine '" + e + "'");
             }
         }
@@ -122,7 +124,8 @@ public final class EndToEnd implements Callable<Integer> {
         String load0 = loadAverage();
         Synth.Result dense = Synth.ensure(new Synth.Options(s, DType.BF16, DType.Q8_0, "silu", sparsity, 1),
                 dir.resolve(shape + "-silu"), log);
-        Synth.Result sparse = engines.contains("sparsa-sparse") || engines.contains("sparsa-predicted")
+        Synth.Result sparse = engines.contains("sparsa-sparse") || engines.contains("sparsa-sparse-split")
+                || engines.contains("sparsa-predicted")
                 ? Synth.ensure(new Synth.Options(s, DType.BF16, DType.Q8_0, "fatrelu", sparsity, 1),
                 dir.resolve(shape + "-fatrelu" + Math.round(sparsity * 100)), log) : null;
 

@@ -17,7 +17,8 @@ import dev.sparsa.tensor.DType;
  * (max |block| / 254), so y differs from the dense result by at most Σ_i |h_i| · max|block_i| / 254 per output
  * (relative error ~0.2–0.4%, below the error the source quantization already has). Use
  * {@link #ExactSparseFfn(FfnWeights, Activation, DType)} with F32 for the exact (4 bytes per weight) variant; the
- * hidden size must be a multiple of 32 for Q8_0. The copy lives in an automatic arena, freed with the kernel.
+ * hidden size must be a multiple of 32 for Q8_0. The copy lives in an automatic arena, freed with the kernel; the
+ * layout (neuron bundles by default) and its memory cost are described in {@link GateSparseFfn}.
  *
  * <p>This is {@link GateSparseFfn} with the rule {@link NeuronRule.NonZero} (the {@code exact} mode).
  */
@@ -26,8 +27,13 @@ public final class ExactSparseFfn extends GateSparseFfn {
         this(weights, act, downTypeFor(weights));
     }
 
-    /** With an explicit dtype for the transposed down projection (e.g. F32: exact for quantized sources). */
+    /** With an explicit dtype for the down columns (e.g. F32: exact for quantized sources). */
     public ExactSparseFfn(FfnWeights weights, Activation act, DType downTType) {
         super(weights, act, new NeuronRule.NonZero(), downTType);
+    }
+
+    /** With an explicit dtype for the down columns and an explicit layout ({@link FfnLayout}). */
+    public ExactSparseFfn(FfnWeights weights, Activation act, DType downTType, FfnLayout layout) {
+        super(weights, act, new NeuronRule.NonZero(), downTType, layout);
     }
 }

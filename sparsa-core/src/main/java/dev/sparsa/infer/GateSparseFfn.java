@@ -7,6 +7,7 @@ import dev.sparsa.model.FfnActivations;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.NeuronBundles;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 
@@ -20,9 +21,24 @@ import java.util.Arrays;
  * {@code y = Σ_{i∈I} h_i d_i} from a transposed down projection (one contiguous row d_i per neuron). The output is
  * that of {@link DenseFfn} with {@code h_i = 0} outside I, up to float summation order.
  *
- * <p>The transposed down projection keeps the dtype of a float source (lossless); a quantized source is
- * re-quantized to Q8_0 along the other axis (see {@link ExactSparseFfn} for the error bound). The copy lives in an
- * automatic arena, freed with the kernel: it costs the size of W_down once more (Q8_0: 1.06 bytes per weight).
+ * <p>The down columns keep the dtype of a float source (lossless); a quantized source is re-quantized to Q8_0
+ * along the other axis (see {@link ExactSparseFfn} for the error bound).
+ *
+ * <p><b>Layout</b> ({@link FfnLayout}). By default {@link FfnLayout#BUNDLED}: W_gate stays row-major as stored (a
+ * gate-first rule needs g_i of every neuron, so the gate is one dense stream), and each neuron's up row and down
+ * column are one record ({@link NeuronBundles}), so an active neuron is one contiguous read. Memory: the records are
+ * a copy at load, |W_up| + |W_down^T| (Q8_0 source at LLaMA-7B shape: 2 × 47.9 MB per layer), in an automatic
+ * arena freed with the kernel; the mmap'd W_up and W_down are no longer read. {@link FfnLayout#SPLIT} (the
+ * §1 kernel) reads W_up as stored and keeps only W_down^T (|W_down^T| extra).
+ *
+ * <p><b>Passes</b> (bundled). A decoded token with an elementwise rule is one parallel pass over {@code SLICES}
+ * fixed neuron slices: per slice the gate rows ({@code g = W_gate x}), the decision, the up rows of the kept neurons
+ * and {@code h_i d_i} into the slice's partial output; then y = Σ of the partials in slice order. With a tap (which
+ * may change h before the down projection) the down accumulation is a second pass over the same slices, same bits.
+ * A batch (prefill chunk, batched decode) computes the gate as one matmul, applies the rule per token, reads each
+ * up row once for every token that keeps the neuron, and accumulates the down columns of the union of the tokens'
+ * active sets once for all tokens (threads split the output columns). Every path is independent of the thread
+ * count.
  */
 public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
     private final NeuronRule rule;
@@ -32,9 +48,14 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         this(weights, act, rule, downTypeFor(weights));
     }
 
-    /** With an explicit dtype for the transposed down projection (e.g. F32: exact for quantized sources). */
+    /** With an explicit dtype for the down columns (e.g. F32: exact for quantized sources). */
     public GateSparseFfn(FfnWeights weights, Activation act, NeuronRule rule, DType downTType) {
-        super(checked(weights, act, rule), act, downTType, Arena.ofAuto());
+        this(weights, act, rule, downTType, FfnLayout.BUNDLED);
+    }
+
+    /** With an explicit dtype for the down columns and an explicit layout. */
+    public GateSparseFfn(FfnWeights weights, Activation act, NeuronRule rule, DType downTType, FfnLayout layout) {
+        super(checked(weights, act, rule), act, downTType, layout, false, Arena.ofAuto());
         this.rule = rule;
     }
 
@@ -62,6 +83,14 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
     public void forward(float[] x, int batch, int pos0, float[] y, FfnActivations acts, ActivationTap tap,
                         Parallel par) {
         Scratch s = scratch(acts, Scratch.class, batch, w);
+        if (layout == FfnLayout.BUNDLED) {
+            if (batch == 1 && rule.elementwise()) {
+                fusedOne(x, pos0, y, s, tap, par);
+            } else {
+                bundledBatch(x, batch, pos0, y, s, tap, par);
+            }
+            return;
+        }
         if (batch == 1 && rule.elementwise()) {
             forwardOne(x, pos0, y, s, tap, par);
             return;
@@ -142,5 +171,137 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         int n = collectActive(h, 0, f, s.active, s.coef);          // the tap may have zeroed (or set) entries
         Arrays.fill(y, 0, d, 0f);
         Kernels.axpyRows(downT, s.active, s.coef, n, y, par);      // y = Σ_{i∈I} h_i d_i
+    }
+
+    /**
+     * Bundled decode, elementwise rule: per slice {@code g = W_gate x} over the slice's rows, {@code a_i = act(g_i)}
+     * kept iff {@code |a_i| ≥ t}, {@code up_i = W_up[i,:]·x} from the record, {@code h_i = a_i·up'_i}, and (without a
+     * tap) {@code part_s += h_i d_i} right after, four neurons at a time; then {@code y = Σ_s part_s}.
+     */
+    private void fusedOne(float[] x, int pos0, float[] y, Scratch s, ActivationTap tap, Parallel par) {
+        int f = w.intermediateSize();
+        Tensor gateW = w.gate();
+        NeuronBundles nb = bundles;
+        float[] g = s.gate;
+        float[] a = s.act;
+        float[] up = s.up;
+        float[] h = s.h;
+        int[] active = s.active;
+        float[] coef = s.coef;
+        float[][] parts = s.parts;
+        float t = rule.magnitudeThreshold();
+        boolean tapped = tap.wants(w.layer());
+        par.forRange(SLICES, 1, (s0, s1) -> {
+            for (int sl = s0; sl < s1; sl++) {
+                int from = sliceStart(sl, f);
+                int to = sliceStart(sl + 1, f);
+                Kernels.matvecRange(gateW, from, to, x, g);        // g = W_gate x (the slice's rows)
+                float[] p = parts[sl];
+                if (!tapped) {
+                    Arrays.fill(p, 0f);
+                }
+                int n = from;
+                int done = from;
+                for (int i = from; i < to; i++) {
+                    float ai = act.apply(g[i]);                    // a = act(g)
+                    ai = Math.abs(ai) >= t ? ai : 0f;              // i ∈ I iff |a_i| ≥ t (exact: a_i ≠ 0)
+                    a[i] = ai;
+                    float upi = ai != 0f ? nb.dotUp(i, x, 0) : 0f; // up_i = W_up[i,:]·x, i ∈ I
+                    up[i] = upi;
+                    float hi = ai * act.up(upi);                   // h = a ⊙ up' (0 outside I)
+                    h[i] = hi;
+                    if (hi != 0f) {
+                        active[n] = i;
+                        coef[n++] = hi;
+                    }
+                    if (!tapped && n - done == 4) {                // y_s += Σ h_i d_i, while the record is hot
+                        downList(active, coef, done, n, p);
+                        done = n;
+                    }
+                }
+                if (!tapped) {
+                    downList(active, coef, done, n, p);
+                }
+            }
+        });
+        if (tapped) {
+            tap.onFfn(w.layer(), pos0, x, 0, g, a, h, 0);
+            downSlices(h, 0, y, 0, s, par);                        // the tap may have zeroed (or set) entries
+            return;
+        }
+        reduce(parts, y, 0, par);                                  // y = Σ_s part_s
+    }
+
+    /**
+     * Bundled batch (any rule): gate as one matmul, the rule per token, each kept neuron's up row read once for all
+     * the tokens that keep it, then the down columns of the union of the active sets, once for all tokens.
+     */
+    private void bundledBatch(float[] x, int batch, int pos0, float[] y, Scratch s, ActivationTap tap,
+                              Parallel par) {
+        int d = w.hiddenSize();
+        int f = w.intermediateSize();
+        NeuronBundles nb = bundles;
+        float[] gate = s.gate;
+        float[] a = s.act;
+        float[] up = s.up;
+        float[] h = s.h;
+        boolean[] mark = s.mark;
+        Kernels.matmul(s.gemm, w.gate(), x, batch, gate, par);     // g = W_gate x (dense)
+        for (int b = 0; b < batch; b++) {
+            rule.select(act, gate, b * f, f, a);                   // a_i = act(g_i) for i ∈ I_b, else 0
+        }
+        par.forRange(f, 16, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                int m = 0;                                         // tokens keeping i, four per read of the row
+                int t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+                for (int b = 0; b < batch; b++) {
+                    if (a[b * f + i] == 0f) {
+                        up[b * f + i] = 0f;
+                        continue;
+                    }
+                    switch (m++) {
+                        case 0 -> t0 = b;
+                        case 1 -> t1 = b;
+                        case 2 -> t2 = b;
+                        default -> {                               // up_i = W_up[i,:]·x_b, i ∈ I_b
+                            nb.dotUp4(i, x, t0 * d, t1 * d, t2 * d, b * d, up, t0 * f + i, t1 * f + i, t2 * f + i,
+                                    b * f + i);
+                            m = 0;
+                        }
+                    }
+                }
+                if (m > 0) {
+                    up[t0 * f + i] = nb.dotUp(i, x, t0 * d);
+                }
+                if (m > 1) {
+                    up[t1 * f + i] = nb.dotUp(i, x, t1 * d);
+                }
+                if (m > 2) {
+                    up[t2 * f + i] = nb.dotUp(i, x, t2 * d);
+                }
+                boolean any = false;
+                for (int b = 0; b < batch; b++) {
+                    int o = b * f + i;
+                    float hi = a[o] * act.up(up[o]);               // h = a ⊙ up' (0 outside I_b)
+                    h[o] = hi;
+                    any |= hi != 0f;
+                }
+                mark[i] = any;
+            }
+        });
+        if (tap.wants(w.layer())) {
+            for (int b = 0; b < batch; b++) {
+                tap.onFfn(w.layer(), pos0 + b, x, b * d, gate, a, h, b * f);
+            }
+            Arrays.fill(mark, true);                               // the tap may have set entries: scan them all
+        }
+        int n = 0;
+        int[] active = s.active;
+        for (int i = 0; i < f; i++) {
+            if (mark[i]) {
+                active[n++] = i;                                   // U = ∪_b I_b
+            }
+        }
+        downUnion(h, batch, active, n, y, par);                    // y_b = Σ_{i∈U} h_{b,i} d_i
     }
 }

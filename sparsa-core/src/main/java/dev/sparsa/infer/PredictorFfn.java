@@ -5,6 +5,7 @@ import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.FfnActivations;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.NeuronBundles;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 
@@ -23,6 +24,14 @@ import java.util.Arrays;
  * predictor missed: precision costs speed only, recall costs quality. τ is chosen at calibration for a target recall.
  * With a {@link SparseStats} the kernel also computes the dense gate to count recall and precision (slower: for
  * reports only).
+ *
+ * <p><b>Layout</b> ({@link FfnLayout}). By default {@link FfnLayout#BUNDLED} with the gate row inside the record:
+ * this kernel reads the gate of the candidates only, so a candidate's gate row, up row and down column are one
+ * contiguous read ({@link NeuronBundles}, PowerInfer-2's neuron clusters). Memory: a copy at load of |W_gate| +
+ * |W_up| + |W_down^T|; the mmap'd originals are read only by the recall measurement. Per token: the predictor, then
+ * one parallel pass over fixed neuron slices (candidate gate rows, decision, up rows, {@code h_i d_i} into the
+ * slice's partial output), then y = Σ of the partials in slice order (the same bits for any thread count; see
+ * {@link GateSparseFfn}). A batch runs the tokens one after the other (each token has its own candidates).
  */
 public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFfn {
     private final Predictor predictor;
@@ -39,9 +48,20 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
         this(weights, act, predictor, tau, label, stats, Arena.ofAuto());
     }
 
+    /** With an explicit layout ({@link FfnLayout}). */
+    public PredictorFfn(FfnWeights weights, Activation act, Predictor predictor, float tau, NeuronRule label,
+                        SparseStats stats, FfnLayout layout) {
+        this(weights, act, predictor, tau, label, stats, layout, Arena.ofAuto());
+    }
+
     PredictorFfn(FfnWeights weights, Activation act, Predictor predictor, float tau, NeuronRule label,
                  SparseStats stats, Arena arena) {
-        super(checked(weights, act, predictor, label), act, downTypeFor(weights), arena);
+        this(weights, act, predictor, tau, label, stats, FfnLayout.BUNDLED, arena);
+    }
+
+    PredictorFfn(FfnWeights weights, Activation act, Predictor predictor, float tau, NeuronRule label,
+                 SparseStats stats, FfnLayout layout, Arena arena) {
+        super(checked(weights, act, predictor, label), act, downTypeFor(weights), layout, true, arena);
         this.predictor = predictor;
         this.tau = tau;
         this.label = label;
@@ -110,6 +130,12 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
     public void forward(float[] x, int batch, int pos0, float[] y, FfnActivations acts, ActivationTap tap,
                         Parallel par) {
         PredScratch sc = scratch(acts, PredScratch.class, batch, w);
+        if (layout == FfnLayout.BUNDLED) {
+            for (int b = 0; b < batch; b++) {
+                fusedOne(x, b, pos0, y, sc, tap, par);
+            }
+            return;
+        }
         int d = w.hiddenSize();
         int f = w.intermediateSize();
         float[] s = sc.scores;
@@ -179,6 +205,86 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
             Kernels.axpyRows(downT, active, coef, n, yb, par);      // y = Σ_{i∈I} h_i d_i
             System.arraycopy(yb, 0, y, xo, d);
         }
+    }
+
+    /**
+     * Token b, bundled: {@code s = P(x_b)}, then per slice: for each candidate ({@code s_i ≥ τ}) its gate row, the
+     * label rule, for the kept ones the up row and (without a tap) {@code part_s += h_i d_i}, all from the record;
+     * then {@code y_b = Σ_s part_s}.
+     */
+    private void fusedOne(float[] x, int b, int pos0, float[] y, PredScratch sc, ActivationTap tap, Parallel par) {
+        int d = w.hiddenSize();
+        int f = w.intermediateSize();
+        int o = b * f;
+        int xo = b * d;
+        NeuronBundles nb = bundles;
+        float[] s = sc.scores;
+        float[] g = sc.gate;
+        float[] a = sc.act;
+        float[] up = sc.up;
+        float[] h = sc.h;
+        int[] active = sc.active;
+        float[] coef = sc.coef;
+        float[][] parts = sc.parts;
+        float t = label.magnitudeThreshold();
+        float thr = tau;
+        boolean tapped = tap.wants(w.layer());
+        predictor.scores(x, xo, sc.z, s, par);                      // s = P(x)
+        par.forRange(SLICES, 1, (s0, s1) -> {
+            for (int sl = s0; sl < s1; sl++) {
+                int from = sliceStart(sl, f);
+                int to = sliceStart(sl + 1, f);
+                float[] p = parts[sl];
+                if (!tapped) {
+                    Arrays.fill(p, 0f);
+                }
+                int n = from;
+                int done = from;
+                for (int i = from; i < to; i++) {
+                    float gi = 0f;
+                    float ai = 0f;
+                    float upi = 0f;
+                    if (s[i] >= thr) {                              // C = {i : s_i ≥ τ}
+                        gi = nb.dotGate(i, x, xo);                  // g_i for i ∈ C only
+                        ai = act.apply(gi);
+                        ai = Math.abs(ai) >= t ? ai : 0f;           // I = {i ∈ C : label keeps act(g_i)}
+                        upi = ai != 0f ? nb.dotUp(i, x, xo) : 0f;   // up_i = W_up[i,:]·x, i ∈ I
+                    }
+                    g[o + i] = gi;
+                    a[o + i] = ai;
+                    up[o + i] = upi;
+                    float hi = ai * act.up(upi);                    // h = a ⊙ up' (0 outside I)
+                    h[o + i] = hi;
+                    if (hi != 0f) {
+                        active[n] = i;
+                        coef[n++] = hi;
+                    }
+                    if (!tapped && n - done == 4) {                 // y_s += Σ h_i d_i, while the record is hot
+                        downList(active, coef, done, n, p);
+                        done = n;
+                    }
+                }
+                if (!tapped) {
+                    downList(active, coef, done, n, p);
+                }
+            }
+        });
+        if (stats != null) {
+            int nc = 0;
+            int kept = 0;
+            for (int i = 0; i < f; i++) {
+                boolean c = s[i] >= thr;
+                nc += c ? 1 : 0;
+                kept += c && Math.abs(act.apply(g[o + i])) >= t ? 1 : 0;
+            }
+            measure(x, xo, t, kept, nc, par, sc.dense);
+        }
+        if (tapped) {
+            tap.onFfn(w.layer(), pos0 + b, x, xo, g, a, h, o);
+            downSlices(h, o, y, xo, sc, par);                       // the tap may have zeroed (or set) entries
+            return;
+        }
+        reduce(parts, y, xo, par);                                  // y = Σ_s part_s
     }
 
     // recall and precision against the label rule on the dense gate (the kept set I = C ∩ A has n neurons)

@@ -7,26 +7,54 @@ import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.NeuronBundles;
+import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
+import dev.sparsa.tensor.VectorOps;
 
 import java.lang.foreign.Arena;
+import java.util.Arrays;
 
 /**
- * What the sparse gated FFN kernels share ({@link GateSparseFfn}, {@link PredictedSparseFfn}): the ReLU-family
- * check (for the kernels that need exact zeros), the weights and activation, the transposed down projection (one contiguous row d_i per neuron), the cached
- * down column norms and the collection of the active set from h. Each subclass keeps only how it finds the active
- * neurons (exact: dense gate; predicted: the predictor chooses candidates).
+ * What the sparse gated FFN kernels share ({@link GateSparseFfn}, {@link PredictorFfn}): the ReLU-family check (for
+ * the kernels that need exact zeros), the weights and activation, the storage of the neurons' up rows and down
+ * columns ({@link FfnLayout}: a transposed down projection, or neuron bundles), the cached down column norms, the
+ * collection of the active set from h, and the down accumulation over neuron slices. Each subclass keeps only how it
+ * finds the active neurons (gate-first: dense gate and a {@link NeuronRule}; predicted: a predictor picks candidates).
+ *
+ * <p><b>Slices.</b> With bundles the down projection is accumulated in the same parallel pass that finds the active
+ * neurons (PowerInfer's fused sparse FFN keeps one output buffer per thread): the F neurons are cut into
+ * {@link #SLICES} fixed contiguous slices, each slice sums {@code h_i d_i} over its active neurons in ascending i
+ * (four at a time) into its own partial output, and {@code y} is the sum of the partials in slice order
+ * ({@link VectorOps#sumParts}). The slices do not depend on the thread count (threads only pick which slices they
+ * run), so the bits are the same for any number of threads.
  */
 abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, PredictorFfn {
+    /** Fixed number of neuron slices of the fused pass (independent of the thread count: determinism). */
+    static final int SLICES = 16;
+
     final FfnWeights w;
     final Activation act;
+    final FfnLayout layout;
+    /** {@link FfnLayout#SPLIT}: the transposed down projection, else null. */
     final Tensor downT;
+    /** {@link FfnLayout#BUNDLED}: the neuron records, else null. */
+    final NeuronBundles bundles;
     private volatile float[] downNorms;
 
-    SparseFfnBase(FfnWeights weights, Activation act, DType downTType, Arena arena) {
+    SparseFfnBase(FfnWeights weights, Activation act, DType downTType, FfnLayout layout, boolean bundleGate,
+                  Arena arena) {
         this.w = weights;
         this.act = act;
-        this.downT = Kernels.transpose(weights.down(), downTType, arena);
+        this.layout = layout;
+        if (layout == FfnLayout.SPLIT) {
+            this.downT = Kernels.transpose(weights.down(), downTType, arena);
+            this.bundles = null;
+        } else {
+            this.downT = null;
+            this.bundles = NeuronBundles.of(bundleGate ? weights.gate() : null, weights.up(), weights.down(),
+                    downTType, arena);
+        }
     }
 
     /** {@code kind} names the kernel in the error message ("exact-sparse", "predicted-sparse"). */
@@ -63,17 +91,29 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
         return n;
     }
 
-    /** The intermediates plus one row's scratch: the active list, its coefficients, the row's output. */
+    /** First neuron of slice {@code s} (of {@link #SLICES}); slice s is [start(s), start(s + 1)). */
+    static int sliceStart(int s, int f) {
+        return (int) ((long) s * f / SLICES);
+    }
+
+    /**
+     * The intermediates plus scratch: the active list and its coefficients (one row, or per slice at the slice's
+     * own offset), one row's output, the per-slice partial outputs and the union marks of a batch.
+     */
     static class Scratch extends FfnActivations {
         final int[] active;
         final float[] coef;
         final float[] yRow;
+        final float[][] parts;
+        final boolean[] mark;
 
         Scratch(int capacity, int f, int d) {
             super(capacity, f);
             active = new int[f];
             coef = new float[f];
             yRow = new float[d];
+            parts = new float[SLICES][d];
+            mark = new boolean[f];
         }
     }
 
@@ -92,6 +132,109 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
         return type.cast(acts);
     }
 
+    /**
+     * {@code part += Σ_k coef[k]·d_{active[k]}} for k in [k0, k1), in ascending k, four neurons per pass over part
+     * (bit-identical to one at a time). Bundled layout.
+     */
+    final void downList(int[] active, float[] coef, int k0, int k1, float[] part) {
+        int d = w.hiddenSize();
+        NeuronBundles nb = bundles;
+        int k = k0;
+        for (; k + 4 <= k1; k += 4) {
+            nb.axpyDown4(active[k], active[k + 1], active[k + 2], active[k + 3], coef[k], coef[k + 1], coef[k + 2],
+                    coef[k + 3], part, 0, 0, d);
+        }
+        for (; k < k1; k++) {
+            nb.axpyDown(active[k], coef[k], part, 0, 0, d);
+        }
+    }
+
+    /**
+     * After a tap: per slice, the neurons with h_i ≠ 0 of the row at {@code o} (ascending) and {@code part_s = Σ h_i
+     * d_i} over them, then {@code y[yo ..) = Σ_s part_s}. The same FMAs in the same order as the fused pass, so the
+     * same bits.
+     */
+    final void downSlices(float[] h, int o, float[] y, int yo, Scratch sc, Parallel par) {
+        int f = w.intermediateSize();
+        int[] active = sc.active;
+        float[] coef = sc.coef;
+        float[][] parts = sc.parts;
+        par.forRange(SLICES, 1, (s0, s1) -> {
+            for (int sl = s0; sl < s1; sl++) {
+                int from = sliceStart(sl, f);
+                int to = sliceStart(sl + 1, f);
+                int n = from;
+                for (int i = from; i < to; i++) {
+                    float hi = h[o + i];
+                    if (hi != 0f) {
+                        active[n] = i;
+                        coef[n++] = hi;
+                    }
+                }
+                float[] p = parts[sl];
+                Arrays.fill(p, 0f);
+                downList(active, coef, from, n, p);
+            }
+        });
+        reduce(parts, y, yo, par);
+    }
+
+    /** {@code y[yo + c] = Σ_s parts[s][c]} in slice order (lanewise, so any column split gives the same bits). */
+    final void reduce(float[][] parts, float[] y, int yo, Parallel par) {
+        int d = w.hiddenSize();
+        par.forRange(d, 512, (c0, c1) -> VectorOps.sumParts(parts, SLICES, y, yo, c0, c1));
+    }
+
+    /**
+     * The down projection of a batch, bundled: {@code y_b = Σ_{i∈U} h_{b,i} d_i} over the union U of the tokens'
+     * active neurons ({@code active[0, n)}, ascending), each d_i read once for all tokens; threads split the output
+     * columns (each y[b, c] gets its FMAs in ascending i), so the result does not depend on the thread count.
+     */
+    final void downUnion(float[] h, int batch, int[] active, int n, float[] y, Parallel par) {
+        int d = w.hiddenSize();
+        int f = w.intermediateSize();
+        NeuronBundles nb = bundles;
+        int units = (d + 31) / 32;
+        int grain = Math.max(8, (units + par.threads() - 1) / par.threads());
+        par.forRange(units, grain, (u0, u1) -> {
+            int c0 = u0 * 32;
+            int c1 = Math.min(d, u1 * 32);
+            for (int b = 0; b < batch; b++) {
+                Arrays.fill(y, b * d + c0, b * d + c1, 0f);
+            }
+            for (int k = 0; k < n; k++) {
+                int i = active[k];
+                int m = 0;                                         // tokens with h_{b,i} ≠ 0, four per read of d_i
+                int t0 = 0, t1 = 0, t2 = 0;
+                for (int b = 0; b < batch; b++) {
+                    float hv = h[b * f + i];
+                    if (hv == 0f) {
+                        continue;
+                    }
+                    switch (m++) {
+                        case 0 -> t0 = b;
+                        case 1 -> t1 = b;
+                        case 2 -> t2 = b;
+                        default -> {
+                            nb.axpyDownTo4(i, h[t0 * f + i], h[t1 * f + i], h[t2 * f + i], hv, y, t0 * d, t1 * d,
+                                    t2 * d, b * d, c0, c1);
+                            m = 0;
+                        }
+                    }
+                }
+                if (m > 0) {
+                    nb.axpyDown(i, h[t0 * f + i], y, t0 * d, c0, c1);
+                }
+                if (m > 1) {
+                    nb.axpyDown(i, h[t1 * f + i], y, t1 * d, c0, c1);
+                }
+                if (m > 2) {
+                    nb.axpyDown(i, h[t2 * f + i], y, t2 * d, c0, c1);
+                }
+            }
+        });
+    }
+
     @Override
     public FfnWeights weights() {
         return w;
@@ -102,9 +245,40 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
         return act;
     }
 
-    /** The down projection transposed, [F, D]: row i is d_i. */
+    /** How the up rows and down columns are stored. */
+    public FfnLayout layout() {
+        return layout;
+    }
+
+    /** The dtype of the stored down columns (the source's for float weights, Q8_0 for quantized ones by default). */
+    public DType downType() {
+        return layout == FfnLayout.SPLIT ? downT.dtype() : bundles.downType();
+    }
+
+    /** The down projection transposed, [F, D]: row i is d_i ({@link FfnLayout#SPLIT} only). */
     public Tensor downTransposed() {
+        if (downT == null) {
+            throw new IllegalStateException("layer " + w.layer() + ": the bundled layout has no separate W_down^T");
+        }
         return downT;
+    }
+
+    /** The neuron bundles ({@link FfnLayout#BUNDLED} only). */
+    public NeuronBundles bundles() {
+        if (bundles == null) {
+            throw new IllegalStateException("layer " + w.layer() + ": the split layout has no bundles");
+        }
+        return bundles;
+    }
+
+    /** Bytes an active neuron reads: its up row and its down column. */
+    public long activeNeuronBytes() {
+        return layout == FfnLayout.SPLIT ? w.up().rowBytes() + downT.rowBytes() : bundles.activeBytes(false);
+    }
+
+    /** Bytes this kernel copied at load (W_down^T, or the bundles): its memory cost beyond the model's weights. */
+    public long copiedBytes() {
+        return layout == FfnLayout.SPLIT ? downT.data().byteSize() : bundles.bytes();
     }
 
     @Override

@@ -55,14 +55,14 @@ public final class DecodeBytes {
                 Tensor up = w.up();
                 Tensor down = w.down();
                 bytes -= up.data().byteSize() + down.data().byteSize();
-                bytes += tap.meanActive(l) * (up.rowBytes() + e.downTransposed().rowBytes());
+                bytes += tap.meanActive(l) * e.activeNeuronBytes();
             } else if (k instanceof PredictedSparseFfn p) {
                 Tensor gate = w.gate();
                 Tensor up = w.up();
                 Tensor down = w.down();
                 bytes -= gate.data().byteSize() + up.data().byteSize() + down.data().byteSize();
                 bytes += p.predictorBytes() + p.candidateFraction() * gate.data().byteSize();
-                bytes += tap.meanActive(l) * (up.rowBytes() + p.downTransposed().rowBytes());
+                bytes += tap.meanActive(l) * p.activeNeuronBytes();
             }
         }
         return bytes;

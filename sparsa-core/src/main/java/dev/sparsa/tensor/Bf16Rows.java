@@ -41,15 +41,40 @@ final class Bf16Rows {
         return sum;
     }
 
-    // y[i] += a·bf16→f32(w[i])
-    static void axpy(MemorySegment s, long base, float a, float[] y, int c0, int c1) {
+    // y[yo + i] += a·bf16→f32(w[i])
+    static void axpy(MemorySegment s, long base, float a, float[] y, int yo, int c0, int c1) {
         FloatVector av = FloatVector.broadcast(FS, a);
         int i = c0;
         for (int up = c0 + FS.loopBound(c1 - c0); i < up; i += L) {
-            bf16(ShortVector.fromMemorySegment(SS, s, base + 2L * i, LE)).fma(av, FloatVector.fromArray(FS, y, i)).intoArray(y, i);
+            bf16(ShortVector.fromMemorySegment(SS, s, base + 2L * i, LE)).fma(av, FloatVector.fromArray(FS, y, yo + i)).intoArray(y, yo + i);
         }
         for (; i < c1; i++) {
-            y[i] = Math.fma(a, Half.bf16ToFloat(s.get(I16, base + 2L * i)), y[i]);
+            y[yo + i] = Math.fma(a, Half.bf16ToFloat(s.get(I16, base + 2L * i)), y[yo + i]);
+        }
+    }
+
+    // y[yo + i] += a0·w0[i], then a1·w1[i], a2·w2[i], a3·w3[i] (four rows, y in a register between the FMAs): the
+    // same FMAs in the same order as four axpy calls, so bit-identical, with a quarter of the loads and stores of y
+    static void axpy4(MemorySegment s, long r0, long r1, long r2, long r3,
+                      float a0, float a1, float a2, float a3, float[] y, int yo, int c0, int c1) {
+        FloatVector v0 = FloatVector.broadcast(FS, a0);
+        FloatVector v1 = FloatVector.broadcast(FS, a1);
+        FloatVector v2 = FloatVector.broadcast(FS, a2);
+        FloatVector v3 = FloatVector.broadcast(FS, a3);
+        int i = c0;
+        for (int up = c0 + FS.loopBound(c1 - c0); i < up; i += L) {
+            FloatVector acc = FloatVector.fromArray(FS, y, yo + i);
+            acc = bf16(ShortVector.fromMemorySegment(SS, s, r0 + 2L * i, LE)).fma(v0, acc);
+            acc = bf16(ShortVector.fromMemorySegment(SS, s, r1 + 2L * i, LE)).fma(v1, acc);
+            acc = bf16(ShortVector.fromMemorySegment(SS, s, r2 + 2L * i, LE)).fma(v2, acc);
+            acc = bf16(ShortVector.fromMemorySegment(SS, s, r3 + 2L * i, LE)).fma(v3, acc);
+            acc.intoArray(y, yo + i);
+        }
+        for (; i < c1; i++) {
+            float v = Math.fma(a0, Half.bf16ToFloat(s.get(I16, r0 + 2L * i)), y[yo + i]);
+            v = Math.fma(a1, Half.bf16ToFloat(s.get(I16, r1 + 2L * i)), v);
+            v = Math.fma(a2, Half.bf16ToFloat(s.get(I16, r2 + 2L * i)), v);
+            y[yo + i] = Math.fma(a3, Half.bf16ToFloat(s.get(I16, r3 + 2L * i)), v);
         }
     }
 
@@ -61,6 +86,73 @@ final class Bf16Rows {
         }
         for (; i < n; i++) {
             dst[dstOff + i] = Half.bf16ToFloat(s.get(I16, base + 2L * i));
+        }
+    }
+
+    // out[o_t] = w · x[x_t ..) for four tokens t: each weight vector converted once; per token the operations of
+    // dot in its order (two accumulators, then one, then the scalar tail), so bit-identical to it
+    static void dot4(MemorySegment s, long base, float[] x, int x0, int x1, int x2, int x3, int n, float[] out,
+                     int o0, int o1, int o2, int o3) {
+        FloatVector z = FloatVector.zero(FS);
+        FloatVector a0 = z, b0 = z, a1 = z, b1 = z, a2 = z, b2 = z, a3 = z, b3 = z;
+        int i = 0;
+        for (int up = n - 2 * L + 1; i < up; i += 2 * L) {
+            FloatVector w = bf16(ShortVector.fromMemorySegment(SS, s, base + 2L * i, LE));
+            FloatVector u = bf16(ShortVector.fromMemorySegment(SS, s, base + 2L * (i + L), LE));
+            a0 = w.fma(FloatVector.fromArray(FS, x, x0 + i), a0);
+            b0 = u.fma(FloatVector.fromArray(FS, x, x0 + i + L), b0);
+            a1 = w.fma(FloatVector.fromArray(FS, x, x1 + i), a1);
+            b1 = u.fma(FloatVector.fromArray(FS, x, x1 + i + L), b1);
+            a2 = w.fma(FloatVector.fromArray(FS, x, x2 + i), a2);
+            b2 = u.fma(FloatVector.fromArray(FS, x, x2 + i + L), b2);
+            a3 = w.fma(FloatVector.fromArray(FS, x, x3 + i), a3);
+            b3 = u.fma(FloatVector.fromArray(FS, x, x3 + i + L), b3);
+        }
+        for (int up = SS.loopBound(n); i < up; i += L) {
+            FloatVector w = bf16(ShortVector.fromMemorySegment(SS, s, base + 2L * i, LE));
+            a0 = w.fma(FloatVector.fromArray(FS, x, x0 + i), a0);
+            a1 = w.fma(FloatVector.fromArray(FS, x, x1 + i), a1);
+            a2 = w.fma(FloatVector.fromArray(FS, x, x2 + i), a2);
+            a3 = w.fma(FloatVector.fromArray(FS, x, x3 + i), a3);
+        }
+        float r0 = hsum(a0.add(b0));
+        float r1 = hsum(a1.add(b1));
+        float r2 = hsum(a2.add(b2));
+        float r3 = hsum(a3.add(b3));
+        for (; i < n; i++) {
+            float w = Half.bf16ToFloat(s.get(I16, base + 2L * i));
+            r0 = Math.fma(w, x[x0 + i], r0);
+            r1 = Math.fma(w, x[x1 + i], r1);
+            r2 = Math.fma(w, x[x2 + i], r2);
+            r3 = Math.fma(w, x[x3 + i], r3);
+        }
+        out[o0] = r0;
+        out[o1] = r1;
+        out[o2] = r2;
+        out[o3] = r3;
+    }
+
+    // y[yt + i] += at·w[i] for four outputs t (one weight row, four tokens), bit-identical to four axpy calls
+    static void axpyTo4(MemorySegment s, long base, float a0, float a1, float a2, float a3, float[] y, int y0, int y1,
+                        int y2, int y3, int c0, int c1) {
+        FloatVector v0 = FloatVector.broadcast(FS, a0);
+        FloatVector v1 = FloatVector.broadcast(FS, a1);
+        FloatVector v2 = FloatVector.broadcast(FS, a2);
+        FloatVector v3 = FloatVector.broadcast(FS, a3);
+        int i = c0;
+        for (int up = c0 + FS.loopBound(c1 - c0); i < up; i += L) {
+            FloatVector w = bf16(ShortVector.fromMemorySegment(SS, s, base + 2L * i, LE));
+            w.fma(v0, FloatVector.fromArray(FS, y, y0 + i)).intoArray(y, y0 + i);
+            w.fma(v1, FloatVector.fromArray(FS, y, y1 + i)).intoArray(y, y1 + i);
+            w.fma(v2, FloatVector.fromArray(FS, y, y2 + i)).intoArray(y, y2 + i);
+            w.fma(v3, FloatVector.fromArray(FS, y, y3 + i)).intoArray(y, y3 + i);
+        }
+        for (; i < c1; i++) {
+            float w = Half.bf16ToFloat(s.get(I16, base + 2L * i));
+            y[y0 + i] = Math.fma(a0, w, y[y0 + i]);
+            y[y1 + i] = Math.fma(a1, w, y[y1 + i]);
+            y[y2 + i] = Math.fma(a2, w, y[y2 + i]);
+            y[y3 + i] = Math.fma(a3, w, y[y3 + i]);
         }
     }
 }

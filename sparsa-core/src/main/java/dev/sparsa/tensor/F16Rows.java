@@ -41,15 +41,15 @@ final class F16Rows {
         return sum;
     }
 
-    // y[i] += a·f16→f32(w[i])
-    static void axpy(MemorySegment s, long base, float a, float[] y, int c0, int c1) {
+    // y[yo + i] += a·f16→f32(w[i])
+    static void axpy(MemorySegment s, long base, float a, float[] y, int yo, int c0, int c1) {
         FloatVector av = FloatVector.broadcast(FS, a);
         int i = c0;
         for (int up = c0 + FS.loopBound(c1 - c0); i < up; i += L) {
-            f16(ShortVector.fromMemorySegment(SS, s, base + 2L * i, LE)).fma(av, FloatVector.fromArray(FS, y, i)).intoArray(y, i);
+            f16(ShortVector.fromMemorySegment(SS, s, base + 2L * i, LE)).fma(av, FloatVector.fromArray(FS, y, yo + i)).intoArray(y, yo + i);
         }
         for (; i < c1; i++) {
-            y[i] = Math.fma(a, Float.float16ToFloat(s.get(I16, base + 2L * i)), y[i]);
+            y[yo + i] = Math.fma(a, Float.float16ToFloat(s.get(I16, base + 2L * i)), y[yo + i]);
         }
     }
 

@@ -39,15 +39,15 @@ final class F32Rows {
         return sum;
     }
 
-    // y[i] += a·w[i], w f32
-    static void axpy(MemorySegment s, long base, float a, float[] y, int c0, int c1) {
+    // y[yo + i] += a·w[i], w f32
+    static void axpy(MemorySegment s, long base, float a, float[] y, int yo, int c0, int c1) {
         FloatVector av = FloatVector.broadcast(FS, a);
         int i = c0;
         for (int up = c0 + FS.loopBound(c1 - c0); i < up; i += L) {
-            FloatVector.fromMemorySegment(FS, s, base + 4L * i, LE).fma(av, FloatVector.fromArray(FS, y, i)).intoArray(y, i);
+            FloatVector.fromMemorySegment(FS, s, base + 4L * i, LE).fma(av, FloatVector.fromArray(FS, y, yo + i)).intoArray(y, yo + i);
         }
         for (; i < c1; i++) {
-            y[i] = Math.fma(a, s.get(F32, base + 4L * i), y[i]);
+            y[yo + i] = Math.fma(a, s.get(F32, base + 4L * i), y[yo + i]);
         }
     }
 

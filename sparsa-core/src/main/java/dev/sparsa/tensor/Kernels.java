@@ -151,7 +151,7 @@ public final class Kernels {
                 long rb = w.rowBytes();
                 for (; k + 4 <= count; k += 4) {
                     Q8_0Rows.axpy4(s, rows[k] * rb, rows[k + 1] * rb, rows[k + 2] * rb, rows[k + 3] * rb,
-                            coef[k], coef[k + 1], coef[k + 2], coef[k + 3], y, c0, c1);
+                            coef[k], coef[k + 1], coef[k + 2], coef[k + 3], y, 0, c0, c1);
                 }
             }
             for (; k < count; k++) {
@@ -232,6 +232,28 @@ public final class Kernels {
             case Q8_0 -> Q8_0Rows.dot(s, base, x, xOff, n);
             case Q4_0 -> Q4_0Rows.dot(s, base, x, xOff, n);
         };
+    }
+
+    /** {@code Σ_i w[i]·x[xo+i]} for the n weights of dtype t stored at {@code base} in s (a row inside a record). */
+    static float dot(DType t, MemorySegment s, long base, float[] x, int xo, int n) {
+        return switch (t) {
+            case F32 -> F32Rows.dot(s, base, x, xo, n);
+            case F16 -> F16Rows.dot(s, base, x, xo, n);
+            case BF16 -> Bf16Rows.dot(s, base, x, xo, n);
+            case Q8_0 -> Q8_0Rows.dot(s, base, x, xo, n);
+            case Q4_0 -> Q4_0Rows.dot(s, base, x, xo, n);
+        };
+    }
+
+    /** {@code y[yo+c] = fma(a, w[c], y[yo+c])} for c in [c0, c1) over weights of dtype t at {@code base} in s. */
+    static void axpy(DType t, MemorySegment s, long base, float a, float[] y, int yo, int c0, int c1) {
+        switch (t) {
+            case F32 -> F32Rows.axpy(s, base, a, y, yo, c0, c1);
+            case F16 -> F16Rows.axpy(s, base, a, y, yo, c0, c1);
+            case BF16 -> Bf16Rows.axpy(s, base, a, y, yo, c0, c1);
+            case Q8_0 -> Q8_0Rows.axpy(s, base, a, y, yo, c0, c1);
+            case Q4_0 -> Q4_0Rows.axpy(s, base, a, y, yo, c0, c1);
+        }
     }
 
     /** Dequantizes row {@code row} of W into {@code dst[dstOff .. dstOff+cols)} (embedding lookup). */
@@ -336,11 +358,11 @@ public final class Kernels {
         MemorySegment s = w.data();
         long base = row * w.rowBytes();
         switch (w.dtype()) {
-            case F32 -> F32Rows.axpy(s, base, a, y, c0, c1);
-            case F16 -> F16Rows.axpy(s, base, a, y, c0, c1);
-            case BF16 -> Bf16Rows.axpy(s, base, a, y, c0, c1);
-            case Q8_0 -> Q8_0Rows.axpy(s, base, a, y, c0, c1);
-            case Q4_0 -> Q4_0Rows.axpy(s, base, a, y, c0, c1);
+            case F32 -> F32Rows.axpy(s, base, a, y, 0, c0, c1);
+            case F16 -> F16Rows.axpy(s, base, a, y, 0, c0, c1);
+            case BF16 -> Bf16Rows.axpy(s, base, a, y, 0, c0, c1);
+            case Q8_0 -> Q8_0Rows.axpy(s, base, a, y, 0, c0, c1);
+            case Q4_0 -> Q4_0Rows.axpy(s, base, a, y, 0, c0, c1);
         }
     }
 

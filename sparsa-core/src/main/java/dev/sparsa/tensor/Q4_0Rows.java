@@ -39,14 +39,14 @@ final class Q4_0Rows {
         return hsum(acc);
     }
 
-    // y[i] += a·(d·(nibble[i]−8)) per Q4_0 block
-    static void axpy(MemorySegment s, long base, float a, float[] y, int c0, int c1) {
+    // y[yo + i] += a·(d·(nibble[i]−8)) per Q4_0 block
+    static void axpy(MemorySegment s, long base, float a, float[] y, int yo, int c0, int c1) {
         FloatVector av = FloatVector.broadcast(FS, a);
         for (int b = c0 / 32; b < c1 / 32; b++) {
             long blk = base + 18L * b;
             float d = Float.float16ToFloat(s.get(I16, blk));
             for (int j = 0; j < 16; j += L) {
-                int o = 32 * b + j;
+                int o = yo + 32 * b + j;
                 ByteVector q = ByteVector.fromMemorySegment(BS, s, blk + 2 + j, LE);
                 lo4(q).mul(d).fma(av, FloatVector.fromArray(FS, y, o)).intoArray(y, o);
                 hi4(q).mul(d).fma(av, FloatVector.fromArray(FS, y, o + 16)).intoArray(y, o + 16);
@@ -80,5 +80,39 @@ final class Q4_0Rows {
             sum = hi.fma(FloatVector.fromArray(FS, x, xb + j + 16), sum);
         }
         return sum;
+    }
+
+    // out[o_t] = w · x[x_t ..) for four tokens t: the nibbles of each block unpacked once; per token the operations
+    // of dot in its order, so bit-identical to it
+    static void dot4(MemorySegment s, long base, float[] x, int x0, int x1, int x2, int x3, int n, float[] out,
+                     int o0, int o1, int o2, int o3) {
+        FloatVector c0 = FloatVector.zero(FS), c1 = c0, c2 = c0, c3 = c0;
+        for (int b = 0; b < n / 32; b++) {
+            long blk = base + 18L * b;
+            int xb = 32 * b;
+            FloatVector z = FloatVector.zero(FS);
+            FloatVector s0 = z, s1 = z, s2 = z, s3 = z;
+            for (int j = 0; j < 16; j += L) {
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(BS, s, blk + 2 + j, LE)
+                        .convertShape(VectorOperators.B2I, IS, 0);
+                FloatVector lo = (FloatVector) q.and(0x0f).sub(8).convert(VectorOperators.I2F, 0);
+                FloatVector hi = (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0f).sub(8)
+                        .convert(VectorOperators.I2F, 0);
+                int o = xb + j;
+                s0 = hi.fma(FloatVector.fromArray(FS, x, x0 + o + 16), lo.fma(FloatVector.fromArray(FS, x, x0 + o), s0));
+                s1 = hi.fma(FloatVector.fromArray(FS, x, x1 + o + 16), lo.fma(FloatVector.fromArray(FS, x, x1 + o), s1));
+                s2 = hi.fma(FloatVector.fromArray(FS, x, x2 + o + 16), lo.fma(FloatVector.fromArray(FS, x, x2 + o), s2));
+                s3 = hi.fma(FloatVector.fromArray(FS, x, x3 + o + 16), lo.fma(FloatVector.fromArray(FS, x, x3 + o), s3));
+            }
+            FloatVector d = scale(s, blk);
+            c0 = s0.fma(d, c0);
+            c1 = s1.fma(d, c1);
+            c2 = s2.fma(d, c2);
+            c3 = s3.fma(d, c3);
+        }
+        out[o0] = hsum(c0);
+        out[o1] = hsum(c1);
+        out[o2] = hsum(c2);
+        out[o3] = hsum(c3);
     }
 }

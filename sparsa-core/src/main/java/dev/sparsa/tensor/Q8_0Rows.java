@@ -36,14 +36,14 @@ final class Q8_0Rows {
         return hsum(acc);
     }
 
-    // y[i] += a·(d·q[i]) per Q8_0 block
-    static void axpy(MemorySegment s, long base, float a, float[] y, int c0, int c1) {
+    // y[yo + i] += a·(d·q[i]) per Q8_0 block
+    static void axpy(MemorySegment s, long base, float a, float[] y, int yo, int c0, int c1) {
         FloatVector av = FloatVector.broadcast(FS, a);
         for (int b = c0 / 32; b < c1 / 32; b++) {
             long blk = base + 34L * b;
             float d = Float.float16ToFloat(s.get(I16, blk));
             for (int j = 0; j < 32; j += L) {
-                int o = 32 * b + j;
+                int o = yo + 32 * b + j;
                 q8(s, blk + 2 + j).mul(d).fma(av, FloatVector.fromArray(FS, y, o)).intoArray(y, o);
             }
         }
@@ -64,7 +64,7 @@ final class Q8_0Rows {
     // the four FMAs): the same FMAs in the same order as four axpy calls, so bit-identical, with a quarter of
     // the loads and stores of y
     static void axpy4(MemorySegment s, long r0, long r1, long r2, long r3,
-                                  float a0, float a1, float a2, float a3, float[] y, int c0, int c1) {
+                                  float a0, float a1, float a2, float a3, float[] y, int yo, int c0, int c1) {
         FloatVector v0 = FloatVector.broadcast(FS, a0);
         FloatVector v1 = FloatVector.broadcast(FS, a1);
         FloatVector v2 = FloatVector.broadcast(FS, a2);
@@ -80,12 +80,66 @@ final class Q8_0Rows {
             float d3 = Float.float16ToFloat(s.get(I16, o3));
             for (int j = 0; j < 32; j += L) {
                 int o = 32 * b + j;
-                FloatVector acc = FloatVector.fromArray(FS, y, o);
+                FloatVector acc = FloatVector.fromArray(FS, y, yo + o);
                 acc = q8(s, o0 + 2 + j).mul(d0).fma(v0, acc);
                 acc = q8(s, o1 + 2 + j).mul(d1).fma(v1, acc);
                 acc = q8(s, o2 + 2 + j).mul(d2).fma(v2, acc);
                 acc = q8(s, o3 + 2 + j).mul(d3).fma(v3, acc);
-                acc.intoArray(y, o);
+                acc.intoArray(y, yo + o);
+            }
+        }
+    }
+
+    // out[o_t] = w · x[x_t ..) for four tokens t: each weight block dequantized once; per token the same operations
+    // in the same order as dot, so each value is bit-identical to it
+    static void dot4(MemorySegment s, long base, float[] x, int x0, int x1, int x2, int x3, int n, float[] out,
+                     int o0, int o1, int o2, int o3) {
+        FloatVector c0 = FloatVector.zero(FS), c1 = c0, c2 = c0, c3 = c0;
+        for (int b = 0; b < n / 32; b++) {
+            long blk = base + 34L * b;
+            int xb = 32 * b;
+            FloatVector w = q8(s, blk + 2);
+            FloatVector s0 = w.mul(FloatVector.fromArray(FS, x, x0 + xb));
+            FloatVector s1 = w.mul(FloatVector.fromArray(FS, x, x1 + xb));
+            FloatVector s2 = w.mul(FloatVector.fromArray(FS, x, x2 + xb));
+            FloatVector s3 = w.mul(FloatVector.fromArray(FS, x, x3 + xb));
+            for (int j = L; j < 32; j += L) {
+                w = q8(s, blk + 2 + j);
+                s0 = w.fma(FloatVector.fromArray(FS, x, x0 + xb + j), s0);
+                s1 = w.fma(FloatVector.fromArray(FS, x, x1 + xb + j), s1);
+                s2 = w.fma(FloatVector.fromArray(FS, x, x2 + xb + j), s2);
+                s3 = w.fma(FloatVector.fromArray(FS, x, x3 + xb + j), s3);
+            }
+            FloatVector d = scale(s, blk);
+            c0 = s0.fma(d, c0);
+            c1 = s1.fma(d, c1);
+            c2 = s2.fma(d, c2);
+            c3 = s3.fma(d, c3);
+        }
+        out[o0] = hsum(c0);
+        out[o1] = hsum(c1);
+        out[o2] = hsum(c2);
+        out[o3] = hsum(c3);
+    }
+
+    // y[yt + i] += at·(d·q[i]) for four outputs t (one weight row, four tokens): each block dequantized once, each y
+    // element gets the FMA axpy gives it, so bit-identical to four axpy calls
+    static void axpyTo4(MemorySegment s, long base, float a0, float a1, float a2, float a3, float[] y, int y0, int y1,
+                        int y2, int y3, int c0, int c1) {
+        FloatVector v0 = FloatVector.broadcast(FS, a0);
+        FloatVector v1 = FloatVector.broadcast(FS, a1);
+        FloatVector v2 = FloatVector.broadcast(FS, a2);
+        FloatVector v3 = FloatVector.broadcast(FS, a3);
+        for (int b = c0 / 32; b < c1 / 32; b++) {
+            long blk = base + 34L * b;
+            float d = Float.float16ToFloat(s.get(I16, blk));
+            for (int j = 0; j < 32; j += L) {
+                int o = 32 * b + j;
+                FloatVector w = q8(s, blk + 2 + j).mul(d);
+                w.fma(v0, FloatVector.fromArray(FS, y, y0 + o)).intoArray(y, y0 + o);
+                w.fma(v1, FloatVector.fromArray(FS, y, y1 + o)).intoArray(y, y1 + o);
+                w.fma(v2, FloatVector.fromArray(FS, y, y2 + o)).intoArray(y, y2 + o);
+                w.fma(v3, FloatVector.fromArray(FS, y, y3 + o)).intoArray(y, y3 + o);
             }
         }
     }

@@ -94,6 +94,29 @@ public final class VectorOps {
         }
     }
 
+    /**
+     * {@code y[yo + c] = (…((p[0][c] + p[1][c]) + p[2][c]) … + p[n−1][c])} for c in [from, to): the partial outputs
+     * of a split reduction summed in a fixed order, lane by lane (no reassociation), so the bits depend on the parts
+     * alone (sparse FFN: per-slice partial sums of the down projection).
+     */
+    public static void sumParts(float[][] p, int n, float[] y, int yo, int from, int to) {
+        int c = from;
+        for (int up = from + FS.loopBound(to - from); c < up; c += L) {
+            FloatVector acc = FloatVector.fromArray(FS, p[0], c);
+            for (int k = 1; k < n; k++) {
+                acc = acc.add(FloatVector.fromArray(FS, p[k], c));
+            }
+            acc.intoArray(y, yo + c);
+        }
+        for (; c < to; c++) {
+            float acc = p[0][c];
+            for (int k = 1; k < n; k++) {
+                acc += p[k][c];
+            }
+            y[yo + c] = acc;
+        }
+    }
+
     /** Σ x[off .. off+n). */
     public static float sum(float[] x, int off, int n) {
         FloatVector acc = FloatVector.zero(FS);

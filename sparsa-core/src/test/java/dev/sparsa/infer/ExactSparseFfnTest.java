@@ -113,7 +113,7 @@ class ExactSparseFfnTest {
         ExactSparseFfn sparse = new ExactSparseFfn(w, relu);
         ExactSparseFfn exact = new ExactSparseFfn(w, relu, DType.F32);
         DenseFfn dense = new DenseFfn(w, relu);
-        assertThat(sparse.downTransposed().dtype()).isEqualTo(DType.Q8_0);
+        assertThat(sparse.downType()).isEqualTo(DType.Q8_0);
         float maxAbs = 0f;
         for (float v : Kernels.toFloats(w.down())) {
             maxAbs = Math.max(maxAbs, Math.abs(v));
@@ -145,7 +145,12 @@ class ExactSparseFfnTest {
         }
     }
 
-    /** The fused one-token path gives the same bits as the batched path (batch 3: row-wise dots) for 1 and 2 threads. */
+    /**
+     * Split layout (the §1 kernel): the fused one-token path gives the same bits as the batched path (batch 3:
+     * row-wise dots) for 1 and 2 threads. (The bundled layout sums the down projection per neuron slice at decode and
+     * per output column in a batch: equal within rounding, each bit-identical across thread counts; see
+     * BundledSparseFfnTest.)
+     */
     @Test
     void oneTokenPathIsBitIdenticalToBatchedPathForAnyThreadCount() {
         int d = 64;
@@ -153,7 +158,7 @@ class ExactSparseFfnTest {
         int batch = 3;
         java.util.Random rnd = new java.util.Random(11);
         FfnWeights w = new FfnWeights(0, q8("gate", rnd, f, d), q8("up", rnd, f, d), q8("down", rnd, d, f));
-        ExactSparseFfn sparse = new ExactSparseFfn(w, Activation.of("relu", 0f));
+        ExactSparseFfn sparse = new ExactSparseFfn(w, Activation.of("relu", 0f), DType.Q8_0, FfnLayout.SPLIT);
         float[] x = new float[batch * d];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian();

@@ -28,11 +28,16 @@ class FfnKernelsTest {
     void everyNameBuildsItsKernelAndOthersAreAUsageError() {
         FfnWeights w = new FfnWeights(0, random("g", 128, 64, 1), random("u", 128, 64, 2), random("d", 64, 128, 3));
         Activation relu = Activation.of("relu", 0f);
-        assertThat(FfnKernels.NAMES).containsExactly("dense", "exact-sparse", "predicted-sparse");
+        assertThat(FfnKernels.NAMES).containsExactly("dense", "exact-sparse", "exact-sparse-split",
+                "predicted-sparse");
         assertThat(FfnKernels.byName("dense").create(w, relu)).isInstanceOf(DenseFfn.class);
         assertThat(FfnKernels.byName("exact-sparse").create(w, relu)).isInstanceOf(ExactSparseFfn.class);
+        assertThat(((ExactSparseFfn) FfnKernels.byName("exact-sparse").create(w, relu)).layout())
+                .isEqualTo(FfnLayout.BUNDLED);
+        assertThat(((ExactSparseFfn) FfnKernels.byName("exact-sparse-split").create(w, relu)).layout())
+                .isEqualTo(FfnLayout.SPLIT);
         assertThat(FfnKernels.byName("predicted-sparse").create(w, relu)).isInstanceOf(PredictedSparseFfn.class);
         assertThatThrownBy(() -> FfnKernels.byName("magic")).isInstanceOf(SparsaException.UsageException.class)
-                .hasMessage("--ffn must be one of dense, exact-sparse, predicted-sparse, got magic");
+                .hasMessage("--ffn must be one of dense, exact-sparse, exact-sparse-split, predicted-sparse, got magic");
     }
 }

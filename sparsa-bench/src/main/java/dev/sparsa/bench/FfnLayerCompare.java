@@ -1,0 +1,187 @@
+package dev.sparsa.bench;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import dev.sparsa.infer.ExactSparseFfn;
+import dev.sparsa.infer.FfnLayout;
+import dev.sparsa.io.RandomWeights;
+import dev.sparsa.model.Activation;
+import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.DenseFfn;
+import dev.sparsa.model.FfnActivations;
+import dev.sparsa.model.FfnKernel;
+import dev.sparsa.model.FfnWeights;
+import dev.sparsa.tensor.DType;
+import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.Parallel;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The FFN layer of {@link FfnLayerBench} (LLaMA2-7B shape, FATReLU at a chosen sparsity), timed with the kernels
+ * interleaved: each repetition runs dense, split and bundled (and per-token bundled for batches) one after the
+ * other, so a noisy machine disturbs all of them alike; ratios are taken per repetition and reported as the median
+ * (and the ratio of the minima, the least disturbed reading). Ideal speedup = dense bytes / bytes the sparse kernel
+ * reads (gate + the active neurons' up rows and down columns, per token; for a batch the union of the tokens'
+ * active sets). Prints one Markdown table.
+ */
+@Command(name = "ffn-compare", mixinStandardHelpOptions = true,
+        description = "Dense vs exact-sparse (split, bundled) FFN layer at LLaMA2-7B shape, interleaved timing.")
+public final class FfnLayerCompare implements Callable<Integer> {
+    @Option(names = "--dtypes", split = ",", defaultValue = "BF16,Q8_0,Q4_0")
+    List<DType> dtypes;
+    @Option(names = "--sparsity", split = ",", defaultValue = "0.5,0.7,0.8,0.9,0.95")
+    List<Double> sparsities;
+    @Option(names = "--batch", split = ",", defaultValue = "1")
+    List<Integer> batches;
+    @Option(names = "--threads", defaultValue = "2")
+    int threads;
+    @Option(names = "--reps", defaultValue = "15")
+    int reps;
+    @Option(names = "--d", defaultValue = "4096")
+    int d;
+    @Option(names = "--f", defaultValue = "11008")
+    int f;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new FfnLayerCompare()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        System.out.printf(Locale.ROOT, "FFN layer D %d x F %d, %d threads, %d interleaved repetitions; load average %s%n%n",
+                d, f, threads, reps, load());
+        System.out.println("| dtype | sparsity | batch | active (union) | ideal | dense ms | split ms | bundled ms |"
+                + (batches.size() > 1 || batches.get(0) > 1 ? " per-token ms |" : "")
+                + " split speedup | bundled speedup | bundled / ideal | bundled GB/s | dense GB/s |");
+        System.out.println("|---|---|---|---|---|---|---|---|" + (batches.size() > 1 || batches.get(0) > 1 ? "---|" : "")
+                + "---|---|---|---|---|");
+        try (Parallel par = new Parallel(threads)) {
+            for (DType t : dtypes) {
+                try (Arena arena = Arena.ofShared()) {
+                    FfnWeights w = new FfnWeights(0, RandomWeights.matrix("gate", t, f, d, 11, arena),
+                            RandomWeights.matrix("up", t, f, d, 12, arena), RandomWeights.matrix("down", t, d, f, 13, arena));
+                    long denseBytes = w.gate().data().byteSize() + w.up().data().byteSize() + w.down().data().byteSize();
+                    for (double sp : sparsities) {
+                        for (int batch : batches) {
+                            row(w, t, sp, batch, denseBytes, par);
+                        }
+                    }
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "%nload average at the end %s%n", load());
+        return 0;
+    }
+
+    private void row(FfnWeights w, DType t, double sp, int batch, long denseBytes, Parallel par) {
+        float[] x = Inputs.gaussian(batch * d, 5);
+        float[] g = new float[f];
+        Kernels.matvec(w.gate(), x, g, par);
+        float[] sorted = g.clone();
+        Arrays.sort(sorted);
+        float thr = sorted[(int) Math.min(f - 1, Math.round(sp * f))];
+        Activation act = Activation.of("fatrelu", thr);
+        boolean[] union = new boolean[f];
+        float[] gb = new float[batch * f];
+        Kernels.matmul(w.gate(), x, batch, gb, par);
+        long pairs = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < f; i++) {
+                if (gb[b * f + i] >= thr) {
+                    union[i] = true;
+                    pairs++;
+                }
+            }
+        }
+        int u = 0;
+        for (boolean v : union) {
+            u += v ? 1 : 0;
+        }
+        DType down = t.quantized() ? DType.Q8_0 : t;
+        long perNeuron = w.up().rowBytes() + down.bytesFor(d);
+        double sparseBytes = w.gate().data().byteSize() + (double) u * perNeuron;
+        List<FfnKernel> ks = new ArrayList<>();
+        ks.add(new DenseFfn(w, act));
+        ks.add(new ExactSparseFfn(w, act, down, FfnLayout.SPLIT));
+        ExactSparseFfn bundled = new ExactSparseFfn(w, act);
+        ks.add(bundled);
+        boolean perToken = batch > 1 || batches.size() > 1;
+        int n = ks.size() + (perToken ? 1 : 0);
+        double[][] ms = new double[n][reps];
+        FfnActivations[] acts = new FfnActivations[ks.size()];
+        for (int k = 0; k < ks.size(); k++) {
+            acts[k] = ks.get(k).newActivations(batch);
+        }
+        float[] y = new float[batch * d];
+        float[] xr = new float[d];
+        float[] yr = new float[d];
+        int inner = Math.max(1, (int) (2e8 / denseBytes / batch));   // ~ 0.2 GB of dense reads per timing
+        for (int rep = -3; rep < reps; rep++) {                      // 3 warm-up rounds
+            for (int k = 0; k < n; k++) {
+                long t0 = System.nanoTime();
+                for (int it = 0; it < inner; it++) {
+                    if (k < ks.size()) {
+                        ks.get(k).forward(x, batch, 0, y, acts[k], ActivationTap.NONE, par);
+                    } else {
+                        for (int b = 0; b < batch; b++) {
+                            System.arraycopy(x, b * d, xr, 0, d);
+                            bundled.forward(xr, 1, b, yr, acts[2], ActivationTap.NONE, par);
+                            System.arraycopy(yr, 0, y, b * d, d);
+                        }
+                    }
+                }
+                if (rep >= 0) {
+                    ms[k][rep] = (System.nanoTime() - t0) / 1e6 / inner;
+                }
+            }
+        }
+        double ideal = denseBytes / sparseBytes;
+        double[] med = new double[n];
+        for (int k = 0; k < n; k++) {
+            med[k] = median(ms[k]);
+        }
+        double sSplit = medianRatio(ms[0], ms[1]);
+        double sBund = medianRatio(ms[0], ms[2]);
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "| %s | %.2f | %d | %d (%d) | %.2fx | %.2f | %.2f | %.2f |", t, sp, batch,
+                pairs / batch, u, ideal, med[0], med[1], med[2]));
+        if (perToken) {
+            sb.append(String.format(Locale.ROOT, " %.2f |", med[3]));
+        }
+        sb.append(String.format(Locale.ROOT, " %.2fx | %.2fx | %.2f | %.1f | %.1f |", sSplit, sBund, sBund / ideal,
+                sparseBytes / med[2] / 1e6, denseBytes / med[0] / 1e6));
+        System.out.println(sb);
+        System.out.flush();
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    // median over repetitions of dense/sparse time of the same repetition
+    static double medianRatio(double[] dense, double[] sparse) {
+        double[] r = new double[dense.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = dense[i] / sparse[i];
+        }
+        return median(r);
+    }
+
+    static String load() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).trim();
+        } catch (java.io.IOException e) {
+            return "?";
+        }
+    }
+}
