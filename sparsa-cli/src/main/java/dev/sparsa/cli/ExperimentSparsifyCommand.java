@@ -9,7 +9,6 @@ import dev.sparsa.eval.TokenStream;
 import dev.sparsa.experiment.DenseLlamaCache;
 import dev.sparsa.experiment.SparsifyExperiment;
 import dev.sparsa.experiment.SparsifyResults;
-import dev.sparsa.io.AtomicFile;
 import dev.sparsa.io.Fetch;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.corpus.Corpus;
@@ -21,7 +20,6 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -218,19 +216,9 @@ public final class ExperimentSparsifyCommand implements Callable<Integer> {
                         progress).run(par);
                 progress.bar().finish();
             }
-            Path json = dir.resolve("results.json");
-            ResultsFiles.writeJson(r, json);
-            Path html = ResultsFiles.renderReport(json, dir.resolve("report.html"));
-            String md = SparsifyMarkdown.section(ResultsFiles.readSparsify(json), commandLine());
-            AtomicFile.write(dir.resolve("section.md"), md.getBytes(StandardCharsets.UTF_8));
-            var w = spec.commandLine().getOut();
-            w.print(md);
-            w.println();
-            w.println("results: " + json.toAbsolutePath());
-            w.println("report:  " + html.toAbsolutePath());
-            w.println("section: " + dir.resolve("section.md").toAbsolutePath() + "   (for EXPERIMENTS.md)");
-            w.printf(Locale.ROOT, "wall time %s, %d thread(s)%n", ProgressBar.clock(r.seconds()), n);
-            w.flush();
+            SparsifyResults done = r;
+            ResultsFiles.writeExperiment(r, dir, json -> SparsifyMarkdown.section(ResultsFiles.readSparsify(json),
+                    commandLine()), spec.commandLine().getOut(), ProgressBar.clock(done.seconds()), n);
         }
         return 0;
     }

@@ -7,7 +7,6 @@ import dev.sparsa.eval.EosToken;
 import dev.sparsa.eval.EvalWindows;
 import dev.sparsa.eval.TokenStream;
 import dev.sparsa.experiment.DenseLlamaCache;
-import dev.sparsa.io.AtomicFile;
 import dev.sparsa.io.Fetch;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.corpus.Corpus;
@@ -18,11 +17,9 @@ import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
@@ -156,20 +153,8 @@ abstract class NeuronExperimentCommand implements Callable<Integer> {
             Corpus valid = valText != null ? Corpus.ofTextFile(valText) : null;
             Object r = run(new Context(par, progress, modelDir, source, train, valid, dir));
             progress.bar().finish();
-            Path json = dir.resolve("results.json");
-            ResultsFiles.writeJson(r, json);
-            Path html = ResultsFiles.renderReport(json, dir.resolve("report.html"));
-            String md = NeuronReport.markdown(ResultsFiles.readNeuron(json), commandLine());
-            AtomicFile.write(dir.resolve("section.md"), md.getBytes(StandardCharsets.UTF_8));
-            var w = spec.commandLine().getOut();
-            w.print(md);
-            w.println();
-            w.println("results: " + json.toAbsolutePath());
-            w.println("report:  " + html.toAbsolutePath());
-            w.println("section: " + dir.resolve("section.md").toAbsolutePath() + "   (for EXPERIMENTS.md)");
-            w.printf(Locale.ROOT, "wall time %s, %d thread(s)%n", ProgressBar.clock((System.nanoTime() - t0) / 1e9),
-                    n);
-            w.flush();
+            ResultsFiles.writeExperiment(r, dir, json -> NeuronReport.markdown(ResultsFiles.readNeuron(json),
+                    commandLine()), spec.commandLine().getOut(), ProgressBar.clock((System.nanoTime() - t0) / 1e9), n);
         }
         return 0;
     }

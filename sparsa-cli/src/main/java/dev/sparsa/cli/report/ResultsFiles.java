@@ -130,6 +130,26 @@ public final class ResultsFiles {
     }
 
     /** Writes a rendered page atomically. */
+    /**
+     * An experiment's outputs under {@code dir}: results.json, report.html and section.md ({@code section} renders
+     * the Markdown from the written JSON), then the section and where each file is, printed to {@code w}.
+     */
+    public static void writeExperiment(Object results, Path dir, java.util.function.Function<Path, String> section,
+                                       java.io.PrintWriter w, String wallTime, int threads) {
+        Path json = dir.resolve("results.json");
+        writeJson(results, json);
+        Path html = renderReport(json, dir.resolve("report.html"));
+        String md = section.apply(json);
+        dev.sparsa.io.AtomicFile.write(dir.resolve("section.md"), md.getBytes(StandardCharsets.UTF_8));
+        w.print(md);
+        w.println();
+        w.println("results: " + json.toAbsolutePath());
+        w.println("report:  " + html.toAbsolutePath());
+        w.println("section: " + dir.resolve("section.md").toAbsolutePath() + "   (for EXPERIMENTS.md)");
+        w.printf(java.util.Locale.ROOT, "wall time %s, %d thread(s)%n", wallTime, threads);
+        w.flush();
+    }
+
     public static Path writePage(String page, Path html) {
         try {
             atomic(html, page.getBytes(StandardCharsets.UTF_8));
