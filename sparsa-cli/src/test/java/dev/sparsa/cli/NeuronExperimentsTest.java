@@ -76,8 +76,9 @@ class NeuronExperimentsTest {
 
     @Test
     void redoRecordsDormantSharesAndBitsPerBytePerPhase() throws Exception {
-        Path p1 = TinyDense.write(TinyDense.corpus("first", 200, 11), tmp.resolve("first.txt"));
-        Path p2 = TinyDense.write(TinyDense.corpus("second", 200, 12), tmp.resolve("second.txt"));
+        Path p1 = TinyDense.write(TinyDense.corpus("first", 400, 11), tmp.resolve("first.txt"));
+        // genres of very different sizes (one over the per-phase cap, one under): each still gets exactly its steps
+        Path p2 = TinyDense.write(TinyDense.corpus("second", 3, 12), tmp.resolve("second.txt"));
         Path out = tmp.resolve("redo");
         JsonNode j = run(common("redo", out, "--phase-text", p1.toString(), "--phase-text", p2.toString(),
                 "--steps-per-phase", "3", "--redo-every", "2", "--tau", "0.5"), out);

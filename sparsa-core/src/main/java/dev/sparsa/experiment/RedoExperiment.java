@@ -100,13 +100,24 @@ public final class RedoExperiment {
         this.listener = listener;
     }
 
-    /** Each phase's training ids, capped to stepsPerPhase batches. */
+    /**
+     * Each phase's training ids, exactly stepsPerPhase batches of chunks: cut to that length when longer, tiled
+     * (the text repeated) when shorter, so every genre gets the same number of steps whatever its size.
+     */
     private List<int[]> streams() {
         int cap = o.stepsPerPhase() * o.batch() * o.seq() + 1;
         List<int[]> s = new ArrayList<>();
         for (Phase p : phases) {
             int[] ids = p.train().ids();
-            s.add(ids.length > cap ? Arrays.copyOf(ids, cap) : ids);
+            if (ids.length < o.seq() + 1) {
+                throw new SparsaException.UsageException("redo: genre " + p.name() + " has fewer tokens ("
+                        + ids.length + ") than one window of --seq " + o.seq());
+            }
+            int[] out = new int[cap];
+            for (int at = 0; at < cap; at += ids.length) {
+                System.arraycopy(ids, 0, out, at, Math.min(ids.length, cap - at));
+            }
+            s.add(out);
         }
         return s;
     }
@@ -115,15 +126,7 @@ public final class RedoExperiment {
         long t0 = System.nanoTime();
         List<int[]> streams = streams();
         int[] phaseEnd = new int[phases.size()];
-        int repeats = 1;
-        for (int[] s : streams) {            // enough repeats that the shortest genre fills its steps
-            int chunks = (s.length - 1) / o.seq();
-            if (chunks < 1) {
-                throw new SparsaException.UsageException("redo: a genre has fewer tokens than one window of --seq "
-                        + o.seq());
-            }
-            repeats = Math.max(repeats, (o.stepsPerPhase() * o.batch() + chunks - 1) / chunks);
-        }
+        int repeats = 1;                     // streams() already gives every genre its steps
         TrainData probe = TrainData.phases("genres", streams, o.seq(), repeats, o.seed());
         for (int k = 0; k < phaseEnd.length; k++) {
             phaseEnd[k] = Math.max(1, probe.phaseStart(k + 1) / o.batch());
