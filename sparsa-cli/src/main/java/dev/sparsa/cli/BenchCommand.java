@@ -91,7 +91,7 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new SparsaException.UsageException("--modes runs every mode itself: give no --sparse, "
                         + "--calibration, --ffn or --gguf with it");
             }
-            return modesOptions.run(model, n, promptTokens, decodeTokens, warmup, reps, bandwidthMib, json, spec,
+            return modesOptions.run(List.of(model), n, promptTokens, decodeTokens, warmup, reps, bandwidthMib, json, spec,
                     null);
         }
         if (modesOptions.html != null) {

@@ -147,70 +147,117 @@ public final class ModesBench {
         return Activation.of(c.hiddenAct(), c.fatreluThreshold()).zeroBelow();
     }
 
-    /**
-     * Checks every mode against the speed model and finds a quality model for each, before anything is timed: a mode
-     * the speed model cannot run is the one-line error of {@link SparseModels#checkCompatible}; a mode no quality
-     * model can run names the mode and the models.
-     */
-    public static int[] check(Path speedModel, Settings s) {
-        ModelConfig speed;
-        try (ModelFiles f = ModelFiles.open(speedModel, true)) {
-            speed = f.config();
-        }
-        for (SparseMode m : s.modes()) {
-            SparseModels.checkCompatible(m, speed);
-        }
-        List<Path> q = s.qualityModels().isEmpty() ? List.of(speedModel) : s.qualityModels();
+    /** Which speed and quality model each mode runs on: indices into the lists. */
+    record Plan(int[] speed, int[] quality) {
+    }
+
+    private static List<ModelConfig> configs(List<Path> models) {
         List<ModelConfig> cfgs = new ArrayList<>();
-        for (Path p : q) {
+        for (Path p : models) {
             try (ModelFiles f = ModelFiles.open(p, true)) {
                 cfgs.add(f.config());
             }
         }
-        int[] pick = new int[s.modes().size()];
-        for (int i = 0; i < pick.length; i++) {
-            pick[i] = qualityModelFor(s.modes().get(i), cfgs);
-            if (pick[i] < 0) {
-                throw new SparsaException.UsageException("--quality-model: no model for --modes " + s.modes().get(i)
-                        .key() + " among " + q + " (exact needs a ReLU-family model)");
-            }
-        }
-        return pick;
+        return cfgs;
     }
 
-    /** Runs the benchmark of {@code speedModel} (see the class comment); progress lines go to {@code log}. */
-    public static ModesResults run(Path speedModel, Settings s, Parallel par, Double bandwidth, Consumer<String> log) {
-        int[] pick = check(speedModel, s);
-        List<Path> qModels = s.qualityModels().isEmpty() ? List.of(speedModel) : s.qualityModels();
-        List<Row> speedRows = speed(speedModel, s, par, log);
+    /**
+     * Checks every mode against the speed models and finds a speed and a quality model for each, before anything
+     * is timed (the same rule picks both, {@link #qualityModelFor}): a mode no speed model can run is the one-line
+     * error of {@link SparseModels#checkCompatible} for the first; a mode no quality model can run names the mode
+     * and the models.
+     */
+    public static Plan check(List<Path> speedModels, Settings s) {
+        List<ModelConfig> speed = configs(speedModels);
+        List<Path> q = s.qualityModels().isEmpty() ? speedModels : s.qualityModels();
+        List<ModelConfig> cfgs = s.qualityModels().isEmpty() ? speed : configs(q);
+        int[] sp = new int[s.modes().size()];
+        int[] qp = new int[s.modes().size()];
+        for (int i = 0; i < sp.length; i++) {
+            SparseMode m = s.modes().get(i);
+            sp[i] = qualityModelFor(m, speed);
+            if (sp[i] < 0) {
+                SparseModels.checkCompatible(m, speed.getFirst());
+            }
+            qp[i] = qualityModelFor(m, cfgs);
+            if (qp[i] < 0) {
+                throw new SparsaException.UsageException("--quality-model: no model for --modes " + m.key()
+                        + " among " + q + " (exact needs a ReLU-family model)");
+            }
+        }
+        return new Plan(sp, qp);
+    }
+
+    /**
+     * Runs the benchmark (see the class comment): each mode's speed on the first of {@code speedModels} it suits
+     * (the rule of {@link #qualityModelFor}; against dense on the same model: one dense row per speed model used),
+     * its quality on its quality model; progress lines go to {@code log}.
+     */
+    public static ModesResults run(List<Path> speedModels, Settings s, Parallel par, Double bandwidth,
+                                   Consumer<String> log) {
+        Plan plan = check(speedModels, s);
+        List<Path> qModels = s.qualityModels().isEmpty() ? speedModels : s.qualityModels();
+        Map<HeldKey, Calibration> held = new HashMap<>();   // calibrations a read-only folder could not take
+        Map<Integer, List<Row>> bySpeed = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < s.modes().size(); i++) {
+            if (s.modes().get(i) != SparseMode.DENSE) {
+                bySpeed.putIfAbsent(plan.speed()[i], null);
+            }
+        }
+        if (bySpeed.isEmpty()) {
+            bySpeed.put(0, null);
+        }
+        for (int j : List.copyOf(bySpeed.keySet())) {
+            List<SparseMode> ms = new ArrayList<>(List.of(SparseMode.DENSE));
+            for (int i = 0; i < s.modes().size(); i++) {
+                if (s.modes().get(i) != SparseMode.DENSE && plan.speed()[i] == j) {
+                    ms.add(s.modes().get(i));
+                }
+            }
+            bySpeed.put(j, speed(speedModels.get(j), ms, s, par, log, held));
+        }
         Corpus qCorpus = s.qualityText() != null ? Corpus.ofTextFile(s.qualityText()) : ProfileCommand.brown(
                 "brown-valid");
         Map<Integer, Quality> dense = new HashMap<>();
-        List<Row> rows = new ArrayList<>();
+        List<Row> denseRows = new ArrayList<>();
+        List<Row> modeRows = new ArrayList<>();
         for (int i = 0; i < s.modes().size(); i++) {
             SparseMode m = s.modes().get(i);
-            Path qp = qModels.get(pick[i]);
-            Quality base = dense.computeIfAbsent(pick[i], k -> quality(qp, SparseMode.DENSE, null, qCorpus, s, par,
-                    log));
-            Quality q = m == SparseMode.DENSE ? base : quality(qp, m, base, qCorpus, s, par, log);
-            Row sp = speedRows.get(i);
-            List<String> notes = new ArrayList<>(sp.notes());
-            notes.addAll(q.notes);
-            rows.add(new Row(m.key(), sp.speedModel(), sp.dtype(), sp.prefill(), sp.decode(), sp.prefillSpeedup(),
-                    sp.decodeSpeedup(), sp.sparsity(), sp.bytesPerToken(), sp.idealSpeedup(), sp.fractionOfIdeal(),
-                    sp.recall(), sp.speedActivations(), Bench.modelName(qp), q.result.bitsPerByte(),
-                    base.result.bitsPerByte(), m == SparseMode.DENSE ? null
-                    : q.result.bitsPerByte() / base.result.bitsPerByte() - 1, q.sparsity, q.agreement,
-                    q.agreementTokens, q.recall, List.copyOf(notes)));
+            int qi = plan.quality()[i];
+            Path qp = qModels.get(qi);
+            Quality base = dense.computeIfAbsent(qi, k -> quality(qp, SparseMode.DENSE, null, qCorpus, s, par,
+                    log, held));
+            Quality q = m == SparseMode.DENSE ? base : quality(qp, m, base, qCorpus, s, par, log, held);
+            List<Row> speedRows = new ArrayList<>();
+            if (m == SparseMode.DENSE) {
+                bySpeed.values().forEach(rs -> speedRows.add(rs.getFirst()));
+            } else {
+                speedRows.add(bySpeed.get(plan.speed()[i]).stream().filter(r -> r.mode().equals(m.key()))
+                        .findFirst().orElseThrow());
+            }
+            for (Row sp : speedRows) {
+                LinkedHashSet<String> notes = new LinkedHashSet<>(sp.notes());
+                notes.addAll(q.notes);
+                Row row = new Row(m.key(), sp.speedModel(), sp.dtype(), sp.prefill(), sp.decode(),
+                        sp.prefillSpeedup(), sp.decodeSpeedup(), sp.sparsity(), sp.bytesPerToken(), sp.idealSpeedup(),
+                        sp.fractionOfIdeal(), sp.recall(), sp.speedActivations(), Bench.modelName(qp),
+                        q.result.bitsPerByte(), base.result.bitsPerByte(), m == SparseMode.DENSE ? null
+                        : q.result.bitsPerByte() / base.result.bitsPerByte() - 1, q.sparsity, q.agreement,
+                        q.agreementTokens, q.recall, List.copyOf(notes));
+                (m == SparseMode.DENSE ? denseRows : modeRows).add(row);
+            }
         }
+        List<Row> rows = new ArrayList<>(denseRows);
+        rows.addAll(modeRows);
         return new ModesResults(SCHEMA, java.time.Instant.now().toString(), par.threads(), bandwidth,
-                Bench.modelName(speedModel), s.promptTokens(), s.decodeTokens(), s.reps(), qCorpus.name(),
-                s.qualityTokens(), rows, null);
+                speedModels.stream().map(Bench::modelName).collect(java.util.stream.Collectors.joining(", ")),
+                s.promptTokens(), s.decodeTokens(), s.reps(), qCorpus.name(), s.qualityTokens(), rows, null);
     }
 
     // ------------------------------------------------------------------ speed
 
-    private static List<Row> speed(Path model, Settings s, Parallel par, Consumer<String> log) {
+    private static List<Row> speed(Path model, List<SparseMode> modes, Settings s, Parallel par, Consumer<String> log,
+                                   Map<HeldKey, Calibration> held) {
         List<Row> rows = new ArrayList<>();
         try (ModelFiles files = ModelFiles.open(model)) {
             ModelConfig cfg = files.config();
@@ -222,17 +269,16 @@ public final class ModesBench {
                     + "random activations" : "trained weights";
             Stats dPre = null;
             Stats dDec = null;
-            for (SparseMode m : s.modes()) {
+            for (SparseMode m : modes) {
                 List<String> notes = new ArrayList<>();
-                ensureCalibration(files, m, s, par, log, notes);
                 long l0 = System.nanoTime();
-                LlamaModel timed = SparseModels.load(files, m, null, null).model();
+                LlamaModel timed = load(files, m, s, par, log, notes, null, held);
                 log.accept(String.format(Locale.ROOT, "%s --sparse %s: loaded in %.1f s", Bench.modelName(model),
                         m.key(), (System.nanoTime() - l0) / 1e9));
                 Bench.Timings t = Bench.time(timed, ids, s.decodeTokens(), s.warmup(), s.reps(), par, log);
                 timed = null;                                   // its copies (bundles) may go before the next load
                 SparseStats decodeStats = new SparseStats(cfg.numLayers());   // what the decoded tokens alone skip
-                LlamaModel measured = SparseModels.load(files, m, null, decodeStats).model();
+                LlamaModel measured = load(files, m, s, par, log, notes, decodeStats, held);
                 SkipTap tap = SkipTap.record(measured, ids, s.decodeTokens(), par);
                 double bytes = bytesPerToken(files, measured, m, tap, decodeStats, context);
                 if (m == SparseMode.DENSE) {
@@ -320,20 +366,28 @@ public final class ModesBench {
     }
 
     /**
-     * Calibrates {@code mode} in-process when its file is missing beside the model ({@code sparsa calibrate}'s
+     * {@code files} in {@code mode}. Calibrates the mode in-process when its file is missing beside the model ({@code sparsa calibrate}'s
      * defaults: target 0.5, a predictor of a ReLU-family model on its exact zeros at recall 0.99) and writes the file
-     * where {@code --sparse} finds it. A file that exists is read and validated by {@link SparseModels#load} (a stale
-     * or foreign one is its one-line error).
+     * where {@code --sparse} finds it (a read-only folder: the calibration is kept in memory for this run, and the
+     * note says so). A file that exists is read and validated by {@link SparseModels#load} (a stale or foreign one is
+     * its one-line error).
      */
-    static void ensureCalibration(ModelFiles files, SparseMode mode, Settings s, Parallel par, Consumer<String> log,
-                                  List<String> notes) {
+    static LlamaModel load(ModelFiles files, SparseMode mode, Settings s, Parallel par, Consumer<String> log,
+                           List<String> notes, SparseStats stats, Map<HeldKey, Calibration> held) {
         if (!mode.calibrated()) {
-            return;
+            return SparseModels.load(files, mode, null, stats).model();
         }
         Path dest = CalibrationFile.defaultPath(files.location(), mode);
+        Calibration kept = held.get(new HeldKey(files.location().toAbsolutePath().normalize(), mode));
+        if (kept != null) {
+            return SparseModels.of(LlamaWeights.load(files.config(), files.weights()), mode, kept, stats);
+        }
         if (Files.isRegularFile(dest)) {
-            notes.add(files.location().getFileName() + ": calibration " + dest.getFileName());
-            return;
+            String who = files.location().getFileName() + ": ";
+            if (notes.stream().noneMatch(n -> n.startsWith(who) && n.contains(dest.getFileName().toString()))) {
+                notes.add(who + "calibration " + dest.getFileName());
+            }
+            return SparseModels.load(files, mode, null, stats).model();
         }
         ModelConfig cfg = files.config();
         double target = mode == SparseMode.PREDICTED && relu(cfg) ? Double.NaN : 0.5;
@@ -348,15 +402,29 @@ public final class ModesBench {
                 "brown-train");
         EvalWindows w = EvalWindows.of(TokenStream.of(c, tok, eos.id(), s.calibrateTokens()), window(cfg, s.ctx()));
         String line = String.format(Locale.ROOT, "%s: no %s; calibrated %s in-process with sparsa calibrate's "
-                        + "defaults (%s, %d tokens of %s), written there", files.location().getFileName(),
+                        + "defaults (%s, %d tokens of %s)", files.location().getFileName(),
                 dest.getFileName(), mode.key(), Double.isNaN(target) ? "exact-zero labels, recall 0.99"
                         : "target 0.5", w.stream().size(), c.name());
+        log.accept("sparsa: " + line + " ...");
+        LlamaWeights lw = LlamaWeights.load(cfg, files.weights());
+        Calibration cal = new Calibrator(lw, par, log).run(w, c.name(), ModelShape.of(cfg, files.weights()),
+                Calibrator.Options.defaults(mode, target));
+        try {
+            CalibrationFile.write(dest, cal);
+            line += ", written there";
+        } catch (RuntimeException e) {                          // a read-only model folder: kept for this run
+            held.put(new HeldKey(files.location().toAbsolutePath().normalize(), mode), cal);
+            line += ", kept in memory for this run (cannot write it there: " + e.getMessage().lines().findFirst()
+                    .orElse("") + ")";
+        }
         log.accept("sparsa: " + line);
-        Calibration cal = new Calibrator(LlamaWeights.load(cfg, files.weights()), par, log)
-                .run(w, c.name(), ModelShape.of(cfg, files.weights()), Calibrator.Options.defaults(mode, target));
-        CalibrationFile.write(dest, cal);
         notes.add(line);
+        return SparseModels.of(lw, mode, cal, stats);
     }
+
+    record HeldKey(Path model, SparseMode mode) {
+    }
+
 
     static int window(ModelConfig cfg, Integer ctx) {
         int maxPos = cfg.maxPositions();
@@ -376,11 +444,12 @@ public final class ModesBench {
 
     /** Bits/byte of {@code model} in {@code mode} on the quality text and, given dense's, the greedy agreement. */
     private static Quality quality(Path model, SparseMode mode, Quality dense, Corpus corpus, Settings s, Parallel par,
-                                   Consumer<String> log) {
+                                   Consumer<String> log, Map<HeldKey, Calibration> held) {
         try (ModelFiles files = ModelFiles.open(model)) {
             ModelConfig cfg = files.config();
             List<String> notes = new ArrayList<>();
-            ensureCalibration(files, mode, s, par, log, notes);
+            SparseStats stats = new SparseStats(cfg.numLayers());
+            LlamaModel m = load(files, mode, s, par, log, notes, stats, held);
             Tokenizer tok = GenerateCommand.findTokenizer(files, null);
             if (tok == null) {
                 throw new SparsaException.UsageException(model + ": no tokenizer.json for the quality rows");
@@ -388,8 +457,6 @@ public final class ModesBench {
             EosToken eos = EosToken.resolve(null, cfg, files.format().equals("gguf"), tok, model);
             TokenStream stream = TokenStream.of(corpus, tok, eos.id(), s.qualityTokens());
             int window = window(cfg, s.ctx());
-            SparseStats stats = new SparseStats(cfg.numLayers());
-            LlamaModel m = SparseModels.load(files, mode, null, stats).model();
             long t0 = System.nanoTime();
             EvalResult r = new Evaluator(m, par).evaluate(EvalWindows.of(stream, window));
             int[][] prompts = prompts(stream, s.prompts(), Math.max(1, Math.min(16, window - s.agreementTokens())));
@@ -517,12 +584,12 @@ public final class ModesBench {
                         + "quality on %s (first %d tokens, eval protocol) and greedy agreement with dense.%n%n",
                 r.speedModel(), r.promptTokens(), r.decodeTokens(), r.threads(), r.reps(), r.qualityCorpus(),
                 r.qualityTokens()));
-        sb.append("| mode | prefill tok/s | decode tok/s | prefill vs dense | decode vs dense | sparsity | ideal "
-                + "(bytes) | of ideal | quality model | bits/byte | Δ vs dense | greedy agreement |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        sb.append("| mode | speed model | prefill tok/s | decode tok/s | prefill vs dense | decode vs dense | "
+                + "sparsity | ideal (bytes) | of ideal | quality model | bits/byte | Δ vs dense | greedy agreement |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Row x : r.rows()) {
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
-                    x.mode(), stats(x.prefill()), stats(x.decode()), times(x.prefillSpeedup()),
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+                    x.mode(), x.speedModel(), stats(x.prefill()), stats(x.decode()), times(x.prefillSpeedup()),
                     times(x.decodeSpeedup()), pct(x.sparsity()), times(x.idealSpeedup()), pct(x.fractionOfIdeal()),
                     x.qualityModel(), num(x.bitsPerByte()), x.bitsPerByteDelta() == null ? "—"
                             : String.format(Locale.ROOT, "%+.2f%%", 100 * x.bitsPerByteDelta()),
@@ -531,11 +598,16 @@ public final class ModesBench {
         }
         if (r.reference() != null) {
             BenchRow ref = r.reference();
-            Row dense = r.rows().getFirst();
-            sb.append(String.format(Locale.ROOT, "%nReference: %s %s %s dense: prefill %s, decode %s tok/s%s%n",
-                    ref.engine(), ref.model(), ref.dtype(), stats(ref.prefill()), stats(ref.decode()),
-                    ref.decode() == null ? " (" + ref.note() + ")" : String.format(Locale.ROOT,
-                            "; Sparsa dense decode %.2fx of it", dense.decode().median() / ref.decode().median())));
+            sb.append(String.format(Locale.ROOT, "%nReference in the same run: %s %s %s dense: prefill %s, decode %s "
+                    + "tok/s%s", ref.engine(), ref.model(), ref.dtype(), stats(ref.prefill()), stats(ref.decode()),
+                    ref.decode() == null ? " (" + ref.note() + ")" : "; decode vs it:"));
+            if (ref.decode() != null) {
+                for (Row x : r.rows()) {
+                    sb.append(String.format(Locale.ROOT, " %s (%s) %.2fx;", x.mode(), x.speedModel(),
+                            x.decode().median() / ref.decode().median()));
+                }
+            }
+            sb.append('\n');
         }
         sb.append(String.format(Locale.ROOT, "%nSpeed rows: %s.%n", r.rows().getFirst().speedActivations()));
         for (Row x : r.rows()) {

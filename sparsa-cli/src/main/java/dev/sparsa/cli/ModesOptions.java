@@ -90,15 +90,15 @@ public final class ModesOptions {
     }
 
     /**
-     * Runs the modes benchmark of {@code model}: checks first (nothing is measured on bad input), then the bandwidth
+     * Runs the modes benchmark of {@code models} (speed; see {@link ModesBench#run}): checks first (nothing is measured on bad input), then the bandwidth
      * probe (if {@code bandwidthMib} > 0), the rows, {@code reference} (may be null: bench-e2e's llama.cpp row), the
      * table on stdout, {@code json} and {@code --html}.
      */
-    public int run(Path model, int threads, int promptTokens, int decodeTokens, int warmup, int reps,
+    public int run(List<Path> models, int threads, int promptTokens, int decodeTokens, int warmup, int reps,
                    int bandwidthMib, Path json, CommandLine.Model.CommandSpec spec,
                    BiFunction<Parallel, Consumer<String>, BenchRow> reference) throws Exception {
         ModesBench.Settings s = settings(promptTokens, decodeTokens, warmup, reps);
-        ModesBench.check(model, s);
+        ModesBench.check(models, s);
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter out = spec.commandLine().getOut();
         Consumer<String> log = line -> {
@@ -112,7 +112,7 @@ public final class ModesOptions {
                 bw = Bandwidth.measure(par, (long) bandwidthMib << 20, 5);
                 log.accept(String.format(Locale.ROOT, "memory bandwidth (read, %d threads): %.1f GB/s", threads, bw));
             }
-            r = ModesBench.run(model, s, par, bw, log);
+            r = ModesBench.run(models, s, par, bw, log);
             if (reference != null) {
                 BenchRow ref = reference.apply(par, log);
                 r = r.withReference(bw != null ? ref.withBandwidth(bw) : ref);

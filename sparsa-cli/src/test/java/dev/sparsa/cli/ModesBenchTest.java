@@ -55,7 +55,7 @@ class ModesBenchTest {
         CliRun r = bench(relu, "exact,cats,teal,topk,predicted", "--quality-model", silu.toString(),
                 "--quality-model", relu.toString(), "--json", json.toString(), "--html", html.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("| mode | prefill tok/s | decode tok/s", "greedy agreement", "in-process");
+        assertThat(r.out()).contains("| mode | speed model | prefill tok/s | decode tok/s", "greedy agreement", "in-process");
         for (String m : MODES) {
             assertThat(r.out()).contains("| " + m + " |");
         }

@@ -36,12 +36,13 @@ public final class ModesReportHtml {
         sb.append("quality on ").append(esc(r.qualityCorpus())).append(String.format(Locale.ROOT,
                 " (first %d tokens, eval protocol) and greedy agreement with dense. %s at %s.</p>",
                 r.qualityTokens(), "Measured", esc(r.date())));
-        sb.append("<table><tr><th class='l'>mode</th><th>prefill tok/s</th><th>decode tok/s</th><th>prefill vs "
+        sb.append("<table><tr><th class='l'>mode</th><th class='l'>speed model</th><th>prefill tok/s</th><th>decode tok/s</th><th>prefill vs "
                 + "dense</th><th>decode vs dense</th><th>sparsity</th><th>ideal (bytes)</th><th>of ideal</th>"
                 + "<th class='l'>quality model</th><th>bits/byte</th><th>Δ vs dense</th><th>greedy agreement</th>"
                 + "</tr>");
         for (ModesResults.Row x : r.rows()) {
-            sb.append("<tr><td class='l'>").append(esc(x.mode())).append("</td><td>").append(stats(x.prefill()))
+            sb.append("<tr><td class='l'>").append(esc(x.mode())).append("</td><td class='l'>")
+                    .append(esc(x.speedModel())).append("</td><td>").append(stats(x.prefill()))
                     .append("</td><td>").append(stats(x.decode())).append("</td><td>").append(times(x.prefillSpeedup()))
                     .append("</td><td>").append(times(x.decodeSpeedup())).append("</td><td>").append(pct(x.sparsity()))
                     .append("</td><td>").append(times(x.idealSpeedup())).append("</td><td>")
