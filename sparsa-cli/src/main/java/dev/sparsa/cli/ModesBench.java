@@ -301,16 +301,11 @@ public final class ModesBench {
         return rows;
     }
 
-    /** Whether {@code files} were written by {@code sparsa synth} (its config's marker or its directory name). */
+    /** Whether {@code files} were written by {@code sparsa synth} (its marker file in the folder). */
     static boolean synthetic(ModelFiles files) {
         Path p = files.location().toAbsolutePath().normalize();
-        for (Path q = p; q != null; q = q.getParent()) {
-            if (q.getFileName() != null && q.getFileName().toString().equals("synth")) {
-                return true;
-            }
-        }
         Path dir = Files.isDirectory(p) ? p : p.getParent();
-        return dir != null && Files.isRegularFile(dir.resolve("synth.json"));
+        return dir != null && Files.isRegularFile(dir.resolve(dev.sparsa.perf.Synth.MARKER));
     }
 
     /**
