@@ -123,7 +123,7 @@ public final class FfnLayerCompare implements Callable<Integer> {
         List<FfnKernel> ks = new ArrayList<>();
         ks.add(new DenseFfn(w, act));
         FfnKernel bundled;
-        if (kernel.equals("predicted")) {                            // predictor + c·gate + union·(up + down)
+        if (kernel.equals("predicted")) {          // predictor (once per batch) + c·gate + union·(up + down)
             PredictedSparseFfn p = new PredictedSparseFfn(w, act, PredictedSparseFfn.DEFAULT_RANK,
                     PredictedSparseFfn.DEFAULT_CANDIDATES, 7);
             ks.add(new PredictorFfn(w, act, p.predictor(), p.threshold(), new NeuronRule.NonZero(), null,
@@ -147,7 +147,7 @@ public final class FfnLayerCompare implements Callable<Integer> {
                 c += cands[i] ? 1 : 0;
             }
             pairs = keptPairs[0];
-            sparseBytes = (double) p.predictorBytes() * batch + (double) c / f * w.gate().data().byteSize()
+            sparseBytes = (double) p.predictorBytes() + (double) c / f * w.gate().data().byteSize()
                     + (double) u * perNeuron;
         } else {
             ks.add(new ExactSparseFfn(w, act, down, FfnLayout.SPLIT));

@@ -238,6 +238,9 @@ public final class ModesBench {
             for (Row sp : speedRows) {
                 LinkedHashSet<String> notes = new LinkedHashSet<>(sp.notes());
                 notes.addAll(q.notes);
+                notes.removeIf(n -> n.contains(": calibration ") && notes.stream().anyMatch(o -> o != n
+                        && o.startsWith(n.substring(0, n.indexOf(": ") + 2))
+                        && o.contains(n.substring(n.indexOf(": calibration ") + 14))));
                 Row row = new Row(m.key(), sp.speedModel(), sp.dtype(), sp.prefill(), sp.decode(),
                         sp.prefillSpeedup(), sp.decodeSpeedup(), sp.sparsity(), sp.bytesPerToken(), sp.idealSpeedup(),
                         sp.fractionOfIdeal(), sp.recall(), sp.speedActivations(), Bench.modelName(qp),
@@ -404,17 +407,41 @@ public final class ModesBench {
         LlamaWeights lw = LlamaWeights.load(cfg, files.weights());
         Calibration cal = new Calibrator(lw, par, log).run(w, c.name(), ModelShape.of(cfg, files.weights()),
                 Calibrator.Options.defaults(mode, target));
-        try {
-            CalibrationFile.write(dest, cal);
-            line += ", written there";
-        } catch (RuntimeException e) {                          // a read-only model folder: kept for this run
+        String refused = writable(dest.getParent());
+        if (refused == null) {
+            try {
+                CalibrationFile.write(dest, cal);
+                line += ", written there";
+            } catch (RuntimeException e) {
+                refused = e.getMessage().lines().findFirst().orElse("");
+            }
+        }
+        if (refused != null) {                                  // a read-only model folder: kept for this run
             held.put(new HeldKey(files.location().toAbsolutePath().normalize(), mode), cal);
-            line += ", kept in memory for this run (cannot write it there: " + e.getMessage().lines().findFirst()
-                    .orElse("") + ")";
+            line += ", kept in memory for this run (not written beside the model: " + refused + ")";
         }
         log.accept("sparsa: " + line);
         notes.add(line);
         return SparseModels.of(lw, mode, cal, stats);
+    }
+
+    /**
+     * Null when a calibration may be written into {@code dir}, else why not: not writable, or its owner-write
+     * permission bit is off (a folder made read-only on purpose, such as Sparsa's model cache, even for root).
+     */
+    static String writable(Path dir) {
+        if (dir == null || !Files.isWritable(dir)) {
+            return "the folder is not writable";
+        }
+        try {
+            var perms = Files.getPosixFilePermissions(dir);
+            if (!perms.contains(java.nio.file.attribute.PosixFilePermission.OWNER_WRITE)) {
+                return "the folder is read-only";
+            }
+        } catch (UnsupportedOperationException | java.io.IOException e) {
+            // no POSIX permissions: isWritable decided
+        }
+        return null;
     }
 
     record HeldKey(Path model, SparseMode mode) {

@@ -111,7 +111,24 @@ class ModesBenchTest {
 
         CliRun second = bench(relu, "cats");                 // the files are found now: no calibration
         assertThat(second.code()).as(second.err()).isZero();
-        assertThat(second.out()).doesNotContain("in-process").contains("sparsa-calibration-cats.safetensors");
+        assertThat(second.out()).doesNotContain("in-process").contains("relu: calibration "
+                + "sparsa-calibration-cats.safetensors");
+        assertThat(r.out()).as("a file just made is not listed twice").doesNotContain("relu: calibration "
+                + "sparsa-calibration-cats.safetensors");
+    }
+
+    @Test
+    void aReadOnlyModelFolderKeepsTheCalibrationInMemory() throws Exception {
+        Path ro = EvalGolden.load().writeModelDir("silu", tmp.resolve("silu-ro"));
+        Files.setPosixFilePermissions(ro, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+        try {
+            CliRun r = bench(ro, "cats");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.out()).contains("kept in memory for this run").contains("| cats |");
+            assertThat(ro.resolve("sparsa-calibration-cats.safetensors")).doesNotExist();
+        } finally {
+            Files.setPosixFilePermissions(ro, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
     }
 
     private static void oneLineError(CliRun r, String... fragments) {
