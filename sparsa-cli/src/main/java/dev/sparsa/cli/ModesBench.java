@@ -9,7 +9,9 @@ import dev.sparsa.eval.EvalResult;
 import dev.sparsa.eval.EvalWindows;
 import dev.sparsa.eval.Evaluator;
 import dev.sparsa.eval.TokenStream;
+import dev.sparsa.infer.Predictor;
 import dev.sparsa.infer.PredictorFfn;
+import dev.sparsa.infer.ReplayFfn;
 import dev.sparsa.infer.SparseStats;
 import dev.sparsa.infer.mode.Calibration;
 import dev.sparsa.infer.mode.CalibrationFile;
@@ -39,6 +41,7 @@ import dev.sparsa.tensor.Parallel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -268,20 +271,25 @@ public final class ModesBench {
             int context = ids.length + s.decodeTokens() / 2;
             double denseBytes = DecodeBytes.dense(files, context);
             String dtype = files.weights().tensor("model.layers.0.mlp.gate_proj.weight").dtype().name();
-            String activations = synthetic(files) ? "random weights (sparsa synth): for predicted, a predictor of "
-                    + "random activations" : "trained weights";
+            Replay replay = modes.contains(SparseMode.PREDICTED) && synthetic(files) ? replay(s, par, log, held)
+                    : null;
+            String activations = !synthetic(files) ? "trained weights" : replay != null ? "random weights (sparsa "
+                    + "synth); predicted replays a trained model's reads (see its note)" : "random weights (sparsa "
+                    + "synth): for predicted, a predictor of random activations";
             Stats dPre = null;
             Stats dDec = null;
             for (SparseMode m : modes) {
                 List<String> notes = new ArrayList<>();
+                boolean replayed = m == SparseMode.PREDICTED && replay != null;
                 long l0 = System.nanoTime();
-                LlamaModel timed = load(files, m, s, par, log, notes, null, held);
+                LlamaModel timed = replayed ? replay.model(files) : load(files, m, s, par, log, notes, null, held);
                 log.accept(String.format(Locale.ROOT, "%s --sparse %s: loaded in %.1f s", Bench.modelName(model),
                         m.key(), (System.nanoTime() - l0) / 1e9));
                 Bench.Timings t = Bench.time(timed, ids, s.decodeTokens(), s.warmup(), s.reps(), par, log);
                 timed = null;                                   // its copies (bundles) may go before the next load
                 SparseStats decodeStats = new SparseStats(cfg.numLayers());   // what the decoded tokens alone skip
-                LlamaModel measured = load(files, m, s, par, log, notes, decodeStats, held);
+                LlamaModel measured = replayed ? replay.model(files)
+                        : load(files, m, s, par, log, notes, decodeStats, held);
                 SkipTap tap = SkipTap.record(measured, ids, s.decodeTokens(), par);
                 double bytes = bytesPerToken(files, measured, m, tap, decodeStats, context);
                 if (m == SparseMode.DENSE) {
@@ -290,8 +298,11 @@ public final class ModesBench {
                     bytes = denseBytes;
                 }
                 Double recall = decodeStats.hasPredictor() ? decodeStats.recall(-1) : null;
-                if (m == SparseMode.PREDICTED && synthetic(files)) {
-                    notes.add("predictor speed on random weights: its active sets have no trained structure");
+                if (replayed) {
+                    notes.add(replay.note());
+                } else if (m == SparseMode.PREDICTED && synthetic(files)) {
+                    notes.add("predictor speed on random weights: its active sets have no trained structure (give a "
+                            + "ReLU-family --quality-model to replay a trained model's reads instead)");
                 }
                 double ideal = denseBytes / bytes;
                 double speedup = t.decode().median() / dDec.median();
@@ -302,6 +313,89 @@ public final class ModesBench {
             }
         }
         return rows;
+    }
+
+    /**
+     * A trained model's predicted-kernel reads, per layer and position ({@link ReplayFfn.Trace}), to time the predicted
+     * mode on weights without trained structure.
+     */
+    record Replay(String source, List<ReplayFfn.Trace> traces, Predictor.Kind kind, int rank) {
+        /** The speed model's layers over the replay kernel (layer ℓ replays trained layer ⌊ℓ·L₀/L⌋). */
+        LlamaModel model(ModelFiles files) {
+            ModelConfig cfg = files.config();
+            int layers = cfg.numLayers();
+            return LlamaModel.of(LlamaWeights.load(cfg, files.weights()), (fw, a) -> new ReplayFfn(fw, a,
+                    traces.get(fw.layer() * traces.size() / layers), kind, rank, 7), null);
+        }
+
+        String note() {
+            double k = traces.stream().mapToDouble(ReplayFfn.Trace::keptShare).average().orElse(Double.NaN);
+            double c = traces.stream().mapToDouble(ReplayFfn.Trace::candidateShare).average().orElse(Double.NaN);
+            return String.format(Locale.ROOT, "speed: the reads of %s's predicted kernel (trained; %d positions, "
+                            + "candidates %.1f%%, kept %.1f%%, %s predictor rank %d) replayed on these weights "
+                            + "(ReplayFfn)", source, traces.getFirst().candidates().size(), 100 * c, 100 * k,
+                    kind.key(), rank);
+        }
+    }
+
+    /**
+     * Records the reads of the first ReLU-family quality model in the predicted mode (calibrated in-process if
+     * needed) over a prompt and greedy tokens of the bench's lengths; null when no quality model is ReLU-family.
+     */
+    static Replay replay(Settings s, Parallel par, Consumer<String> log, Map<HeldKey, Calibration> held) {
+        List<ModelConfig> cfgs = configs(s.qualityModels());
+        int pick = -1;
+        for (int i = 0; i < cfgs.size() && pick < 0; i++) {
+            pick = relu(cfgs.get(i)) ? i : -1;
+        }
+        if (pick < 0) {
+            return null;
+        }
+        Path qp = s.qualityModels().get(pick);
+        try (ModelFiles files = ModelFiles.open(qp)) {
+            ModelConfig cfg = files.config();
+            LlamaModel m = load(files, SparseMode.PREDICTED, s, par, log, new ArrayList<>(), null, held);
+            PredictorFfn p0 = (PredictorFfn) m.ffn(0);
+            int maxPos = cfg.maxPositions() > 0 ? cfg.maxPositions() : Integer.MAX_VALUE;
+            int decode = Math.max(2, Math.min(s.decodeTokens(), maxPos / 2));
+            int[] ids = BenchPrompt.ids(files, GenerateCommand.findTokenizer(files, null),
+                    Math.max(1, Math.min(s.promptTokens(), maxPos - decode)), 7);
+            int f = cfg.intermediateSize();
+            List<List<int[]>> cand = new ArrayList<>();
+            List<List<int[]>> kept = new ArrayList<>();
+            for (int l = 0; l < cfg.numLayers(); l++) {
+                cand.add(new ArrayList<>());
+                kept.add(new ArrayList<>());
+            }
+            ActivationTap tap = (layer, pos, x, xo, gate, a, h, off) -> {
+                int nc = 0;
+                int nk = 0;
+                int[] c = new int[f];
+                int[] k = new int[f];
+                for (int i = 0; i < f; i++) {
+                    if (gate[off + i] != 0f) {                  // the kernel computed g_i: a candidate
+                        c[nc++] = i;
+                    }
+                    if (h[off + i] != 0f) {
+                        k[nk++] = i;
+                    }
+                }
+                cand.get(layer).add(Arrays.copyOf(c, nc));
+                kept.get(layer).add(Arrays.copyOf(k, nk));
+            };
+            KvCache cache = m.newCache(ids.length + decode);
+            int next = Sampler.argmax(m.forward(cache, ids, false, tap, par));
+            for (int i = 1; i < decode; i++) {
+                next = Sampler.argmax(m.decode(cache, next, tap, par));
+            }
+            List<ReplayFfn.Trace> traces = new ArrayList<>();
+            for (int l = 0; l < cfg.numLayers(); l++) {
+                traces.add(new ReplayFfn.Trace(f, cand.get(l), kept.get(l)));
+            }
+            Replay r = new Replay(Bench.modelName(qp), traces, p0.predictor().kind(), p0.predictorRank());
+            log.accept("sparsa: " + r.note());
+            return r;
+        }
     }
 
     /** Whether {@code files} were written by {@code sparsa synth} (its marker file in the folder). */
@@ -342,6 +436,9 @@ public final class ModesBench {
                         bytes -= s * tensorBytes(files, pre + names[i] + ".weight");
                     }
                 }
+            } else if (k instanceof ReplayFfn r) {              // the same, with the replayed candidate share
+                bytes -= gate + up + down;
+                bytes += r.predictorBytes() + r.candidateShare() * gate + kept * (up + down) / f;
             } else if (k instanceof PredictorFfn p) {           // P + |C|·gate row + |I|·(up row + down column)
                 double cand = stats.hasPredictor() ? stats.candidateShare(l) : 1;
                 bytes -= gate + up + down;

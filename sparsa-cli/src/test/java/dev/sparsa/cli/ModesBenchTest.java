@@ -118,6 +118,25 @@ class ModesBenchTest {
     }
 
     @Test
+    void predictedOnSyntheticWeightsReplaysTheTrainedModelsReads() throws Exception {
+        Path synth = EvalGolden.load().writeModelDir("relu", tmp.resolve("relu-synth"));
+        Files.writeString(synth.resolve(dev.sparsa.perf.Synth.MARKER), "{}");
+        Path json = tmp.resolve("replay.json");
+        CliRun r = bench(synth, "predicted", "--quality-model", relu.toString(), "--json", json.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("replayed on these weights", "predicted replays a trained model's reads");
+        JsonNode row = JSON.readTree(json.toFile()).get("rows").get(1);
+        assertThat(row.get("mode").asText()).isEqualTo("predicted");
+        assertThat(row.get("sparsity").asDouble()).as("the trained model's kept share").isBetween(0.05, 0.95);
+        assertThat(row.get("ideal_speedup").asDouble()).isFinite().isPositive();
+        assertThat(synth.resolve("sparsa-calibration-predicted.safetensors")).as("no predictor of random weights")
+                .doesNotExist();
+        CliRun alone = bench(synth, "predicted");                  // no ReLU quality model: said, not replayed
+        assertThat(alone.code()).as(alone.err()).isZero();
+        assertThat(alone.out()).contains("predictor speed on random weights").doesNotContain("replayed");
+    }
+
+    @Test
     void aReadOnlyModelFolderKeepsTheCalibrationInMemory() throws Exception {
         Path ro = EvalGolden.load().writeModelDir("silu", tmp.resolve("silu-ro"));
         Files.setPosixFilePermissions(ro, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
