@@ -58,7 +58,9 @@ import java.util.function.Consumer;
  * protocol on the quality text with the same mode, Δ vs dense on the same model, and greedy agreement with dense:
  * the share of positions of dense's greedy continuations of a few prompts where the mode's argmax is dense's token,
  * teacher-forced on dense's tokens). Modes are driven through {@link SparseModels}, so every mode of
- * {@link SparseMode} appears here without code of its own. A mode whose calibration file is missing is calibrated
+ * {@link SparseMode} appears here without code of its own. On {@code sparsa synth} weights the predicted speed row
+ * replays a ReLU-family quality model's recorded reads ({@link Replay}, {@link ReplayFfn}) instead of a predictor of
+ * random activations. A mode whose calibration file is missing is calibrated
  * in-process with {@code sparsa calibrate}'s defaults and the file written beside the model (said on stderr and in
  * the row's note), so the next run reuses it.
  */
