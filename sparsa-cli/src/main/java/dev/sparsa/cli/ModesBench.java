@@ -480,7 +480,7 @@ public final class ModesBench {
             return SparseModels.of(LlamaWeights.load(files.config(), files.weights()), mode, kept, stats);
         }
         if (Files.isRegularFile(dest)) {
-            String who = files.location().getFileName() + ": ";
+            String who = Bench.modelName(files.location()) + ": ";
             if (notes.stream().noneMatch(n -> n.startsWith(who) && n.contains(dest.getFileName().toString()))) {
                 notes.add(who + "calibration " + dest.getFileName());
             }
@@ -499,7 +499,7 @@ public final class ModesBench {
                 "brown-train");
         EvalWindows w = EvalWindows.of(TokenStream.of(c, tok, eos.id(), s.calibrateTokens()), window(cfg, s.ctx()));
         String line = String.format(Locale.ROOT, "%s: no %s; calibrated %s in-process with sparsa calibrate's "
-                        + "defaults (%s, %d tokens of %s)", files.location().getFileName(),
+                        + "defaults (%s, %d tokens of %s)", Bench.modelName(files.location()),
                 dest.getFileName(), mode.key(), Double.isNaN(target) ? "exact-zero labels, recall 0.99"
                         : "target 0.5", w.stream().size(), c.name());
         log.accept("sparsa: " + line + " ...");
