@@ -47,7 +47,8 @@ import java.util.function.Consumer;
 @Command(name = "bench-e2e", mixinStandardHelpOptions = true,
         description = "End-to-end prefill/decode tokens/s of Sparsa vs llama.cpp (de.kherud:llama) and Jlama on "
                 + "random-weight models at a realistic shape (created with sparsa synth when missing), with the fraction"
-                + " of the memory bandwidth measured in the same run.")
+                + " of the memory bandwidth measured in the same run. --modes: dense and each sparse mode side by side "
+                + "with their quality cost and llama.cpp dense Q8_0 as the reference row (docs/sparse-modes.md).")
 public final class EndToEnd implements Callable<Integer> {
 
     @Option(names = "--shape", defaultValue = "tinyllama", description = "Model shape (default ${DEFAULT-VALUE}).")
@@ -88,6 +89,9 @@ public final class EndToEnd implements Callable<Integer> {
     @Option(names = "--markdown", paramLabel = "FILE", description = "Write the table as Markdown (atomically).")
     Path markdown;
 
+    @CommandLine.Mixin
+    dev.sparsa.cli.ModesOptions modesOptions = new dev.sparsa.cli.ModesOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -121,6 +125,12 @@ public final class EndToEnd implements Callable<Integer> {
             throw new SparsaException.UsageException("--shape: unknown shape '" + shape + "'");
         }
         Path dir = cache != null ? cache : defaultCache();
+        if (modesOptions.modes != null) {
+            return modes(s, dir, log);
+        }
+        if (modesOptions.html != null) {
+            throw new SparsaException.UsageException("--html is for --modes");
+        }
         String load0 = loadAverage();
         Synth.Result dense = Synth.ensure(new Synth.Options(s, DType.BF16, DType.Q8_0, "silu", sparsity, 1),
                 dir.resolve(shape + "-silu"), log);
@@ -197,6 +207,32 @@ public final class EndToEnd implements Callable<Integer> {
             AtomicFile.write(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(res));
         }
         return 0;
+    }
+
+    /**
+     * {@code --modes}: dense and each sparse mode side by side (dev.sparsa.cli.ModesBench) on the Q8_0 GGUFs of the
+     * synthetic models, exact and predicted on the FATReLU one, cats, teal and topk on the SiLU one (each against
+     * Sparsa dense on the same file), quality on the {@code --quality-model}s, and llama.cpp dense Q8_0 on the SiLU
+     * file as the reference row of the same run.
+     */
+    private int modes(Synth.Shape s, Path dir, Consumer<String> log) throws Exception {
+        if (modesOptions.qualityModels.isEmpty()) {
+            throw new SparsaException.UsageException("--modes needs --quality-model DIR: trained models for the "
+                    + "quality rows (a ReLU-family one for exact/predicted, e.g. a ProSparse tiny-llama; a dense one "
+                    + "for cats/teal/topk, e.g. the cached micro-llama under ~/.cache/sparsa/models); the synthetic "
+                    + "models have random weights");
+        }
+        modesOptions.settings(promptTokens, decodeTokens, warmup, reps);     // bad values fail before any synth
+        Synth.Result dense = Synth.ensure(new Synth.Options(s, DType.BF16, DType.Q8_0, "silu", sparsity, 1),
+                dir.resolve(shape + "-silu"), log);
+        Synth.Result sparse = Synth.ensure(new Synth.Options(s, DType.BF16, DType.Q8_0, "fatrelu", sparsity, 1),
+                dir.resolve(shape + "-fatrelu" + Math.round(sparsity * 100)), log);
+        Tokenizer tok = TokenizerJson.load(dense.dir().resolve(ModelFiles.TOKENIZER));
+        BenchPrompt prompt = BenchPrompt.of(tok, promptTokens, 7);
+        double denseQ8 = bytes(dense.gguf(), promptTokens + decodeTokens / 2);
+        return modesOptions.run(List.of(sparse.gguf(), dense.gguf()), threads, promptTokens, decodeTokens, warmup,
+                reps, 1024, json, spec, (par, lg) -> peer(() -> Peers.llamaCpp(dense.gguf(), prompt, decodeTokens,
+                        threads, warmup, reps, lg), "llama.cpp", Bench.modelName(dense.gguf()), "Q8_0", denseQ8));
     }
 
     private BenchRow sparsa(Path model, String ffn, BenchPrompt prompt, Parallel par, Consumer<String> log) {

@@ -9,6 +9,9 @@ import java.util.concurrent.Callable;
 
 import dev.sparsa.infer.ExactSparseFfn;
 import dev.sparsa.infer.FfnLayout;
+import dev.sparsa.infer.NeuronRule;
+import dev.sparsa.infer.PredictedSparseFfn;
+import dev.sparsa.infer.PredictorFfn;
 import dev.sparsa.io.RandomWeights;
 import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
@@ -49,6 +52,11 @@ public final class FfnLayerCompare implements Callable<Integer> {
     int d;
     @Option(names = "--f", defaultValue = "11008")
     int f;
+    @Option(names = "--kernel", defaultValue = "exact",
+            description = "exact (gate-first exact-sparse) or predicted (a rank-64 predictor built from W_gate, 30% "
+                    + "candidates: PredictedSparseFfn; its batch path keeps each token's candidates). Default: "
+                    + "${DEFAULT-VALUE}.")
+    String kernel;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new FfnLayerCompare()).execute(args));
@@ -56,8 +64,12 @@ public final class FfnLayerCompare implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        System.out.printf(Locale.ROOT, "FFN layer D %d x F %d, %d threads, %d interleaved repetitions; load average %s%n%n",
-                d, f, threads, reps, load());
+        if (!kernel.equals("exact") && !kernel.equals("predicted")) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--kernel must be exact or predicted, got "
+                    + kernel);
+        }
+        System.out.printf(Locale.ROOT, "FFN layer D %d x F %d, %s kernels, %d threads, %d interleaved repetitions; load "
+                + "average %s%n%n", d, f, kernel, threads, reps, load());
         System.out.println("| dtype | sparsity | batch | active (union) | ideal | dense ms | split ms | bundled ms |"
                 + (batches.size() > 1 || batches.get(0) > 1 ? " per-token ms |" : "")
                 + " split speedup | bundled speedup | bundled / ideal | bundled GB/s | dense GB/s |");
@@ -110,8 +122,37 @@ public final class FfnLayerCompare implements Callable<Integer> {
         double sparseBytes = w.gate().data().byteSize() + (double) u * perNeuron;
         List<FfnKernel> ks = new ArrayList<>();
         ks.add(new DenseFfn(w, act));
-        ks.add(new ExactSparseFfn(w, act, down, FfnLayout.SPLIT));
-        ExactSparseFfn bundled = new ExactSparseFfn(w, act);
+        FfnKernel bundled;
+        if (kernel.equals("predicted")) {          // predictor (once per batch) + c·gate + union·(up + down)
+            PredictedSparseFfn p = new PredictedSparseFfn(w, act, PredictedSparseFfn.DEFAULT_RANK,
+                    PredictedSparseFfn.DEFAULT_CANDIDATES, 7);
+            ks.add(new PredictorFfn(w, act, p.predictor(), p.threshold(), new NeuronRule.NonZero(), null,
+                    FfnLayout.SPLIT));
+            bundled = p;
+            boolean[] kept = new boolean[f];                         // the union of the kept sets (h ≠ 0)
+            boolean[] cands = new boolean[f];                        // g is computed for candidates only
+            long[] keptPairs = new long[1];
+            p.forward(x, batch, 0, new float[batch * d], p.newActivations(batch), (layer, pos, xx, xo, gate, a, h,
+                    off) -> {
+                for (int i = 0; i < f; i++) {
+                    kept[i] |= h[off + i] != 0f;
+                    cands[i] |= gate[off + i] != 0f;
+                    keptPairs[0] += h[off + i] != 0f ? 1 : 0;
+                }
+            }, par);
+            u = 0;
+            int c = 0;
+            for (int i = 0; i < f; i++) {
+                u += kept[i] ? 1 : 0;
+                c += cands[i] ? 1 : 0;
+            }
+            pairs = keptPairs[0];
+            sparseBytes = (double) p.predictorBytes() + (double) c / f * w.gate().data().byteSize()
+                    + (double) u * perNeuron;
+        } else {
+            ks.add(new ExactSparseFfn(w, act, down, FfnLayout.SPLIT));
+            bundled = new ExactSparseFfn(w, act);
+        }
         ks.add(bundled);
         boolean perToken = batch > 1 || batches.size() > 1;
         int n = ks.size() + (perToken ? 1 : 0);

@@ -34,6 +34,8 @@ import java.util.function.Consumer;
         description = {"Measure Sparsa's prefill and decode tokens/s on a Llama model (warm-up, then repetitions: "
                 + "median [min-max]), bytes read per decoded token, GB/s and the fraction of the memory bandwidth "
                 + "measured in the same run (STREAM-style read).",
+                "--modes dense,exact,cats,teal,topk,predicted: dense and each sparse mode side by side with their "
+                        + "quality cost (bits/byte and greedy agreement with dense; docs/sparse-modes.md).",
                 "Peers (llama.cpp, Jlama) are compared by ./sparsa bench-e2e (module sparsa-bench)."})
 public final class BenchCommand implements Callable<Integer> {
 
@@ -70,6 +72,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Mixin
     SparseOption sparseOption = new SparseOption();
 
+    @Mixin
+    ModesOptions modesOptions = new ModesOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -79,6 +84,18 @@ public final class BenchCommand implements Callable<Integer> {
         if (n < 1 || reps < 1 || warmup < 0 || promptTokens < 1 || decodeTokens < 2 || bandwidthMib < 1) {
             throw new SparsaException.UsageException("--threads, --reps, --prompt-tokens, --bandwidth-mib must be >= 1,"
                     + " --decode-tokens >= 2 (decode speed is timed between the first and the last token), --warmup >= 0");
+        }
+        if (modesOptions.modes != null) {
+            if (!sparseOption.sparse.equals("dense") || sparseOption.calibration != null || !ffn.equals("dense")
+                    || gguf != null) {
+                throw new SparsaException.UsageException("--modes runs every mode itself: give no --sparse, "
+                        + "--calibration, --ffn or --gguf with it");
+            }
+            return modesOptions.run(List.of(model), n, promptTokens, decodeTokens, warmup, reps, bandwidthMib, json, spec,
+                    null);
+        }
+        if (modesOptions.html != null) {
+            throw new SparsaException.UsageException("--html is for --modes");
         }
         SparseMode mode = sparseOption.mode();
         if (mode != SparseMode.DENSE && !ffn.equals("dense")) {

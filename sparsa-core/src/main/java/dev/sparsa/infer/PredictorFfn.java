@@ -31,7 +31,9 @@ import java.util.Arrays;
  * |W_up| + |W_down^T|; the mmap'd originals are read only by the recall measurement. Per token: the predictor, then
  * one parallel pass over fixed neuron slices (candidate gate rows, decision, up rows, {@code h_i d_i} into the
  * slice's partial output), then y = Σ of the partials in slice order (the same bits for any thread count; see
- * {@link GateSparseFfn}). A batch runs the tokens one after the other (each token has its own candidates).
+ * {@link GateSparseFfn}). A batch (prefill chunk, batched decode) keeps each token's own candidates and kept set but
+ * reads each neuron's record once for all the tokens that need it: gate row for the tokens whose candidates hold it,
+ * up row for those that keep it, down column once for the union ({@link #bundledBatch}).
  */
 public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFfn {
     private final Predictor predictor;
@@ -111,11 +113,13 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
         final float[] scores;
         final int[] cand;
         final float[] dense;
+        final float[] batchScores;
 
         PredScratch(int capacity, int f, int d, int rank) {
             super(capacity, f, d);
             z = new float[rank];
             scores = new float[f];
+            batchScores = capacity > 1 ? new float[capacity * f] : scores;
             cand = new int[f];
             dense = new float[f];
         }
@@ -131,8 +135,10 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
                         Parallel par) {
         PredScratch sc = scratch(acts, PredScratch.class, batch, w);
         if (layout == FfnLayout.BUNDLED) {
-            for (int b = 0; b < batch; b++) {
-                fusedOne(x, b, pos0, y, sc, tap, par);
+            if (batch == 1) {
+                fusedOne(x, 0, pos0, y, sc, tap, par);
+            } else {
+                bundledBatch(x, batch, pos0, y, sc, tap, par);
             }
             return;
         }
@@ -285,6 +291,109 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
             return;
         }
         reduce(parts, y, xo, par);                                  // y = Σ_s part_s
+    }
+
+    /**
+     * Bundled batch (prefill chunk, batched decode): {@code s_b = P(x_b)} per token, then one parallel pass over the
+     * neurons: for neuron i the gate row is read once for the tokens whose candidate set C_b holds it, the label rule
+     * per token, the up row once for the tokens that keep it (four per read), and the down columns of the union of
+     * the kept sets once for all tokens ({@link #downUnion}). Each token's h is that of the one-token path (the same
+     * per-token sets C_b and I_b), so y_b equals it up to the order of the down sums; the result does not depend on
+     * the thread count, with a tap or without.
+     */
+    private void bundledBatch(float[] x, int batch, int pos0, float[] y, PredScratch sc, ActivationTap tap,
+                              Parallel par) {
+        int d = w.hiddenSize();
+        int f = w.intermediateSize();
+        NeuronBundles nb = bundles;
+        float[] s = sc.batchScores;
+        float[] g = sc.gate;
+        float[] a = sc.act;
+        float[] up = sc.up;
+        float[] h = sc.h;
+        boolean[] mark = sc.mark;
+        float t = label.magnitudeThreshold();
+        float thr = tau;
+        for (int b = 0; b < batch; b++) {
+            predictor.scores(x, b * d, sc.z, sc.scores, par);       // s_b = P(x_b)
+            System.arraycopy(sc.scores, 0, s, b * f, f);
+        }
+        par.forRange(f, 16, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                int m = 0;                                          // tokens keeping i, four per read of the row
+                int t0 = 0, t1 = 0, t2 = 0;
+                for (int b = 0; b < batch; b++) {
+                    int o = b * f + i;
+                    float gi = 0f;
+                    float ai = 0f;
+                    if (s[o] >= thr) {                              // C_b = {i : s_{b,i} ≥ τ}
+                        gi = nb.dotGate(i, x, b * d);               // g_{b,i} for i ∈ C_b only
+                        ai = act.apply(gi);
+                        ai = Math.abs(ai) >= t ? ai : 0f;           // I_b = {i ∈ C_b : label keeps act(g_{b,i})}
+                    }
+                    g[o] = gi;
+                    a[o] = ai;
+                    up[o] = 0f;
+                    if (ai == 0f) {
+                        continue;
+                    }
+                    switch (m++) {
+                        case 0 -> t0 = b;
+                        case 1 -> t1 = b;
+                        case 2 -> t2 = b;
+                        default -> {                                // up_{b,i} = W_up[i,:]·x_b, i ∈ I_b
+                            nb.dotUp4(i, x, t0 * d, t1 * d, t2 * d, b * d, up, t0 * f + i, t1 * f + i, t2 * f + i,
+                                    o);
+                            m = 0;
+                        }
+                    }
+                }
+                if (m > 0) {
+                    up[t0 * f + i] = nb.dotUp(i, x, t0 * d);
+                }
+                if (m > 1) {
+                    up[t1 * f + i] = nb.dotUp(i, x, t1 * d);
+                }
+                if (m > 2) {
+                    up[t2 * f + i] = nb.dotUp(i, x, t2 * d);
+                }
+                boolean any = false;
+                for (int b = 0; b < batch; b++) {
+                    int o = b * f + i;
+                    float hi = a[o] * act.up(up[o]);                // h_b = a_b ⊙ up'_b (0 outside I_b)
+                    h[o] = hi;
+                    any |= hi != 0f;
+                }
+                mark[i] = any;
+            }
+        });
+        if (stats != null) {
+            for (int b = 0; b < batch; b++) {
+                int o = b * f;
+                int nc = 0;
+                int kept = 0;
+                for (int i = 0; i < f; i++) {
+                    boolean c = s[o + i] >= thr;
+                    nc += c ? 1 : 0;
+                    kept += c && Math.abs(act.apply(g[o + i])) >= t ? 1 : 0;
+                }
+                measure(x, b * d, t, kept, nc, par, sc.dense);
+            }
+        }
+        if (tap.wants(w.layer())) {
+            for (int b = 0; b < batch; b++) {
+                tap.onFfn(w.layer(), pos0 + b, x, b * d, g, a, h, b * f);
+            }
+            Arrays.fill(mark, true);                                // the tap may have set entries: scan them all
+        }
+        int n = 0;
+        int[] active = sc.active;
+        for (int i = 0; i < f; i++) {
+            if (mark[i]) {
+                active[n++] = i;                                    // U = ∪_b I_b
+            }
+        }
+        downUnion(h, batch, active, n, y, par);                     // y_b = Σ_{i∈U} h_{b,i} d_i
     }
 
     // recall and precision against the label rule on the dense gate (the kept set I = C ∩ A has n neurons)

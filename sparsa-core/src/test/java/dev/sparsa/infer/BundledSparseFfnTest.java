@@ -132,6 +132,70 @@ class BundledSparseFfnTest {
         }
     }
 
+    /** Each token of {@code x} through the kernel's one-token path, one call per token. */
+    static float[] perToken(FfnKernel k, float[] x, int batch, int threads) {
+        float[] y = new float[batch * D];
+        try (Parallel par = new Parallel(threads)) {
+            var acts = k.newActivations(1);
+            float[] xb = new float[D];
+            float[] yb = new float[D];
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(x, b * D, xb, 0, D);
+                k.forward(xb, 1, b, yb, acts, ActivationTap.NONE, par);
+                System.arraycopy(yb, 0, y, b * D, D);
+            }
+        }
+        return y;
+    }
+
+    /**
+     * The predicted kernel's batch path (issue #9 §3): for every batch 1..16 it equals the one-token path token by
+     * token and the split twin (each token its own candidates), within float summation order; the same bits for 1,
+     * 2 and 3 threads and with a tap; the same recall and precision counts as the one-token path. τ 0.5 makes the
+     * predictor miss neurons, so the candidate sets differ per token and a union-only kernel would fail.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "Q8_0", "Q4_0"})
+    void bundledPredictorBatchEqualsItsOneTokenPathForEveryBatch(DType dtype) {
+        FfnWeights w = ffn(dtype, 47);
+        Activation relu = Activation.of("relu", 0f);
+        Predictor p = SparseKernelsTest.exactPredictor(w);
+        Random rnd = new Random(53);
+        for (float tau : new float[] {0f, 0.5f}) {
+            PredictorFfn bundled = new PredictorFfn(w, relu, p, tau, new NeuronRule.NonZero(), null);
+            PredictorFfn split = new PredictorFfn(w, relu, p, tau, new NeuronRule.NonZero(), null, FfnLayout.SPLIT);
+            for (int batch = 1; batch <= 16; batch++) {
+                String what = dtype + " τ " + tau + " batch " + batch;
+                float[] x = gaussian(rnd, batch * D, 1);
+                float[] y = run(bundled, x, batch, 2, ActivationTap.NONE);
+                float[] one = perToken(bundled, x, batch, 2);
+                assertThat(one).as(what).isNotEqualTo(new float[batch * D]);
+                close(y, one, 1e-5, what + " vs one token at a time");
+                close(y, run(split, x, batch, 2, ActivationTap.NONE), 1e-5, what + " vs split");
+                // the predictor is the gate itself: candidates g ≥ τ, kept g > 0, i.e. the dense FFN masked to g ≥ τ
+                // (float dtypes: a quantized W_down is re-quantized to Q8_0 down columns, another rounding)
+                if (dtype == DType.F32 || dtype == DType.BF16) {
+                    NeuronRule masked = tau > 0 ? new NeuronRule.Magnitude(tau) : new NeuronRule.NonZero();
+                    close(y, gateReference(w, relu, masked, x, batch), 1e-5, what + " vs dense masked");
+                }
+                assertThat(run(bundled, x, batch, 1, ActivationTap.NONE)).as(what).isEqualTo(y);
+                assertThat(run(bundled, x, batch, 3, ActivationTap.NONE)).as(what).isEqualTo(y);
+                assertThat(run(bundled, x, batch, 3, WATCH)).as(what + ", tapped").isEqualTo(y);
+            }
+            SparseStats sb = new SparseStats(1);
+            SparseStats s1 = new SparseStats(1);
+            float[] x = gaussian(rnd, 9 * D, 1);
+            run(new PredictorFfn(w, relu, p, tau, new NeuronRule.NonZero(), sb), x, 9, 2, ActivationTap.NONE);
+            perToken(new PredictorFfn(w, relu, p, tau, new NeuronRule.NonZero(), s1), x, 9, 2);
+            assertThat(sb.recall(0)).isEqualTo(s1.recall(0));
+            assertThat(sb.precision(0)).isEqualTo(s1.precision(0));
+            assertThat(sb.candidateShare(0)).isEqualTo(s1.candidateShare(0));
+            if (tau > 0) {
+                assertThat(sb.recall(0)).as("τ 0.5 misses active neurons").isLessThan(1);
+            }
+        }
+    }
+
     /**
      * The golden ReLU Llama with its FFN matrices stored as {@code t} (W_down [64, 176] stays F32 for the block types:
      * its rows of 176 are not whole 32-value blocks).

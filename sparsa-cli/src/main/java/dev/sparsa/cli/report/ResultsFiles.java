@@ -86,6 +86,16 @@ public final class ResultsFiles {
         }
     }
 
+    /** A {@code bench --modes} results file. */
+    public static dev.sparsa.perf.ModesResults readModes(Path file) {
+        try {
+            return JSON.readValue(file.toFile(), dev.sparsa.perf.ModesResults.class);
+        } catch (IOException e) {
+            throw SparsaException.FormatException.of(file, "malformed bench --modes JSON: "
+                    + e.getMessage().lines().findFirst().orElse(""));
+        }
+    }
+
     /** The {@code schema} field of a results file ("" when absent). */
     static String schema(Path file) {
         try {
@@ -124,6 +134,7 @@ public final class ResultsFiles {
             case DemoResults.SCHEMA -> DemoReportHtml.render(readDemo(json));
             case RedoResults.SCHEMA, PruneResults.AP, PruneResults.SAP, AttributionResults.SCHEMA ->
                     NeuronReport.html(readNeuron(json));
+            case dev.sparsa.perf.ModesResults.SCHEMA -> ModesReportHtml.render(readModes(json));
             default -> ReportHtml.render(readJson(json));
         };
         return writePage(page, html);

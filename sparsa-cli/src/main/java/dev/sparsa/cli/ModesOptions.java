@@ -1,0 +1,131 @@
+package dev.sparsa.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sparsa.SparsaException;
+import dev.sparsa.cli.report.ModesReportHtml;
+import dev.sparsa.cli.report.ResultsFiles;
+import dev.sparsa.infer.mode.SparseMode;
+import dev.sparsa.io.AtomicFile;
+import dev.sparsa.perf.Bandwidth;
+import dev.sparsa.perf.BenchRow;
+import dev.sparsa.tensor.Parallel;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
+
+/**
+ * {@code --modes} and its options, shared by {@code sparsa bench} and {@code bench-e2e} ({@link ModesBench}).
+ */
+public final class ModesOptions {
+    @Option(names = "--modes", split = ",", paramLabel = "MODE[,MODE...]",
+            description = "Run dense and each of these sparse modes side by side (" + "dense, exact, cats, teal, topk, "
+                    + "predicted, ...: every --sparse mode): tok/s, speedup vs dense, measured sparsity, ideal "
+                    + "speedup (bytes), fraction of ideal, bits/byte and its Δ vs dense, greedy agreement with dense. "
+                    + "A calibrated mode whose file is missing beside a model is calibrated in-process with sparsa "
+                    + "calibrate's defaults and the file written there (said in the output).")
+    public List<String> modes;
+
+    @Option(names = "--quality-model", paramLabel = "M",
+            description = "--modes: trained model(s) for the quality rows (repeatable; default: the --model). exact "
+                    + "and predicted use the first ReLU-family one, cats, teal and topk the first SiLU/GELU one "
+                    + "(else the first they can run on).")
+    public List<Path> qualityModels = List.of();
+
+    @Option(names = "--quality-text", paramLabel = "FILE",
+            description = "--modes: evaluate on this text (one document a line) instead of brown-valid.")
+    public Path qualityText;
+
+    @Option(names = "--quality-tokens", paramLabel = "N", defaultValue = "16384",
+            description = "--modes: first N tokens of the quality text (default ${DEFAULT-VALUE}).")
+    public long qualityTokens;
+
+    @Option(names = "--ctx", paramLabel = "N",
+            description = "--modes: eval window (default 256, or the model's max positions if smaller).")
+    public Integer ctx;
+
+    @Option(names = "--calibrate-text", paramLabel = "FILE",
+            description = "--modes: text of an in-process calibration instead of brown-train.")
+    public Path calibrateText;
+
+    @Option(names = "--calibrate-tokens", paramLabel = "N", defaultValue = "20000",
+            description = "--modes: tokens of an in-process calibration (default ${DEFAULT-VALUE}, sparsa "
+                    + "calibrate's).")
+    public long calibrateTokens;
+
+    @Option(names = "--agreement-prompts", paramLabel = "N", defaultValue = "4",
+            description = "--modes: prompts (16 tokens from the quality text) dense continues greedily (default "
+                    + "${DEFAULT-VALUE}).")
+    public int prompts;
+
+    @Option(names = "--agreement-tokens", paramLabel = "N", defaultValue = "32",
+            description = "--modes: greedy tokens per prompt (default ${DEFAULT-VALUE}).")
+    public int agreementTokens;
+
+    @Option(names = "--html", paramLabel = "FILE", description = "--modes: also write the HTML report (atomically).")
+    public Path html;
+
+    /** The settings; one-line usage errors for values that cannot work. */
+    public ModesBench.Settings settings(int promptTokens, int decodeTokens, int warmup, int reps) {
+        List<SparseMode> ms = ModesBench.parseModes(modes);
+        if (qualityTokens < 2 || calibrateTokens < 2) {
+            throw new SparsaException.UsageException("--quality-tokens and --calibrate-tokens must be >= 2, got "
+                    + qualityTokens + ", " + calibrateTokens);
+        }
+        if (prompts < 1 || agreementTokens < 1) {
+            throw new SparsaException.UsageException("--agreement-prompts and --agreement-tokens must be >= 1, got "
+                    + prompts + ", " + agreementTokens);
+        }
+        if (ctx != null && ctx < 2) {
+            throw new SparsaException.UsageException("--ctx must be at least 2, got " + ctx);
+        }
+        return new ModesBench.Settings(ms, promptTokens, decodeTokens, warmup, reps, qualityModels, qualityText,
+                qualityTokens, ctx, calibrateText, calibrateTokens, prompts, agreementTokens);
+    }
+
+    /**
+     * Runs the modes benchmark of {@code models} (speed; see {@link ModesBench#run}): checks first (nothing is measured on bad input), then the bandwidth
+     * probe (if {@code bandwidthMib} > 0), the rows, {@code reference} (may be null: bench-e2e's llama.cpp row), the
+     * table on stdout, {@code json} and {@code --html}.
+     */
+    public int run(List<Path> models, int threads, int promptTokens, int decodeTokens, int warmup, int reps,
+                   int bandwidthMib, Path json, CommandLine.Model.CommandSpec spec,
+                   BiFunction<Parallel, Consumer<String>, BenchRow> reference) throws Exception {
+        ModesBench.Settings s = settings(promptTokens, decodeTokens, warmup, reps);
+        ModesBench.check(models, s);
+        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = spec.commandLine().getOut();
+        Consumer<String> log = line -> {
+            err.println(line);
+            err.flush();
+        };
+        dev.sparsa.perf.ModesResults r;
+        try (Parallel par = new Parallel(threads)) {
+            Double bw = null;
+            if (bandwidthMib > 0) {
+                bw = Bandwidth.measure(par, (long) bandwidthMib << 20, 5);
+                log.accept(String.format(Locale.ROOT, "memory bandwidth (read, %d threads): %.1f GB/s", threads, bw));
+            }
+            r = ModesBench.run(models, s, par, bw, log);
+            if (reference != null) {
+                BenchRow ref = reference.apply(par, log);
+                r = r.withReference(bw != null ? ref.withBandwidth(bw) : ref);
+            }
+        }
+        out.println(ModesBench.table(r));
+        out.flush();
+        if (json != null) {
+            AtomicFile.write(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(r));
+        }
+        if (html != null) {
+            ResultsFiles.writePage(ModesReportHtml.render(r), html);
+        }
+        return 0;
+    }
+}

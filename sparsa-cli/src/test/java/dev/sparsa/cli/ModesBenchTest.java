@@ -1,0 +1,171 @@
+package dev.sparsa.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sparsa.eval.EvalGolden;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * {@code sparsa bench --modes} on the eval golden's tiny ReLU (speed and exact/predicted quality) and SiLU
+ * (cats/teal/topk quality) models: the table and JSON hold every mode with finite figures, dense first; exact costs
+ * nothing and agrees with dense on every greedy token; missing calibrations are made in-process and said, then
+ * reused; the HTML section is written and re-rendered from the JSON; bad input is one line before anything runs.
+ */
+class ModesBenchTest {
+    @TempDir
+    static Path tmp;
+    static Path silu;
+    static Path relu;
+    static String text;
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final List<String> MODES = List.of("dense", "exact", "cats", "teal", "topk", "predicted");
+
+    @BeforeAll
+    static void models() {
+        EvalGolden g = EvalGolden.load();
+        silu = g.writeModelDir("silu", tmp.resolve("silu"));
+        relu = g.writeModelDir("relu", tmp.resolve("relu"));
+        text = g.text.toString();
+    }
+
+    static CliRun bench(Path model, String modes, String... more) {
+        List<String> a = new ArrayList<>(List.of("bench", "--model", model.toString(), "--modes", modes,
+                "--quality-text", text, "--calibrate-text", text, "--ctx", "64", "--quality-tokens", "600",
+                "--calibrate-tokens", "600", "--prompt-tokens", "8", "--decode-tokens", "6", "--reps", "1",
+                "--warmup", "0", "--bandwidth-mib", "1", "--threads", "2", "--agreement-prompts", "3",
+                "--agreement-tokens", "12"));
+        a.addAll(List.of(more));
+        return CliRun.of(a.toArray(String[]::new));
+    }
+
+    @Test
+    void everyModeSideBySideWithItsQualityCost() throws Exception {
+        Path json = tmp.resolve("modes.json");
+        Path html = tmp.resolve("modes.html");
+        CliRun r = bench(relu, "exact,cats,teal,topk,predicted", "--quality-model", silu.toString(),
+                "--quality-model", relu.toString(), "--json", json.toString(), "--html", html.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("| mode | speed model | prefill tok/s | decode tok/s", "greedy agreement", "in-process");
+        for (String m : MODES) {
+            assertThat(r.out()).contains("| " + m + " |");
+        }
+        JsonNode root = JSON.readTree(json.toFile());
+        assertThat(root.get("schema").asText()).isEqualTo(ModesBench.SCHEMA);
+        JsonNode rows = root.get("rows");
+        assertThat(rows).hasSize(MODES.size());
+        for (int i = 0; i < MODES.size(); i++) {
+            JsonNode x = rows.get(i);
+            String m = MODES.get(i);
+            assertThat(x.get("mode").asText()).isEqualTo(m);
+            for (String f : new String[] {"decode_speedup", "prefill_speedup", "sparsity", "ideal_speedup",
+                "bits_per_byte", "dense_bits_per_byte", "bytes_per_token"}) {
+                assertThat(x.get(f)).as(m + " " + f).isNotNull();
+                assertThat(x.get(f).asDouble()).as(m + " " + f).isFinite();
+            }
+            assertThat(x.get("decode_tok_s").get("median").asDouble()).as(m).isPositive();
+            assertThat(x.get("sparsity").asDouble()).as(m).isBetween(0.0, 1.0);
+            if (!m.equals("dense")) {
+                assertThat(x.get("bits_per_byte_delta").asDouble()).as(m).isFinite();
+                assertThat(x.get("fraction_of_ideal").asDouble()).as(m).isFinite().isPositive();
+                assertThat(x.get("greedy_agreement").asDouble()).as(m).isBetween(0.0, 1.0);
+                assertThat(x.get("agreement_tokens").asInt()).as(m).isEqualTo(3 * 12);
+            }
+            String q = m.equals("exact") || m.equals("predicted") ? "relu" : "silu";   // dense: the first given
+            assertThat(x.get("quality_model").asText()).as(m).isEqualTo(q);
+        }
+        JsonNode dense = rows.get(0);
+        assertThat(dense.get("ideal_speedup").asDouble()).isEqualTo(1.0);
+        assertThat(dense.get("decode_speedup").asDouble()).isEqualTo(1.0);
+        JsonNode exact = rows.get(1);
+        assertThat(exact.get("bits_per_byte_delta").asDouble()).isCloseTo(0, within(1e-6));
+        assertThat(exact.get("greedy_agreement").asDouble()).isEqualTo(1.0);
+        assertThat(exact.get("ideal_speedup").asDouble()).as("the ReLU model has zeros to skip").isGreaterThan(1);
+        // the calibrated modes' sparsity near the default target 0.5 on the text they were calibrated on
+        for (int i : new int[] {2, 4}) {
+            assertThat(rows.get(i).get("quality_sparsity").asDouble()).as(MODES.get(i)).isCloseTo(0.5,
+                    within(0.05));
+        }
+        assertThat(rows.get(5).get("quality_recall").asDouble()).isBetween(0.0, 1.0);
+        for (String m : new String[] {"cats", "teal", "topk", "predicted"}) {
+            assertThat(relu.resolve("sparsa-calibration-" + m + ".safetensors")).isRegularFile();
+        }
+        for (String m : new String[] {"cats", "teal", "topk"}) {
+            assertThat(silu.resolve("sparsa-calibration-" + m + ".safetensors")).isRegularFile();
+        }
+        String page = Files.readString(html);
+        assertThat(page).contains("Sparse modes side by side", "<svg", "predicted");
+        Path again = tmp.resolve("again.html");
+        CliRun rep = CliRun.of("report", json.toString(), "--out", again.toString());
+        assertThat(rep.code()).as(rep.err()).isZero();
+        assertThat(Files.readString(again)).contains("Sparse modes side by side");
+
+        CliRun second = bench(relu, "cats");                 // the files are found now: no calibration
+        assertThat(second.code()).as(second.err()).isZero();
+        assertThat(second.out()).doesNotContain("in-process").contains("relu: calibration "
+                + "sparsa-calibration-cats.safetensors");
+        assertThat(r.out()).as("a file just made is not listed twice").doesNotContain("relu: calibration "
+                + "sparsa-calibration-cats.safetensors");
+    }
+
+    @Test
+    void predictedOnSyntheticWeightsReplaysTheTrainedModelsReads() throws Exception {
+        Path synth = EvalGolden.load().writeModelDir("relu", tmp.resolve("relu-synth"));
+        Files.writeString(synth.resolve(dev.sparsa.perf.Synth.MARKER), "{}");
+        Path json = tmp.resolve("replay.json");
+        CliRun r = bench(synth, "predicted", "--quality-model", relu.toString(), "--json", json.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("replayed on these weights", "predicted replays a trained model's reads");
+        JsonNode row = JSON.readTree(json.toFile()).get("rows").get(1);
+        assertThat(row.get("mode").asText()).isEqualTo("predicted");
+        assertThat(row.get("sparsity").asDouble()).as("the trained model's kept share").isBetween(0.05, 0.95);
+        assertThat(row.get("ideal_speedup").asDouble()).isFinite().isPositive();
+        assertThat(synth.resolve("sparsa-calibration-predicted.safetensors")).as("no predictor of random weights")
+                .doesNotExist();
+        CliRun alone = bench(synth, "predicted");                  // no ReLU quality model: said, not replayed
+        assertThat(alone.code()).as(alone.err()).isZero();
+        assertThat(alone.out()).contains("predictor speed on random weights").doesNotContain("replayed");
+    }
+
+    @Test
+    void aReadOnlyModelFolderKeepsTheCalibrationInMemory() throws Exception {
+        Path ro = EvalGolden.load().writeModelDir("silu", tmp.resolve("silu-ro"));
+        Files.setPosixFilePermissions(ro, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+        try {
+            CliRun r = bench(ro, "cats");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.out()).contains("kept in memory for this run").contains("| cats |");
+            assertThat(ro.resolve("sparsa-calibration-cats.safetensors")).doesNotExist();
+        } finally {
+            Files.setPosixFilePermissions(ro, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+    }
+
+    private static void oneLineError(CliRun r, String... fragments) {
+        assertThat(r.code()).as(r.err()).isNotZero();
+        assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
+        assertThat(r.err()).contains(fragments);
+        assertThat(r.err()).as("fails before the bandwidth probe").doesNotContain("memory bandwidth");
+    }
+
+    @Test
+    void badModesAreOneLineBeforeAnythingRuns() {
+        oneLineError(bench(relu, "dense,magic"), "--modes", "magic");
+        oneLineError(bench(relu, "cats,cats"), "--modes", "cats", "twice");
+        oneLineError(bench(silu, "exact"), "exact", "cats");
+        oneLineError(bench(relu, "exact", "--quality-model", silu.toString()), "--quality-model", "exact");
+        oneLineError(bench(relu, "cats", "--sparse", "cats"), "--modes");
+        oneLineError(bench(relu, "cats", "--agreement-tokens", "0"), "--agreement-tokens");
+        oneLineError(CliRun.of("bench", "--model", relu.toString(), "--html", tmp.resolve("x.html").toString()),
+                "--html");
+    }
+}

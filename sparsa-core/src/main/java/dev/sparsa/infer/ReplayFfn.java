@@ -1,0 +1,243 @@
+package dev.sparsa.infer;
+
+import dev.sparsa.model.Activation;
+import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.FfnActivations;
+import dev.sparsa.model.FfnKernel;
+import dev.sparsa.model.FfnWeights;
+import dev.sparsa.tensor.NeuronBundles;
+import dev.sparsa.tensor.Parallel;
+import dev.sparsa.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The predicted kernel's reads, replayed from a trained model (issue #9 §3, docs/sparse-modes.md): a speed stand-in
+ * for a predictor on weights without trained structure ({@code sparsa synth}). Per token it runs a predictor of the
+ * trained one's form and rank at this layer's shape (the compute is real, its scores unused) and then reads exactly
+ * what the trained model's predicted kernel read at that position, scaled to this width: the gate rows of the
+ * recorded candidates and the up rows and down columns of the recorded kept neurons, from the same neuron bundles
+ * as {@link PredictorFfn} ([gate row | up row | down column]). A recorded neuron i of a width-F₀ layer stands for
+ * the neurons [⌊i·F/F₀⌋, ⌊(i+1)·F/F₀⌋) here, so shares and the reuse between tokens are those of the trained model.
+ *
+ * <pre>
+ *   C = map(C₀[pos]),  K = map(K₀[pos]) ⊆ C,  g_i = W_gate[i,:]·x (i ∈ C),  h_i = g_i·(W_up[i,:]·x) (i ∈ K),
+ *   y = Σ_{i∈K} h_i d_i
+ * </pre>
+ * h is linear in g (no activation) so that every recorded kept neuron is read whatever this model's own gate says:
+ * the output is not a language model's, only the bytes and the work are. Positions wrap around the trace.
+ */
+public final class ReplayFfn implements FfnKernel {
+    /**
+     * What one layer of the trained model's predicted kernel read, per position.
+     *
+     * @param width      the trained layer's F₀
+     * @param candidates per position, the candidate neurons (ascending)
+     * @param kept       per position, the kept neurons (ascending, within the candidates)
+     */
+    public record Trace(int width, List<int[]> candidates, List<int[]> kept) {
+        public Trace {
+            if (candidates.isEmpty() || candidates.size() != kept.size()) {
+                throw new IllegalArgumentException("a trace needs as many kept sets as candidate sets, at least one");
+            }
+            candidates = List.copyOf(candidates);
+            kept = List.copyOf(kept);
+        }
+
+        /** Mean kept share over the positions. */
+        public double keptShare() {
+            return kept.stream().mapToInt(k -> k.length).average().orElse(0) / width;
+        }
+
+        /** Mean candidate share over the positions. */
+        public double candidateShare() {
+            return candidates.stream().mapToInt(k -> k.length).average().orElse(0) / width;
+        }
+    }
+
+    private final FfnWeights w;
+    private final Activation act;
+    private final Predictor predictor;
+    private final NeuronBundles bundles;
+    private final int[][] cand;
+    private final int[][] kept;
+    private final double candidateShare;
+    private float[] norms;
+
+    /**
+     * @param trace the trained layer's reads
+     * @param kind  the trained predictor's form
+     * @param rank  its rank
+     */
+    public ReplayFfn(FfnWeights weights, Activation act, Trace trace, Predictor.Kind kind, int rank, long seed) {
+        this.w = weights;
+        this.act = act;
+        int f = weights.intermediateSize();
+        int d = weights.hiddenSize();
+        this.predictor = randomPredictor(kind, rank, d, f, new SplittableRandom(seed ^ weights.layer()));
+        this.bundles = NeuronBundles.of(weights.gate(), weights.up(), weights.down(),
+                SparseFfnBase.downTypeFor(weights), Arena.ofAuto());                 // as PredictorFfn's records
+        int n = trace.candidates().size();
+        cand = new int[n][];
+        kept = new int[n][];
+        long c = 0;
+        for (int p = 0; p < n; p++) {
+            cand[p] = map(trace.candidates().get(p), trace.width(), f);
+            kept[p] = map(trace.kept().get(p), trace.width(), f);
+            c += cand[p].length;
+        }
+        candidateShare = (double) c / n / f;
+    }
+
+    /** The neurons [⌊i·F/F₀⌋, ⌊(i+1)·F/F₀⌋) of each recorded i, ascending. */
+    static int[] map(int[] idx, int from, int to) {
+        List<Integer> out = new ArrayList<>();
+        for (int i : idx) {
+            int a = (int) ((long) i * to / from);
+            int b = (int) ((long) (i + 1) * to / from);
+            for (int j = a; j < b; j++) {
+                out.add(j);
+            }
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static Predictor randomPredictor(Predictor.Kind kind, int r, int d, int f, SplittableRandom rnd) {
+        float[] w1 = new float[r * d];
+        float[] w2 = new float[f * r];
+        for (int i = 0; i < w1.length; i++) {
+            w1[i] = (float) (rnd.nextGaussian() / Math.sqrt(d));
+        }
+        for (int i = 0; i < w2.length; i++) {
+            w2[i] = (float) (rnd.nextGaussian() / Math.sqrt(r));
+        }
+        boolean mlp = kind == Predictor.Kind.MLP;
+        return new Predictor(kind, Tensor.f32("replay.w1", w1, r, d), mlp ? new float[r] : null,
+                Tensor.f32("replay.w2", w2, f, r), mlp ? new float[f] : null);
+    }
+
+    /** Bytes of the predictor read per token. */
+    public long predictorBytes() {
+        return predictor.bytes();
+    }
+
+    /** Mean share of neurons whose gate row is read (the replayed candidates). */
+    public double candidateShare() {
+        return candidateShare;
+    }
+
+    /** Bytes a kept neuron reads besides its gate row: its up row and its down column. */
+    public long activeNeuronBytes() {
+        return bundles.activeBytes(false);
+    }
+
+    @Override
+    public FfnWeights weights() {
+        return w;
+    }
+
+    @Override
+    public Activation activation() {
+        return act;
+    }
+
+    private static final class Scratch extends FfnActivations {
+        final float[] z;
+        final float[] scores;
+        final float[][] parts;
+
+        Scratch(int capacity, int f, int d, int rank) {
+            super(capacity, f);
+            z = new float[rank];
+            scores = new float[f];
+            parts = new float[SparseFfnBase.SLICES][d];
+        }
+    }
+
+    @Override
+    public FfnActivations newActivations(int capacity) {
+        return new Scratch(capacity, w.intermediateSize(), w.hiddenSize(), predictor.rank());
+    }
+
+    @Override
+    public void forward(float[] x, int batch, int pos0, float[] y, FfnActivations acts, ActivationTap tap,
+                        Parallel par) {
+        if (!(acts instanceof Scratch sc)) {
+            throw new IllegalArgumentException("layer " + w.layer() + ": FFN activations were not made by this kernel");
+        }
+        acts.check(batch, w.intermediateSize());
+        int d = w.hiddenSize();
+        int f = w.intermediateSize();
+        NeuronBundles nb = bundles;
+        for (int b = 0; b < batch; b++) {
+            int o = b * f;
+            int xo = b * d;
+            int p = Math.floorMod(pos0 + b, cand.length);
+            int[] c = cand[p];
+            int[] k = kept[p];
+            predictor.scores(x, xo, sc.z, sc.scores, par);          // the predictor's work (scores unused)
+            Arrays.fill(sc.gate, o, o + f, 0f);
+            Arrays.fill(sc.act, o, o + f, 0f);
+            Arrays.fill(sc.up, o, o + f, 0f);
+            Arrays.fill(sc.h, o, o + f, 0f);
+            float[] g = sc.gate;
+            float[] a = sc.act;
+            float[] up = sc.up;
+            float[] h = sc.h;
+            par.forRange(c.length, 64, (from, to) -> {              // g_i = W_gate[i,:]·x, i ∈ C
+                for (int j = from; j < to; j++) {
+                    g[o + c[j]] = nb.dotGate(c[j], x, xo);
+                }
+            });
+            par.forRange(k.length, 64, (from, to) -> {              // h_i = g_i·(W_up[i,:]·x), i ∈ K
+                for (int j = from; j < to; j++) {
+                    int i = k[j];
+                    up[o + i] = nb.dotUp(i, x, xo);
+                    a[o + i] = g[o + i];
+                    h[o + i] = g[o + i] * up[o + i];
+                }
+            });
+            if (tap.wants(w.layer())) {
+                tap.onFfn(w.layer(), pos0 + b, x, xo, g, a, h, o);
+            }
+            float[][] parts = sc.parts;
+            par.forRange(SparseFfnBase.SLICES, 1, (s0, s1) -> {     // y = Σ_{i∈K} h_i d_i, per slice of K
+                for (int s = s0; s < s1; s++) {
+                    float[] part = parts[s];
+                    Arrays.fill(part, 0f);
+                    int j0 = (int) ((long) k.length * s / SparseFfnBase.SLICES);
+                    int j1 = (int) ((long) k.length * (s + 1) / SparseFfnBase.SLICES);
+                    for (int j = j0; j < j1; j++) {
+                        int i = k[j];
+                        if (h[o + i] != 0f) {
+                            nb.axpyDown(i, h[o + i], part, 0, 0, d);
+                        }
+                    }
+                }
+            });
+            par.forRange(d, 512, (c0, c1) -> {
+                for (int col = c0; col < c1; col++) {
+                    float sum = 0f;
+                    for (int s = 0; s < SparseFfnBase.SLICES; s++) {
+                        sum += parts[s][col];
+                    }
+                    y[xo + col] = sum;
+                }
+            });
+        }
+    }
+
+    @Override
+    public float[] downColumnNorms() {
+        float[] n = norms;
+        if (n == null) {
+            n = w.downColumnNorms();
+            norms = n;
+        }
+        return n;
+    }
+}
