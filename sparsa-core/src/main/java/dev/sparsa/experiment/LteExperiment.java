@@ -36,7 +36,7 @@ import java.util.Map;
  * {@code sparsa experiment lte}: LTE ({@link Lte}) at each efficiency coefficient η against ProSparse
  * ({@link ProSparse}) at each λ, from one dense model with the same data, optimizer and number of steps. Each LTE
  * model is evaluated with its routers at each threshold τ ({@link LteFfn}, hard selection), each ProSparse model at
- * FATReLU thresholds placed on its own activations (0 and the 10/30/50/70th percentiles of the positive ones). For
+ * FATReLU thresholds placed on its own activations (0 and the 10/30/50/70/80/90th percentiles of the positive ones). For
  * every configuration: bits/byte on the validation windows and the FFN multiply-adds per token, counted on the same
  * windows (LTE: the router and the selected experts' gate, up and down; ProSparse under the exact-sparse kernel: the
  * dense gate and the up and down of each neuron with act ≠ 0). Each LTE point is then compared with ProSparse's
@@ -44,7 +44,7 @@ import java.util.Map;
  * routers under {@code OUT/models/lte-eta-η/} ({@code --sparse lte} runs them).
  */
 public final class LteExperiment {
-    private static final double[] PROSPARSE_QUANTILES = {0.1, 0.3, 0.5, 0.7};
+    private static final double[] PROSPARSE_QUANTILES = {0.1, 0.3, 0.5, 0.7, 0.8, 0.9};
 
     /** The options (validated by the record). */
     public record Options(int expertSize, int stage1Steps, int stage2Steps, double[] etas, float separability,
@@ -174,15 +174,34 @@ public final class LteExperiment {
                 (System.nanoTime() - t0) / 1e9);
     }
 
-    /** Each LTE point against ProSparse's Pareto curve (bits/byte vs FLOPs share) interpolated at its share. */
+    /** Each LTE point against ProSparse's Pareto curve interpolated at its FLOPs share and at its neuron share. */
     static List<LteResults.Comparison> compare(List<LteResults.Point> points) {
-        List<LteResults.Point> ps = new ArrayList<>(points.stream().filter(p -> p.method().equals("prosparse"))
-                .sorted(Comparator.comparingDouble(LteResults.Point::flopsShare)).toList());
-        List<LteResults.Point> front = new ArrayList<>();             // lower envelope: no cheaper point is better
-        for (LteResults.Point p : ps) {
+        List<LteResults.Point> ps = points.stream().filter(p -> p.method().equals("prosparse")).toList();
+        List<LteResults.Comparison> out = new ArrayList<>();
+        for (LteResults.Point p : points) {
+            if (!p.method().equals("lte")) {
+                continue;
+            }
+            double atF = interpolate(ps, LteResults.Point::flopsShare, p.flopsShare());
+            double atC = interpolate(ps, LteResults.Point::computedShare, p.computedShare());
+            out.add(new LteResults.Comparison(p.run(), p.threshold(), p.flopsShare(), p.computedShare(),
+                    p.bitsPerByte(), atF, p.bitsPerByte() - atF, atC, p.bitsPerByte() - atC));
+        }
+        return out;
+    }
+
+    /**
+     * The Pareto front of {@code ps} in (share, bits/byte) (no point with a smaller or equal share has lower bits/byte),
+     * interpolated linearly at {@code share}; NaN outside its range.
+     */
+    static double interpolate(List<LteResults.Point> ps, java.util.function.ToDoubleFunction<LteResults.Point> key,
+                              double share) {
+        List<LteResults.Point> sorted = ps.stream().sorted(Comparator.comparingDouble(key)).toList();
+        List<LteResults.Point> front = new ArrayList<>();
+        for (LteResults.Point p : sorted) {
             boolean dominated = false;
-            for (LteResults.Point q : ps) {
-                if (q != p && q.flopsShare() <= p.flopsShare() && q.bitsPerByte() < p.bitsPerByte()) {
+            for (LteResults.Point q : sorted) {
+                if (q != p && key.applyAsDouble(q) <= key.applyAsDouble(p) && q.bitsPerByte() < p.bitsPerByte()) {
                     dominated = true;
                     break;
                 }
@@ -191,32 +210,18 @@ public final class LteExperiment {
                 front.add(p);
             }
         }
-        List<LteResults.Comparison> out = new ArrayList<>();
-        for (LteResults.Point p : points) {
-            if (!p.method().equals("lte")) {
-                continue;
-            }
-            double at = interpolate(front, p.flopsShare());
-            out.add(new LteResults.Comparison(p.run(), p.threshold(), p.flopsShare(), p.bitsPerByte(), at,
-                    p.bitsPerByte() - at));
-        }
-        return out;
-    }
-
-    static double interpolate(List<LteResults.Point> front, double share) {
         for (int k = 0; k + 1 < front.size(); k++) {
-            LteResults.Point a = front.get(k);
-            LteResults.Point b = front.get(k + 1);
-            if (share >= a.flopsShare() && share <= b.flopsShare()) {
-                double w = b.flopsShare() == a.flopsShare() ? 0 : (share - a.flopsShare())
-                        / (b.flopsShare() - a.flopsShare());
-                return a.bitsPerByte() + w * (b.bitsPerByte() - a.bitsPerByte());
+            double a = key.applyAsDouble(front.get(k));
+            double b = key.applyAsDouble(front.get(k + 1));
+            if (share >= a && share <= b) {
+                double w = b == a ? 0 : (share - a) / (b - a);
+                return front.get(k).bitsPerByte() + w * (front.get(k + 1).bitsPerByte() - front.get(k).bitsPerByte());
             }
         }
-        if (front.size() == 1 && front.getFirst().flopsShare() == share) {
+        if (front.size() == 1 && key.applyAsDouble(front.getFirst()) == share) {
             return front.getFirst().bitsPerByte();
         }
-        return Double.NaN;                                             // outside ProSparse's range
+        return Double.NaN;
     }
 
     private Done lteRun(String id, double eta, Parallel par) {

@@ -37,8 +37,13 @@ public record LteResults(String schema, Setup setup, double denseBitsPerByte, Li
                         double flopsPerToken, double flopsShare, double computedShare) {
     }
 
-    /** An LTE point against ProSparse's curve interpolated (linearly in FLOPs share) at the same share. */
-    public record Comparison(String run, double threshold, double flopsShare, double lteBitsPerByte,
-                             double prosparseBitsPerByte, double delta) {
+    /**
+     * An LTE point against ProSparse's Pareto curve interpolated linearly at the same share, two ways: the same FFN
+     * FLOPs (ProSparse under its exact-sparse kernel, which computes the gate densely) and the same share of neurons
+     * computed (as if a predictor skipped ProSparse's gate too); NaN where the share is outside ProSparse's range.
+     */
+    public record Comparison(String run, double threshold, double flopsShare, double computedShare,
+                             double lteBitsPerByte, double prosparseAtFlops, double deltaAtFlops,
+                             double prosparseAtComputed, double deltaAtComputed) {
     }
 }

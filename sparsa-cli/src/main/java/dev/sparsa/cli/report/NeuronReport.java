@@ -234,14 +234,16 @@ public final class NeuronReport {
                 "bits/byte", "Δ vs dense", "FFN FLOPs", "neurons computed", "FFN MACs / token"), rows))));
         List<List<String>> cmp = new ArrayList<>();
         for (LteResults.Comparison c : r.comparisons()) {
-            cmp.add(List.of(c.run(), "τ = " + Svg.fmt(c.threshold(), false), pct(c.flopsShare()), f4(c.lteBitsPerByte()),
-                    Double.isNaN(c.prosparseBitsPerByte()) ? "outside its range" : f4(c.prosparseBitsPerByte()),
-                    Double.isNaN(c.delta()) ? "–" : String.format(Locale.ROOT, "%+.4f", c.delta())));
+            cmp.add(List.of(c.run(), "τ = " + Svg.fmt(c.threshold(), false), f4(c.lteBitsPerByte()), pct(c.flopsShare()),
+                    orRange(c.prosparseAtFlops()), signed(c.deltaAtFlops()), pct(c.computedShare()),
+                    orRange(c.prosparseAtComputed()), signed(c.deltaAtComputed())));
         }
-        sec.add(new Section("LTE against ProSparse at equal computed share", "ProSparse's Pareto points (bits/byte "
-                + "against FLOPs share, all λ and T) interpolated linearly at each LTE point's share; negative Δ: "
-                + "LTE better.", List.of(), List.of(new Table(List.of("LTE run", "threshold", "FFN FLOPs",
-                "LTE bits/byte", "ProSparse bits/byte", "Δ"), cmp))));
+        sec.add(new Section("LTE against ProSparse at equal computed share", "ProSparse's Pareto points (all λ and T) "
+                + "interpolated linearly at each LTE point's share: of the FFN FLOPs (ProSparse's exact-sparse kernel "
+                + "computes the gate densely, so it cannot go below a third) and of the neurons computed (as if a "
+                + "predictor skipped its gate too); negative Δ: LTE better.", List.of(), List.of(new Table(List.of(
+                "LTE run", "threshold", "LTE bits/byte", "FFN FLOPs", "ProSparse at equal FLOPs", "Δ",
+                "neurons computed", "ProSparse at equal neurons", "Δ"), cmp))));
         List<Svg.Series> ce = new ArrayList<>();
         List<Svg.Series> share = new ArrayList<>();
         int steps = 1;
@@ -267,6 +269,14 @@ public final class NeuronReport {
                         + "e iff G_e > τ (0.5 in training; the table also evaluates other τ on the same model).",
                 "Saved with its routers (lte_routers.safetensors): " + s.savedModel() + "; run it with --sparse lte.");
         return new Page("LTE against ProSparse: " + s.model() + (s.quick() ? " (quick)" : ""), setup, sec, notes);
+    }
+
+    private static String orRange(double v) {
+        return Double.isNaN(v) ? "outside its range" : f4(v);
+    }
+
+    private static String signed(double v) {
+        return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%+.4f", v);
     }
 
     // ---------------------------------------------------------------- ap
