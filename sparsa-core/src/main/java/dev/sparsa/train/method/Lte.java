@@ -508,6 +508,12 @@ public final class Lte implements Method, Backprop.FfnGate {
         s.put("shape", layers + "," + d + "," + f);
         s.put("grouped", Boolean.toString(grouped));
         s.put("adamSteps", Long.toString(adamSteps));
+        StringBuilder lg = new StringBuilder();
+        for (double[] e : log) {
+            lg.append(lg.isEmpty() ? "" : ";").append(e[0]).append(',').append(e[1]).append(',').append(e[2])
+                    .append(',').append(e[3]);
+        }
+        s.put("log", lg.toString());
         for (int l = 0; l < layers; l++) {
             s.put("router." + l, encode(wr[l]));
             s.put("m." + l, encode(mr[l]));
@@ -525,6 +531,13 @@ public final class Lte implements Method, Backprop.FfnGate {
         allocate(Integer.parseInt(sh[0]), Integer.parseInt(sh[1]), Integer.parseInt(sh[2]));
         grouped = Boolean.parseBoolean(s.get("grouped"));
         adamSteps = Long.parseLong(s.get("adamSteps"));
+        log.clear();
+        String lg = s.getOrDefault("log", "");
+        if (!lg.isEmpty()) {
+            for (String e : lg.split(";")) {
+                log.add(Arrays.stream(e.split(",")).mapToDouble(Double::parseDouble).toArray());
+            }
+        }
         for (int l = 0; l < layers; l++) {
             wr[l] = decode(s.get("router." + l), n * d);
             mr[l] = decode(s.get("m." + l), n * d);
