@@ -82,6 +82,31 @@ class LteModeTest {
         }
     }
 
+    /** The bench's bytes per decoded token: the dense FFN bytes out, the router and the active records in. */
+    @Test
+    void decodeBytesCountTheRouterAndTheSelectedExperts() {
+        Path dir = TinyModels.writeDir(tmp.resolve("mb"), CFG, 3);
+        LteRouters r = routers(CFG, 8, 5);
+        r.write(dir);
+        try (ModelFiles files = ModelFiles.open(dir); Parallel par = new Parallel(2)) {
+            LlamaModel m = SparseModels.load(files, SparseMode.LTE, null, null).model();
+            dev.sparsa.perf.ActivityTap tap = dev.sparsa.perf.ActivityTap.record(m, new int[]{1, 5, 9}, 6, par);
+            double dense = dev.sparsa.perf.DecodeBytes.dense(files, 9);
+            double sparse = dev.sparsa.perf.DecodeBytes.sparse(files, m, tap, 9);
+            double want = dense;
+            for (int l = 0; l < CFG.numLayers(); l++) {
+                var w = m.ffn(l).weights();
+                dev.sparsa.infer.LteFfn k = (dev.sparsa.infer.LteFfn) m.ffn(l);
+                want -= w.gate().data().byteSize() + w.up().data().byteSize() + w.down().data().byteSize();
+                want += 12.0 * 64 * 4 + tap.meanActive(l) * 3 * 64 * 4;          // F32: gate, up, down of 64 each
+                assertThat(tap.meanActive(l)).as("some experts skipped").isLessThan(0.9 * 96).isGreaterThan(0);
+                assertThat(k.bundles().activeBytes(true)).isGreaterThanOrEqualTo(3 * 64 * 4);
+            }
+            assertThat(sparse).isLessThan(dense);
+            assertThat(sparse).isCloseTo(want, org.assertj.core.data.Offset.offset(want * 0.05));
+        }
+    }
+
     @Test
     void aModelWithoutRoutersSaysHowToMakeThem() {
         Path dir = TinyModels.writeDir(tmp.resolve("plain"), CFG, 3);
