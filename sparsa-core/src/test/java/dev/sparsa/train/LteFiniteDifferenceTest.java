@@ -142,6 +142,36 @@ class LteFiniteDifferenceTest {
         return best;
     }
 
+    /**
+     * A score exactly at τ (a zero router: z = 0, σ = 0.5f = τ) gives finite gradients, with and without the
+     * separability term (0 · 1/0 was NaN: a real run met σ(z) rounding to 0.5f within 50 steps).
+     */
+    @Test
+    void aScoreExactlyAtTauKeepsTheGradientsFinite() {
+        ModelConfig cfg = BackpropFiniteDifferenceTest.config("llama", "silu", 0f, false);
+        for (float sep : new float[]{0f, 0.01f}) {
+            try (Arena arena = Arena.ofShared(); Parallel par = new Parallel(2)) {
+                LlamaParams p = BackpropFiniteDifferenceTest.randomModel(cfg, 31, arena);
+                Lte lte = new Lte(4, 1, 1, 1f, sep, 0.5f, 1e-3f, 31);
+                Backprop.FfnGate gate = lte.ffnGate(p);
+                java.util.Arrays.fill(lte.router(0), 0f);
+                p.zeroGrads();
+                Backprop bp = new Backprop(p, SEQS, T);
+                bp.ffnGate(gate);
+                bp.step(BackpropFiniteDifferenceTest.tokens(cfg, 31), 0, 0f, null, 0f, 1f, par);
+                assertThat(Double.isFinite(gate.loss())).as("loss, λ_s = " + sep).isTrue();
+                for (LlamaParams.Param q : p.params()) {
+                    for (float v : q.grad()) {
+                        assertThat(Float.isFinite(v)).as(q.name() + ", λ_s = " + sep).isTrue();
+                    }
+                }
+                for (float v : lte.routerGrad(0)) {
+                    assertThat(Float.isFinite(v)).as("router 0, λ_s = " + sep).isTrue();
+                }
+            }
+        }
+    }
+
     /** Regrouping the neurons into experts permutes them: the model's output does not change. */
     @Test
     void groupingPreservesTheFunction() {

@@ -37,7 +37,7 @@ import java.util.SplittableRandom;
  *   <li><b>Stage 1</b> (model-router training, {@code stage1Steps}): soft expert scores scale the neurons,
  *   {@code F(x) = Σ_e G(x)_e E_e(x)}, i.e. {@code h'_i = G_{e(i)}·h_i}; the loss adds LTE's efficiency loss
  *   {@code η · (1/(L·N)) Σ_ℓ Σ_e G_ℓ(x)_e²} and its separability loss {@code λ_s · (1/(L·N)) Σ_ℓ Σ_e 1/(G_ℓ(x)_e − τ)²}
- *   (pushes scores away from the threshold), both means over the tokens. Model and routers are trained.</li>
+ *   (pushes scores away from the threshold; |G − τ| is taken ≥ 10⁻³ there, the term being infinite at G = τ), both means over the tokens. Model and routers are trained.</li>
  *   <li><b>Stage 2</b> ({@code stage2Steps}): threshold-based hard selection {@code h'_i = 1[G_{e(i)} > τ]·h_i}, the
  *   routers fixed, the model fine-tuned with the task loss alone.</li>
  * </ol>
@@ -47,6 +47,7 @@ import java.util.SplittableRandom;
  */
 public final class Lte implements Method, Backprop.FfnGate {
     private static final int KMEANS_ITERATIONS = 10;
+    static final float MIN_MARGIN = 1e-3f;
 
     private final int expertSize;
     private final int stage1Steps;
@@ -368,8 +369,11 @@ public final class Lte implements Method, Backprop.FfnGate {
                         dg += dh[o] * raw[o];                                      // ∂/∂G_e = Σ_{i∈e} dh'_i h_i
                         dh[o] *= ge;                                               // ∂/∂h_i = G_e dh'_i
                     }
-                    float m = ge - tau;
-                    dg += c * (eta * 2f * ge - separability * 2f / (m * m * m));   // ∂(η G² + λ_s/(G−τ)²)/∂G
+                    dg += c * eta * 2f * ge;                                       // ∂(η G²)/∂G
+                    if (separability != 0f) {
+                        float m = margin(ge);
+                        dg -= c * separability * 2f / (m * m * m);                 // ∂(λ_s/(G−τ)²)/∂G
+                    }
                     dzl[r * n + e] = dg * ge * (1f - ge);                          // σ' = G(1 − G)
                 }
             }
@@ -406,6 +410,15 @@ public final class Lte implements Method, Backprop.FfnGate {
         });
     }
 
+    /**
+     * G − τ, kept at least {@value #MIN_MARGIN} away from 0 (same sign; +: at G = τ): the separability term is
+     * infinite at G = τ, and σ(z) rounds to exactly 0.5f for |z| &lt; 1.2e-7, which a step of ~10⁵ scores meets.
+     */
+    private float margin(float ge) {
+        float m = ge - tau;
+        return Math.abs(m) >= MIN_MARGIN ? m : m < 0 ? -MIN_MARGIN : MIN_MARGIN;
+    }
+
     /** Efficiency + separability loss of the last forward (stage 1; 0 in stage 2), a mean over its tokens. */
     @Override
     public double loss() {
@@ -416,7 +429,7 @@ public final class Lte implements Method, Backprop.FfnGate {
         for (int l = 0; l < layers; l++) {
             for (int i = 0; i < rows * n; i++) {
                 double ge = g[l][i];
-                double m = ge - tau;
+                double m = margin((float) ge);
                 s += eta * ge * ge + (separability == 0 ? 0 : separability / (m * m));
             }
         }
