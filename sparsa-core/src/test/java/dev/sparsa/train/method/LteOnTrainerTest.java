@@ -109,6 +109,45 @@ class LteOnTrainerTest {
                 .isEqualTo(json.writeValueAsString(whole.method().summary()));
     }
 
+    /** Balanced k-means finds planted clusters: 4 well-separated centers, 8 noisy rows each, shuffled. */
+    @Test
+    void balancedKMeansGroupsPlantedClusters() {
+        int k = 4;
+        int size = 8;
+        int dim = 6;
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        double[][] centers = new double[k][dim];
+        for (double[] c : centers) {
+            for (int j = 0; j < dim; j++) {
+                c[j] = rnd.nextGaussian() * 5;
+            }
+        }
+        int n = k * size;
+        int[] truth = new int[n];
+        java.util.List<Integer> order = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            order.add(i % k);
+        }
+        java.util.Collections.shuffle(order, new java.util.Random(4));
+        float[] rows = new float[n * dim];
+        for (int r = 0; r < n; r++) {
+            truth[r] = order.get(r);
+            for (int j = 0; j < dim; j++) {
+                rows[r * dim + j] = (float) (centers[truth[r]][j] + rnd.nextGaussian() * 0.1);
+            }
+        }
+        int[] perm = Lte.balancedKMeans(dev.sparsa.tensor.Tensor.f32("gate", rows, n, dim), k, size, 9);
+        assertThat(java.util.Arrays.stream(perm).sorted().toArray()).as("a permutation")
+                .isEqualTo(java.util.stream.IntStream.range(0, n).toArray());
+        for (int e = 0; e < k; e++) {
+            int c = truth[perm[e * size]];
+            for (int j = 1; j < size; j++) {
+                assertThat(truth[perm[e * size + j]]).as("expert " + e + " is one planted cluster").isEqualTo(c);
+                assertThat(perm[e * size + j]).as("ascending within the expert").isGreaterThan(perm[e * size + j - 1]);
+            }
+        }
+    }
+
     @Test
     void badOptionsAreUsageErrors() {
         assertThatThrownBy(() -> new Lte(0, 1, 1, 1f, 0f, 0.5f, 0.01f, 1)).isInstanceOf(
