@@ -18,7 +18,9 @@ public final class SparseOption {
     @Option(names = "--sparse", defaultValue = "dense", paramLabel = "MODE",
             description = "FFN / projection mode: dense; exact (ReLU-family models: skip neurons whose activation is "
                     + "0, output equals dense); cats, teal, topk or predicted (calibrated: they read the calibration "
-                    + "sparsa calibrate wrote beside the model, or --calibration). See docs/sparse-modes.md. "
+                    + "sparsa calibrate wrote beside the model, or --calibration); lte (a model trained by sparsa experiment lte: "
+                    + "its routers, lte_routers.safetensors in the model folder, pick experts). See docs/sparse-modes.md, "
+                    + "docs/lte.md. "
                     + "Default: ${DEFAULT-VALUE}.")
     public String sparse = "dense";
 

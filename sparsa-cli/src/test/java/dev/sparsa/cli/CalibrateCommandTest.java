@@ -142,7 +142,7 @@ class CalibrateCommandTest {
         EvalCommandTest.oneLineError(calibrate(silu, "--method", "magic"), "--method must be one of cats, teal, "
                 + "topk, predictor, got magic");
         EvalCommandTest.oneLineError(eval(silu, "--sparse", "magic"), "--sparse must be one of dense, exact, cats, "
-                + "teal, topk, predicted, got magic");
+                + "teal, topk, predicted, lte, got magic");
         EvalCommandTest.oneLineError(eval(silu, "--sparse", "dense", "--calibration", cats.toString()),
                 "--calibration is for the calibrated modes");
         EvalCommandTest.oneLineError(calibrate(relu, "--method", "predictor", "--target", "0.5"),

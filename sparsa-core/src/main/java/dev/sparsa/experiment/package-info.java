@@ -5,12 +5,13 @@
  * dev.sparsa.experiment.SparsifyResults}); the neuron-level experiments: {@link dev.sparsa.experiment.RedoExperiment}
  * (ReDo on a stream of Brown genres), {@link dev.sparsa.experiment.PruneExperiment} ({@code ap}: iterative pruning
  * with and without AP; {@code sap}: SAP against iterative magnitude pruning) and {@link
- * dev.sparsa.experiment.AttributionExperiment} (attribution vs magnitude sparse activation), whose finished runs
+ * dev.sparsa.experiment.AttributionExperiment} (attribution vs magnitude sparse activation), and {@link
+ * dev.sparsa.experiment.LteExperiment} (LTE against ProSparse, FLOPs counted), whose finished runs
  * {@link dev.sparsa.experiment.Runs} keeps in a {@link dev.sparsa.experiment.RunStore} for {@code --resume};
  * {@link dev.sparsa.experiment.DenseLlamaCache} pretrains and caches the small dense Llamas the demo and the quick
  * variants start from.
  *
  * <p>The top layer of sparsa-core: depends on {@code train}, {@code eval}, {@code profile}, {@code perf},
- * {@code model} and {@code io}; nothing in the core depends on it.
+ * {@code infer}, {@code model} and {@code io}; nothing in the core depends on it.
  */
 package dev.sparsa.experiment;

@@ -29,7 +29,7 @@ import java.util.Arrays;
  * ({@link VectorOps#sumParts}). The slices do not depend on the thread count (threads only pick which slices they
  * run), so the bits are the same for any number of threads.
  */
-abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, PredictorFfn {
+abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, LteFfn, PredictorFfn {
     /** Fixed number of neuron slices of the fused pass (independent of the thread count: determinism). */
     static final int SLICES = 16;
 

@@ -1,6 +1,7 @@
 package dev.sparsa.perf;
 
 import dev.sparsa.infer.ExactSparseFfn;
+import dev.sparsa.infer.LteFfn;
 import dev.sparsa.infer.PredictedSparseFfn;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.model.FfnKernel;
@@ -56,6 +57,12 @@ public final class DecodeBytes {
                 Tensor down = w.down();
                 bytes -= up.data().byteSize() + down.data().byteSize();
                 bytes += tap.meanActive(l) * e.activeNeuronBytes();
+            } else if (k instanceof LteFfn x) {
+                // the F32 router, and the bundled [gate | up | down] records of the neurons with act ≠ 0: for a SiLU
+                // model the selected experts' neurons (a ReLU model's zeros inside selected experts are undercounted)
+                bytes -= w.gate().data().byteSize() + w.up().data().byteSize() + w.down().data().byteSize();
+                bytes += (double) x.experts() * w.hiddenSize() * Float.BYTES
+                        + tap.meanActive(l) * x.bundles().activeBytes(true);
             } else if (k instanceof PredictedSparseFfn p) {
                 Tensor gate = w.gate();
                 Tensor up = w.up();

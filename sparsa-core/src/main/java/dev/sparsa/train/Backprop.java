@@ -66,6 +66,7 @@ public final class Backprop {
     private final float[] dup;
     private StepProfile prof;                       // null: no laps
     private FfnGradientTap gradTap;                 // null: none
+    private FfnGate gate;                           // null: none
 
     /**
      * Sees each layer's FFN intermediate h = act(gate) ⊙ up and its gradient ∂loss/∂h during the backward (both
@@ -75,6 +76,30 @@ public final class Backprop {
     @FunctionalInterface
     public interface FfnGradientTap {
         void onFfn(int layer, float[] h, float[] dh, int rows, int f);
+    }
+
+    /**
+     * A method's gate on each layer's FFN intermediate, between {@code h = act(gate) ⊙ up} and the down projection
+     * (LTE's routers: {@code h' = m(xn) ⊙ h} with m from the FFN input xn): its forward is the per-token
+     * {@link ActivationTap} of the forward (it may change h in place and keeps what its backward needs), its backward
+     * two calls that mirror it. With a gate the loss is CE (+ KL, + L1) + the gate's own {@link #loss()}.
+     */
+    public interface FfnGate {
+        /** The forward, per token; rows are identified by {@code xOff / D}. */
+        ActivationTap tap();
+
+        /**
+         * Backward through h' = m ⊙ h of layer {@code layer}: {@code dh} ([rows, F]) holds ∂loss/∂h' and becomes
+         * ∂loss/∂h in place; the gate adds its own parameters' gradients (its loss term scaled by
+         * {@code gradScale / rows}, as the CE is).
+         */
+        void backward(int layer, float[] xn, float[] dh, int rows, float gradScale, Parallel par);
+
+        /** Adds ∂loss/∂xn through the gate of layer {@code layer} to {@code dxn} ([rows, D]). */
+        void inputGradient(int layer, float[] dxn, int rows, Parallel par);
+
+        /** The gate's loss term of the last forward (a mean over its rows). */
+        double loss();
     }
 
     /** What one micro-batch measured: sums over its predictions (nats) and per-layer activation statistics. */
@@ -159,6 +184,11 @@ public final class Backprop {
         this.gradTap = tap;
     }
 
+    /** Applies {@code g} in every following forward and backward (null: none). */
+    public void ffnGate(FfnGate g) {
+        this.gate = g;
+    }
+
     /** The workspace the last forward filled (slot ℓ: layer ℓ's activations), for methods that read them. */
     public LlamaState state() {
         return st;
@@ -208,7 +238,7 @@ public final class Backprop {
         lap(Op.LOSS, -1);
         Stats s = stats(par);
         lap(Op.STATS, -1);
-        backward(l1 * gradScale / (cfg.numLayers() * (float) rows * cfg.intermediateSize()), par);
+        backward(l1 * gradScale / (cfg.numLayers() * (float) rows * cfg.intermediateSize()), gradScale, par);
         return new Loss(ce, kl, s.l1, rows, s.zeros, s.meanAbs);
     }
 
@@ -228,8 +258,9 @@ public final class Backprop {
         LlamaBlock.Rows r = new LlamaBlock.Rows(seqs, t, 0);
         LlamaBlock.embed(w, inputs, 0, rows, st.x);
         lap(Op.EMBED, -1);
+        ActivationTap tap = gate == null ? ActivationTap.NONE : gate.tap();
         for (int l = 0; l < ffn.length; l++) {
-            LlamaBlock.layer(w, l, ffn[l], st, r, null, invFreq, ActivationTap.NONE, par);
+            LlamaBlock.layer(w, l, ffn[l], st, r, null, invFreq, tap, par);
             lap(Op.FWD_LAYER, l);
         }
         LlamaBlock.head(w, st, 0, rows, logits, par);
@@ -292,7 +323,7 @@ public final class Backprop {
     }
 
     // the backward of forward(): dlogits are in logits; gradients added to the parameters
-    private void backward(float l1Coef, Parallel par) {
+    private void backward(float l1Coef, float gradScale, Parallel par) {
         int d = cfg.hiddenSize();
         int v = cfg.vocabSize();
         int n = rows;
@@ -306,7 +337,7 @@ public final class Backprop {
         RmsNorm.backwardRows(dx, false, dxn, st.x, st.rstdF, w.finalNorm(), p.grad(w.finalNorm()), n, d, par);
         lap(Op.BWD_FINAL_NORM, -1);
         for (int l = cfg.numLayers() - 1; l >= 0; l--) {
-            layerBackward(l, l1Coef, par);
+            layerBackward(l, l1Coef, gradScale, par);
         }
         // x = E[ids]: scatter-add, columns split over threads, rows in order
         float[] gE = p.grad(w.embed());
@@ -322,7 +353,7 @@ public final class Backprop {
         lap(Op.BWD_EMBED, -1);
     }
 
-    private void layerBackward(int l, float l1Coef, Parallel par) {
+    private void layerBackward(int l, float l1Coef, float gradScale, Parallel par) {
         LlamaWeights.Layer ly = w.layers().get(l);
         LlamaState.Slot s = st.slot(l);
         FfnActivations fa = s.ffn;
@@ -340,6 +371,10 @@ public final class Backprop {
         if (gradTap != null) {
             gradTap.onFfn(l, fa.h, dh, n, f);
         }
+        // h' = m(xn) ⊙ h: a method's gate (LTE's routers)
+        if (gate != null) {
+            gate.backward(l, s.xn2, dh, n, gradScale, par);
+        }
         // h = act(gate) ⊙ up
         par.forRange(n * f, 4096, (from, to) ->
                 act.gatedBackward(fa.gate, fa.up, fa.act, dh, l1Coef, dgate, dup, from, to));
@@ -347,6 +382,9 @@ public final class Backprop {
         // gate = W_gate xn, up = W_up xn
         linearBackward(dgate, f, wGate, s.xn2, d, dxn, false, null, Op.BWD_GATE_UP_DX, Op.BWD_GATE_UP_DW, l, par);
         linearBackward(dup, f, wUp, s.xn2, d, dxn, true, null, Op.BWD_GATE_UP_DX, Op.BWD_GATE_UP_DW, l, par);
+        if (gate != null) {
+            gate.inputGradient(l, dxn, n, par);
+        }
         // xn = ReLU(RMSNorm(x) ⊙ g_ffn) for a relufied model: the gradient passes where xn > 0
         reluBackward(dxn, s.xn2, n * d);
         // xn = RMSNorm(x) ⊙ g_ffn (x the mid residual); dx carries the residual path

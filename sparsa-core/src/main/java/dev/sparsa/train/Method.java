@@ -38,6 +38,15 @@ public interface Method {
         return current;
     }
 
+    /**
+     * A gate on every layer's FFN intermediate that the trainer's forward and backward run (LTE's routers), for the
+     * parameters {@code p} the run trains; null for none. Called whenever the trainer builds its engine (after
+     * {@link #restore} on resume).
+     */
+    default Backprop.FfnGate ffnGate(LlamaParams p) {
+        return null;
+    }
+
     /** Called after each optimizer step with the trainer's state. */
     default void afterStep(TrainContext ctx) {
     }

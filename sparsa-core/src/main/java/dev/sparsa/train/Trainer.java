@@ -181,6 +181,7 @@ public final class Trainer {
         cfg = configAt(start + 1, cfg);
         p = p.withConfig(cfg);
         Backprop bp = new Backprop(p, rowsPer, o.seq());
+        bp.ffnGate(method.ffnGate(p));
         Teacher teacher = teacherWeights == null || o.distill() == 0 ? null : new Teacher(teacherWeights, rowsPer, o.seq());
         int[] batch = new int[rowsPer * (o.seq() + 1)];
         List<StepLog> log = new ArrayList<>();
@@ -194,6 +195,7 @@ public final class Trainer {
                 cfg = next;
                 p = p.withConfig(cfg);
                 bp = new Backprop(p, rowsPer, o.seq());
+                bp.ffnGate(method.ffnGate(p));
                 evaluator = null;
                 listener.say("step " + step + ": the model is now " + cfg.hiddenAct());
             }

@@ -42,6 +42,21 @@ final class DoubleLlama {
     double delta;
     /** When set: the targets of the seqs·t predictions, instead of the next tokens. */
     int[] targets;
+    /**
+     * When > 0: LTE's routers on every FFN (router ℓ in {@link #w} as {@code lte.router.ℓ}, [N, D], N = F / size):
+     * G_e = σ(xn·W_r,e); soft: h'_i = G_{e(i)} h_i and the loss adds (1/(n·L·N)) Σ (η G² + λ_s/(G − τ)²); hard:
+     * h'_i = 1[G_{e(i)} > τ] h_i.
+     */
+    int lteSize;
+    boolean lteHard;
+    double lteTau = 0.5;
+    double lteEta;
+    double lteSep;
+    /** After {@link #loss}: the LTE loss term and the smallest |G − τ|. */
+    double lteTerm;
+    double lteMargin;
+    /** After {@link #loss}: every score G. */
+    final java.util.List<Double> lteScores = new java.util.ArrayList<>();
 
     DoubleLlama(LlamaParams p) {
         this.c = p.config();
@@ -74,6 +89,9 @@ final class DoubleLlama {
             }
         }
         double l1 = 0;
+        lteTerm = 0;
+        lteMargin = Double.POSITIVE_INFINITY;
+        lteScores.clear();
         for (int l = 0; l < c.numLayers(); l++) {
             l1 += layer(l, x, seqs, t, lambda != 0);
         }
@@ -101,7 +119,7 @@ final class DoubleLlama {
         ce = ceSum / n;
         kl = klSum / n;
         double a = teacher == null ? 0 : alpha;
-        return (1 - a) * ce + a * kl + lambda * l1Term;
+        return (1 - a) * ce + a * kl + lambda * l1Term + lteTerm;
     }
 
     // one block over x (in place); returns mean|a| of its FFN activations
@@ -168,6 +186,24 @@ final class DoubleLlama {
                 }
                 absSum += Math.abs(a);
                 margin(g, up[r][j], withL1);
+            }
+        }
+        if (lteSize > 0) {
+            int experts = f / lteSize;
+            double[][] z = linear(xn2, w.get("lte.router." + l), experts, null);          // z = xn W_rᵀ
+            for (int r = 0; r < n; r++) {
+                for (int e = 0; e < experts; e++) {
+                    double ge = 1 / (1 + Math.exp(-z[r][e]));                             // G = σ(z)
+                    lteMargin = Math.min(lteMargin, Math.abs(ge - lteTau));
+                    lteScores.add(ge);
+                    for (int j = e * lteSize; j < (e + 1) * lteSize; j++) {
+                        h[r][j] = lteHard ? (ge > lteTau ? h[r][j] : 0) : ge * h[r][j];
+                    }
+                    if (!lteHard) {
+                        lteTerm += (lteEta * ge * ge + lteSep / ((ge - lteTau) * (ge - lteTau)))
+                                / ((double) n * c.numLayers() * experts);
+                    }
+                }
             }
         }
         add(x, linear(h, w.get(p + "mlp.down_proj.weight"), c.hiddenSize(), null));

@@ -1,6 +1,7 @@
 package dev.sparsa.cli.report;
 
 import dev.sparsa.experiment.AttributionResults;
+import dev.sparsa.experiment.LteResults;
 import dev.sparsa.experiment.PruneResults;
 import dev.sparsa.experiment.RedoResults;
 
@@ -97,6 +98,7 @@ public final class NeuronReport {
             case RedoResults x -> redo(x);
             case PruneResults x -> x.schema().equals(PruneResults.AP) ? ap(x) : sap(x);
             case AttributionResults x -> attribution(x);
+            case LteResults x -> lte(x);
             default -> throw new IllegalArgumentException(r.getClass().getName());
         };
     }
@@ -189,6 +191,92 @@ public final class NeuronReport {
             rows.add(row);
         }
         return new Table(h, rows);
+    }
+
+    // ---------------------------------------------------------------- lte
+
+    static Page lte(LteResults r) {
+        LteResults.Setup s = r.setup();
+        String setup = String.format(Locale.ROOT, "%s (%s, %d layers, hidden %d, FFN %d = %d experts of %d)%s; LTE "
+                        + "%d + %d steps (stage 1 soft scores + efficiency loss, stage 2 hard selection, routers fixed) "
+                        + "per η in %s, router lr %s, separability %s; ProSparse %d steps per λ in %s; batch %d × %d, "
+                        + "lr %s; %,d validation tokens; dense start %s bits/byte; %s wall", s.model(), s.activation(),
+                s.numLayers(), s.hiddenSize(), s.intermediateSize(), s.experts(), s.expertSize(),
+                s.quick() ? " (--quick)" : "", s.stage1Steps(), s.stage2Steps(), Arrays.toString(s.etas()),
+                Svg.fmt(s.routerLr(), false), Svg.fmt(s.separability(), false), s.prosparseSteps(),
+                Arrays.toString(s.lambdas()), s.batch(), s.seq(), Svg.fmt(s.lr(), false), s.validTokens(),
+                f4(r.denseBitsPerByte()), clock(r.seconds()));
+        List<Section> sec = new ArrayList<>();
+        List<Svg.Series> curve = new ArrayList<>();
+        int ci = 0;
+        for (LteResults.Run run : r.runs()) {
+            List<Svg.Point> pts = new ArrayList<>();
+            r.points().stream().filter(p -> p.run().equals(run.id()))
+                    .sorted(java.util.Comparator.comparingDouble(LteResults.Point::flopsShare))
+                    .forEach(p -> pts.add(new Svg.Point(p.flopsShare(), p.bitsPerByte())));
+            curve.add(new Svg.Series(run.id(), Svg.color(ci++), pts, run.method().equals("prosparse"), true));
+        }
+        double[] bpb = r.points().stream().mapToDouble(LteResults.Point::bitsPerByte).toArray();
+        List<Svg.Rule> rules = List.of(new Svg.Rule(false, r.denseBitsPerByte(), "dense start", "#888"));
+        String chart = Svg.lineChart("Bits/byte against FFN FLOPs", Svg.Axis.pct("FFN multiply-adds per token "
+                + "(share of dense)", 0, 1.05), range("bits/byte (brown-valid)", append(bpb, r.denseBitsPerByte())),
+                curve, rules);
+        List<List<String>> rows = new ArrayList<>();
+        for (LteResults.Point p : r.points()) {
+            rows.add(List.of(p.run(), (p.method().equals("lte") ? "τ = " : "T = ") + Svg.fmt(p.threshold(), false),
+                    f4(p.bitsPerByte()), delta(p.bitsPerByte() / r.denseBitsPerByte() - 1), pct(p.flopsShare()),
+                    pct(p.computedShare()), String.format(Locale.ROOT, "%,.0f", p.flopsPerToken())));
+        }
+        sec.add(new Section("FLOPs against bits/byte", "Each trained model at each threshold (LTE: the router's τ; "
+                + "ProSparse: the FATReLU T, dashed); FFN multiply-adds per token counted on the validation windows "
+                + "(LTE: router + 3·S·D per selected expert; ProSparse under the exact-sparse kernel: dense gate + 2·D "
+                + "per neuron with act ≠ 0).", List.of(chart), List.of(new Table(List.of("run", "threshold",
+                "bits/byte", "Δ vs dense", "FFN FLOPs", "neurons computed", "FFN MACs / token"), rows))));
+        List<List<String>> cmp = new ArrayList<>();
+        for (LteResults.Comparison c : r.comparisons()) {
+            cmp.add(List.of(c.run(), "τ = " + Svg.fmt(c.threshold(), false), f4(c.lteBitsPerByte()), pct(c.flopsShare()),
+                    orRange(c.prosparseAtFlops()), signed(c.deltaAtFlops()), pct(c.computedShare()),
+                    orRange(c.prosparseAtComputed()), signed(c.deltaAtComputed())));
+        }
+        sec.add(new Section("LTE against ProSparse at equal computed share", "ProSparse's Pareto points (all λ and T) "
+                + "interpolated linearly at each LTE point's share: of the FFN FLOPs (ProSparse's exact-sparse kernel "
+                + "computes the gate densely, so it cannot go below a third) and of the neurons computed (as if a "
+                + "predictor skipped its gate too); negative Δ: LTE better.", List.of(), List.of(new Table(List.of(
+                "LTE run", "threshold", "LTE bits/byte", "FFN FLOPs", "ProSparse at equal FLOPs", "Δ",
+                "neurons computed", "ProSparse at equal neurons", "Δ"), cmp))));
+        List<Svg.Series> ce = new ArrayList<>();
+        List<Svg.Series> share = new ArrayList<>();
+        int steps = 1;
+        for (int i = 0; i < r.runs().size(); i++) {
+            LteResults.Run x = r.runs().get(i);
+            ce.add(new Svg.Series(x.id(), Svg.color(i), points(x.step(), x.ce()), false, false));
+            if (x.method().equals("lte")) {
+                share.add(new Svg.Series(x.id(), Svg.color(i), points(x.step(), x.selectedShare()), false, false));
+            }
+            steps = Math.max(steps, x.step().length == 0 ? 1 : x.step()[x.step().length - 1]);
+        }
+        List<Svg.Rule> stage = List.of(new Svg.Rule(true, s.stage1Steps() + 0.5, "stage 2", "#888"));
+        sec.add(new Section("Training", "Training CE per step, and the share of (token, layer, expert) with G > τ "
+                + "on each step's batch (stage 1 scales by the soft scores, stage 2 drops the others).",
+                List.of(Svg.lineChart("Training CE", Svg.Axis.integers("step", 0, steps), range("cross-entropy (nats)",
+                        r.runs().stream().flatMapToDouble(x -> Arrays.stream(x.ce())).toArray()), ce, stage),
+                        Svg.lineChart("Experts selected (G > τ)", Svg.Axis.integers("step", 0, steps),
+                                Svg.Axis.pct("share", 0, 1), share, stage)), List.of()));
+        List<String> notes = List.of(
+                "Experts: balanced k-means on each layer's gate rows (" + s.expertSize() + " neurons each), the neurons "
+                        + "then permuted so that an expert is contiguous (the model's function is unchanged).",
+                "Routers: G_e = σ(x·W_r,e) on the FFN input; efficiency loss η·mean G² (stage 1); stage 2 keeps expert "
+                        + "e iff G_e > τ (0.5 in training; the table also evaluates other τ on the same model).",
+                "Saved with its routers (lte_routers.safetensors): " + s.savedModel() + "; run it with --sparse lte.");
+        return new Page("LTE against ProSparse: " + s.model() + (s.quick() ? " (quick)" : ""), setup, sec, notes);
+    }
+
+    private static String orRange(double v) {
+        return Double.isNaN(v) ? "outside its range" : f4(v);
+    }
+
+    private static String signed(double v) {
+        return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%+.4f", v);
     }
 
     // ---------------------------------------------------------------- ap

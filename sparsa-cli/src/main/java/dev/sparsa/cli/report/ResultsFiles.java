@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
 import dev.sparsa.experiment.AttributionResults;
 import dev.sparsa.experiment.DemoResults;
+import dev.sparsa.experiment.LteResults;
 import dev.sparsa.experiment.PruneResults;
 import dev.sparsa.experiment.RedoResults;
 import dev.sparsa.experiment.SparsifyResults;
@@ -57,11 +58,12 @@ public final class ResultsFiles {
             case RedoResults.SCHEMA -> read(file, RedoResults.class);
             case PruneResults.AP, PruneResults.SAP -> read(file, PruneResults.class);
             case AttributionResults.SCHEMA -> read(file, AttributionResults.class);
+            case LteResults.SCHEMA -> read(file, LteResults.class);
             default -> null;
         };
         if (r == null) {
-            throw SparsaException.FormatException.of(file, "not the results of sparsa experiment redo, ap, sap or "
-                    + "attribution (schema '" + schema + "')");
+            throw SparsaException.FormatException.of(file, "not the results of sparsa experiment redo, ap, sap, "
+                    + "attribution or lte (schema '" + schema + "')");
         }
         return r;
     }
@@ -132,7 +134,7 @@ public final class ResultsFiles {
         String page = switch (schema(json)) {
             case SparsifyResults.SCHEMA -> SparsifyReportHtml.render(readSparsify(json));
             case DemoResults.SCHEMA -> DemoReportHtml.render(readDemo(json));
-            case RedoResults.SCHEMA, PruneResults.AP, PruneResults.SAP, AttributionResults.SCHEMA ->
+            case RedoResults.SCHEMA, PruneResults.AP, PruneResults.SAP, AttributionResults.SCHEMA, LteResults.SCHEMA ->
                     NeuronReport.html(readNeuron(json));
             case dev.sparsa.perf.ModesResults.SCHEMA -> ModesReportHtml.render(readModes(json));
             default -> ReportHtml.render(readJson(json));

@@ -22,7 +22,12 @@ public enum SparseMode {
     /** Statistical top-k (Spark Transformer) on the gate pre-activation. */
     TOPK,
     /** Deja Vu / PowerInfer: a trained predictor picks the neurons before the gate. */
-    PREDICTED;
+    PREDICTED,
+    /**
+     * LTE (Learn To be Efficient): trained routers pick experts of contiguous neurons; the routers live in the model
+     * folder ({@code lte_routers.safetensors}, written by {@code sparsa experiment lte}), not in a calibration file.
+     */
+    LTE;
 
     /** The names, in the order help texts list them. */
     public static final List<String> NAMES = Arrays.stream(values()).map(SparseMode::key).toList();
@@ -39,7 +44,7 @@ public enum SparseMode {
 
     /** Whether the mode needs a calibration file. */
     public boolean calibrated() {
-        return this != DENSE && this != EXACT;
+        return this != DENSE && this != EXACT && this != LTE;
     }
 
     /** The mode named {@code name}; a usage error listing the modes otherwise. */

@@ -3,6 +3,7 @@ package dev.sparsa.infer.mode;
 import dev.sparsa.SparsaException;
 import dev.sparsa.infer.ExactSparseFfn;
 import dev.sparsa.infer.GateSparseFfn;
+import dev.sparsa.infer.LteFfn;
 import dev.sparsa.infer.NeuronRule;
 import dev.sparsa.infer.PredictorFfn;
 import dev.sparsa.infer.SparseStats;
@@ -12,6 +13,7 @@ import dev.sparsa.io.ModelFiles;
 import dev.sparsa.model.Activation;
 import dev.sparsa.model.DenseFfn;
 import dev.sparsa.model.FfnKernel;
+import dev.sparsa.model.LteRouters;
 import dev.sparsa.model.llama.AttnProjections;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.model.llama.LlamaWeights;
@@ -58,6 +60,11 @@ public final class SparseModels {
     public static Loaded load(ModelFiles files, SparseMode mode, Path calibration, SparseStats stats) {
         ModelConfig cfg = files.config();
         checkCompatible(mode, cfg);
+        if (mode == SparseMode.LTE) {                          // the routers are part of the trained model
+            Path dir = routerDir(files.location());
+            LteRouters r = LteRouters.read(dir, cfg);
+            return new Loaded(lte(LlamaWeights.load(cfg, files.weights()), r), mode, null, LteRouters.path(dir));
+        }
         LlamaWeights w = LlamaWeights.load(cfg, files.weights());
         if (!mode.calibrated()) {
             return new Loaded(of(w, mode, null, stats), mode, null, null);
@@ -67,9 +74,23 @@ public final class SparseModels {
         return new Loaded(of(w, mode, c, stats), mode, c, p);
     }
 
+    /** The folder whose {@value LteRouters#FILE} belongs to the model at {@code location} (a folder or a file in it). */
+    static Path routerDir(Path location) {
+        Path m = location.toAbsolutePath().normalize();
+        return java.nio.file.Files.isDirectory(m) ? m : m.getParent();
+    }
+
+    /** A model over bound weights in the {@code lte} mode with its routers. */
+    public static LlamaModel lte(LlamaWeights w, LteRouters r) {
+        return LlamaModel.of(w, LteFfn.factory(r), null);
+    }
+
     /** A model over bound weights in {@code mode} with calibration {@code c} (null for dense and exact). */
     public static LlamaModel of(LlamaWeights w, SparseMode mode, Calibration c, SparseStats stats) {
         checkCompatible(mode, w.config());
+        if (mode == SparseMode.LTE) {
+            throw new IllegalArgumentException("--sparse lte reads its routers from the model folder: use lte(w, routers)");
+        }
         if (mode.calibrated() && (c == null || c.mode() != mode || c.layers().size() != w.config().numLayers())) {
             throw new IllegalArgumentException("--sparse " + mode.key() + " needs its own calibration of "
                     + w.config().numLayers() + " layers");
@@ -91,6 +112,7 @@ public final class SparseModels {
                 Calibration.Layer l = c.layers().get(fw.layer());
                 return new PredictorFfn(fw, act, c.predictors().get(fw.layer()), l.tau(), label(c, l), stats);
             };
+            case LTE -> throw new IllegalArgumentException("--sparse lte's kernels need the routers: LteFfn.factory");
         };
     }
 

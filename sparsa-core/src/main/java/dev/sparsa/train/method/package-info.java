@@ -5,7 +5,9 @@
  * by name. The neuron-level methods: {@code Redo} (recycle τ-dormant FFN neurons), and the FFN weight pruning
  * family on {@code PruningRounds} (rounds of E steps, {@code FfnMasks} held after every step, optional rewinding):
  * {@code IterativePruning} (fixed share per round by a {@code Pruner}: magnitude or Wanda), {@code Ap}
- * (Activate-while-Pruning on top of it) and {@code Sap} (PQ Index-driven amounts). docs/ARCHITECTURE.md §2 says what
+ * (Activate-while-Pruning on top of it) and {@code Sap} (PQ Index-driven amounts). {@code Lte} (Learn To be
+ * Efficient: experts, sigmoid routers, efficiency loss, two stages; docs/lte.md) is also the trainer's
+ * {@code Backprop.FfnGate}. docs/ARCHITECTURE.md §2 says what
  * maps to what for the methods published for CNNs and RL agents. A new method is a class here, its test, and one
  * line in {@code Methods} (or, for the neuron-level ones, the experiment that drives it).
  */

@@ -1,0 +1,100 @@
+package dev.sparsa.infer;
+
+import dev.sparsa.model.Activation;
+import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.DenseFfn;
+import dev.sparsa.model.FfnWeights;
+import dev.sparsa.tensor.DType;
+import dev.sparsa.tensor.Parallel;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.util.Random;
+
+import static dev.sparsa.infer.SparseKernelsTest.D;
+import static dev.sparsa.infer.SparseKernelsTest.F;
+import static dev.sparsa.infer.SparseKernelsTest.close;
+import static dev.sparsa.infer.SparseKernelsTest.gaussian;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@link LteFfn} against a scalar reference: the dense FFN ({@link DenseFfn}) with the h of every expert the router
+ * drops set to 0, the selection computed here in double ({@code σ(x·W_r,e) > τ}; the test asserts no score lies
+ * within 1e-6 of τ (float σ is good to ~1e-7), so float and double agree). Every dtype, SiLU and ReLU, batch 1..16, 1, 2 and 3 threads (same
+ * bits), the tapped path against the untapped one (same bits). With F32 down columns the kernel equals the reference
+ * to float rounding (1e-5 of max|y|); with the default Q8_0 columns of quantized sources within their rounding (1e-2).
+ */
+class LteFfnTest {
+    static final int S = 8;
+    static final int N = F / S;
+
+    static float[] run(LteFfn k, float[] x, int batch, int threads, ActivationTap tap) {
+        float[] y = new float[batch * D];
+        try (Parallel par = new Parallel(threads)) {
+            k.forward(x, batch, 0, y, k.newActivations(batch), tap, par);
+        }
+        return y;
+    }
+
+    /** y of the dense FFN with the unselected experts' h set to 0; counts selected experts into {@code count[0]}. */
+    static float[] reference(FfnWeights w, Activation act, float[] router, float tau, float[] x, int batch,
+                             long[] count, double[] margin) {
+        DenseFfn dense = new DenseFfn(w, act);
+        float[] y = new float[batch * D];
+        try (Parallel par = Parallel.serial()) {
+            dense.forward(x, batch, 0, y, dense.newActivations(batch), (layer, pos, xx, xo, gate, a, h, off) -> {
+                for (int e = 0; e < N; e++) {
+                    double z = 0;
+                    for (int j = 0; j < D; j++) {
+                        z += (double) router[e * D + j] * xx[xo + j];
+                    }
+                    double g = 1 / (1 + Math.exp(-z));
+                    margin[0] = Math.min(margin[0], Math.abs(g - tau));
+                    if (g > tau) {
+                        count[0]++;
+                    } else {
+                        for (int i = e * S; i < (e + 1) * S; i++) {
+                            h[off + i] = 0f;
+                        }
+                    }
+                }
+            }, par);
+        }
+        return y;
+    }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void followsTheRouterOnEveryDtypeBatchAndThreadCount(DType dtype) {
+        FfnWeights w = SparseKernelsTest.ffn(dtype, 41);
+        Random rnd = new Random(43);
+        float[] router = gaussian(rnd, N * D, 1 / Math.sqrt(D));
+        float tau = 0.5f;
+        boolean quantized = dtype.quantized();
+        for (Activation act : new Activation[] {Activation.of("silu", 0f), Activation.of("relu", 0f)}) {
+            LteFfn exactDown = new LteFfn(w, act, router, S, tau, DType.F32);
+            LteFfn stored = new LteFfn(w, act, router, S, tau, SparseFfnBase.downTypeFor(w));
+            long[] count = {0};
+            double[] margin = {Double.POSITIVE_INFINITY};
+            long tokens = 0;
+            for (int batch = 1; batch <= 16; batch++) {
+                float[] x = gaussian(rnd, batch * D, 1);
+                String what = dtype + " " + act.kind() + " batch " + batch;
+                float[] want = reference(w, act, router, tau, x, batch, count, margin);
+                tokens += batch;
+                float[] got = run(exactDown, x, batch, 2, ActivationTap.NONE);
+                close(got, want, 1e-5, what);
+                float[] y = run(stored, x, batch, 1, ActivationTap.NONE);
+                close(y, want, quantized ? 1e-2 : 1e-5, what + " stored down");
+                for (int threads : new int[] {2, 3}) {
+                    assertThat(run(stored, x, batch, threads, ActivationTap.NONE)).as(what + ", " + threads
+                            + " threads").isEqualTo(y);
+                }
+                assertThat(run(stored, x, batch, 2, BundledSparseFfnTest.WATCH)).as(what + " tapped").isEqualTo(y);
+            }
+            assertThat(margin[0]).as("closest score to τ").isGreaterThan(1e-6);
+            double share = (double) count[0] / (tokens * N);
+            assertThat(share).as("share of experts selected").isBetween(0.2, 0.8);
+        }
+    }
+}
