@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
                 "--quick runs a reduced version in a few minutes (checks the pipeline; not the figures EXPERIMENTS.md "
                         + "reports)."},
         subcommands = {ExperimentSparsifyCommand.class, ExperimentRedoCommand.class, ExperimentPruneCommand.ApCommand.class,
-                ExperimentPruneCommand.SapCommand.class, ExperimentAttributionCommand.class})
+                ExperimentPruneCommand.SapCommand.class, ExperimentAttributionCommand.class,
+                ExperimentClCommand.ClnpCommand.class, ExperimentClCommand.SparClCommand.class})
 public final class ExperimentCommand implements Runnable {
 
     @CommandLine.Spec

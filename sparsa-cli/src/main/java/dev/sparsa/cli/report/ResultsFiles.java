@@ -9,6 +9,7 @@ import dev.sparsa.experiment.DemoResults;
 import dev.sparsa.experiment.PruneResults;
 import dev.sparsa.experiment.RedoResults;
 import dev.sparsa.experiment.SparsifyResults;
+import dev.sparsa.experiment.cl.ClResults;
 import dev.sparsa.profile.ProfileResults;
 
 import java.io.IOException;
@@ -57,6 +58,7 @@ public final class ResultsFiles {
             case RedoResults.SCHEMA -> read(file, RedoResults.class);
             case PruneResults.AP, PruneResults.SAP -> read(file, PruneResults.class);
             case AttributionResults.SCHEMA -> read(file, AttributionResults.class);
+            case ClResults.SCHEMA -> read(file, ClResults.class);
             default -> null;
         };
         if (r == null) {
@@ -122,7 +124,7 @@ public final class ResultsFiles {
         String page = switch (schema(json)) {
             case SparsifyResults.SCHEMA -> SparsifyReportHtml.render(readSparsify(json));
             case DemoResults.SCHEMA -> DemoReportHtml.render(readDemo(json));
-            case RedoResults.SCHEMA, PruneResults.AP, PruneResults.SAP, AttributionResults.SCHEMA ->
+            case RedoResults.SCHEMA, PruneResults.AP, PruneResults.SAP, AttributionResults.SCHEMA, ClResults.SCHEMA ->
                     NeuronReport.html(readNeuron(json));
             default -> ReportHtml.render(readJson(json));
         };
