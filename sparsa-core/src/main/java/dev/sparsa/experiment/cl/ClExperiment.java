@@ -197,7 +197,7 @@ public final class ClExperiment {
                         pool.add(w);
                     }
                 }
-                int epochs = joint ? o.epochs() * tasks.size() : o.epochs();
+                int epochs = o.epochs();                   // joint: the union pool, so as many steps
                 Continual.Task tc = new Continual.Task(s, stages, joint ? "joint" : tasks.get(s).name(), p,
                         tasks.get(joint ? 0 : s).valid(), par, listener);
                 m.startTask(tc);
