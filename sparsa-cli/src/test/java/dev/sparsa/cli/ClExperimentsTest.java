@@ -161,6 +161,19 @@ class ClExperimentsTest {
     }
 
     @Test
+    void sparclAtItsNeutralSettingsIsReplay() throws Exception {
+        // density 1, no mask change, every gradient kept, no removal: the same bits as the replay baseline
+        Path out = tmp.resolve("sparcl-neutral");
+        JsonNode j = run(args("sparcl", out, "--sparsity", "0", "--update-share", "0", "--grad-keep", "1",
+                "--removal", "0"), out);
+        JsonNode replay = j.get("runs").get(2);
+        JsonNode sp = j.get("runs").get(3);
+        assertThat(sp.get("bitsPerByte")).isEqualTo(replay.get("bitsPerByte"));
+        assertThat(sp.get("ce")).isEqualTo(replay.get("ce"));
+        assertThat(sp.get("flops").asLong()).isEqualTo(replay.get("flops").asLong());
+    }
+
+    @Test
     void badInputIsOneLine() {
         String m = model.dir().toString();
         Path out = tmp.resolve("cl-bad");
