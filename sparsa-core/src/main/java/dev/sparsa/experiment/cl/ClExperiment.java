@@ -144,7 +144,11 @@ public final class ClExperiment {
         }
         List<Runs.Plan<ClResults.Run>> plans = new ArrayList<>();
         for (String id : List.of("sequential", "joint", "replay", experiment)) {
-            plans.add(new Runs.Plan<>(id, 0, fingerprint(id), () -> runOne(id, start, par)));
+            int steps = 0;
+            for (int[] pool : pools) {
+                steps += o.epochs() * (pool.length / o.batch());           // joint's union: about the same
+            }
+            plans.add(new Runs.Plan<>(id, steps, fingerprint(id), () -> runOne(id, start, par)));
         }
         List<ClResults.Run> runs = Runs.all(plans, ClResults.Run.class, store, listener,
                 r -> String.format(Locale.ROOT, "average final bits/byte %.4f%s, %.3g multiply-adds",
