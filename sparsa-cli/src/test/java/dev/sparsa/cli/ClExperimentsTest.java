@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /**
  * {@code sparsa experiment clnp|sparcl} end to end on the tiny dense model's shape and two generated task texts (a
@@ -80,15 +81,15 @@ class ClExperimentsTest {
             }
             JsonNode met = r.get("metrics");
             double last = (m.get(m.size() - 1).get(0).asDouble() + m.get(m.size() - 1).get(1).asDouble()) / 2;
-            assertThat(met.get("averageFinal").asDouble()).isCloseTo(last, org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(met.get("averageFinal").asDouble()).isCloseTo(last, within(1e-9));
             if (id.equals("joint")) {
                 assertThat(met.get("bwt").isNull()).isTrue();
             } else {
                 // BWT of 2 tasks = R[0][0] − R[1][0]; forgetting = −BWT when the best is the first row
                 assertThat(met.get("bwt").asDouble()).isCloseTo(m.get(0).get(0).asDouble()
-                        - m.get(1).get(0).asDouble(), org.assertj.core.api.Assertions.within(1e-9));
+                        - m.get(1).get(0).asDouble(), within(1e-9));
                 assertThat(met.get("averageForgetting").asDouble()).isCloseTo(-met.get("bwt").asDouble(),
-                        org.assertj.core.api.Assertions.within(1e-9));
+                        within(1e-9));
                 assertThat(Double.isFinite(met.get("fwt").asDouble())).isTrue();
             }
             assertThat(r.get("flops").asLong()).as(id).isPositive();
@@ -157,7 +158,7 @@ class ClExperimentsTest {
         assertThat(sp.get("steps").asInt()).as("DDR removes windows, so fewer steps")
                 .isLessThan(replay.get("steps").asInt());
         assertThat(sp.get("perTask").get("weightDensity").get(1).asDouble()).isCloseTo(0.25,
-                org.assertj.core.api.Assertions.within(0.01));
+                within(0.01));
     }
 
     @Test

@@ -62,8 +62,8 @@ public final class ResultsFiles {
             default -> null;
         };
         if (r == null) {
-            throw SparsaException.FormatException.of(file, "not the results of sparsa experiment redo, ap, sap or "
-                    + "attribution (schema '" + schema + "')");
+            throw SparsaException.FormatException.of(file, "not the results of sparsa experiment redo, ap, sap, "
+                    + "attribution, clnp or sparcl (schema '" + schema + "')");
         }
         return r;
     }

@@ -49,7 +49,8 @@ import java.util.SplittableRandom;
  * before and after pruning.
  */
 public final class Clnp implements Continual {
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private final float lambda;
     private final double graceful;

@@ -38,7 +38,8 @@ import java.util.Map;
  * At a mask update the dense gradient is needed, so those steps count dW dense.
  */
 public final class SparCl implements Continual {
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private final double sparsity;
     private final int every;

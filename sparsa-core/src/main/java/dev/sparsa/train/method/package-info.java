@@ -8,7 +8,8 @@
  * (Activate-while-Pruning on top of it) and {@code Sap} (PQ Index-driven amounts). docs/ARCHITECTURE.md §2 says what
  * maps to what for the methods published for CNNs and RL agents. The continual-learning methods behind {@link
  * dev.sparsa.train.Continual}: {@code Clnp} (prune inactive FFN neurons, freeze the used ones) and {@code SparCl}
- * (TDM weight masks, DGM gradient masks, DDR), driven by {@code experiment.cl} (docs/continual-learning.md). A new method is a class here, its test, and one
+ * (TDM weight masks, DGM gradient masks, DDR), driven by {@code experiment.cl} (docs/continual-learning.md).
+ * A new method is a class here, its test, and one
  * line in {@code Methods} (or, for the neuron-level ones, the experiment that drives it).
  */
 package dev.sparsa.train.method;
