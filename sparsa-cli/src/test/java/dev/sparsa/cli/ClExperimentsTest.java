@@ -143,6 +143,21 @@ class ClExperimentsTest {
         assertThat(bad.code()).isNotZero();
         assertThat(bad.err().strip().lines().toList().getLast()).contains("made with other options or another "
                 + "model");
+        // and with another model (same shape, other weights and folder)
+        DenseLlamaCache.Entry other2;
+        try (dev.sparsa.tensor.Parallel par = new dev.sparsa.tensor.Parallel(1)) {
+            other2 = DenseLlamaCache.obtain(tmp.resolve("cache2"), new DenseLlamaCache.Spec("tiny-other",
+                    TinyDense.config(), 30, 4, 32, 1e-2f, 3, 8, 512), TinyDense::train, TinyDense::valid, par,
+                    new dev.sparsa.train.Trainer.Listener() {
+                    });
+        }
+        List<String> otherModel = new ArrayList<>(a);
+        otherModel.set(otherModel.indexOf("--model") + 1, other2.dir().toString());
+        otherModel.add("--resume");
+        CliRun bad2 = CliRun.of(otherModel.toArray(String[]::new));
+        assertThat(bad2.code()).isNotZero();
+        assertThat(bad2.err().strip().lines().toList().getLast()).contains("sequential.json: made with other options "
+                + "or another model");
     }
 
     @Test
