@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
                         + "reports)."},
         subcommands = {ExperimentSparsifyCommand.class, ExperimentRedoCommand.class, ExperimentPruneCommand.ApCommand.class,
                 ExperimentPruneCommand.SapCommand.class, ExperimentAttributionCommand.class,
-                ExperimentLteCommand.class})
+                ExperimentLteCommand.class,
+                ExperimentClCommand.ClnpCommand.class, ExperimentClCommand.SparClCommand.class})
 public final class ExperimentCommand implements Runnable {
 
     @CommandLine.Spec

@@ -9,7 +9,8 @@
  * dev.sparsa.experiment.LteExperiment} (LTE against ProSparse, FLOPs counted), whose finished runs
  * {@link dev.sparsa.experiment.Runs} keeps in a {@link dev.sparsa.experiment.RunStore} for {@code --resume};
  * {@link dev.sparsa.experiment.DenseLlamaCache} pretrains and caches the small dense Llamas the demo and the quick
- * variants start from.
+ * variants start from. Continual learning on a genre sequence ({@code clnp}, {@code sparcl}) is the sub-package
+ * {@code experiment.cl}.
  *
  * <p>The top layer of sparsa-core: depends on {@code train}, {@code eval}, {@code profile}, {@code perf},
  * {@code infer}, {@code model} and {@code io}; nothing in the core depends on it.

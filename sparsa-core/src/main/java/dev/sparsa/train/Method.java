@@ -47,6 +47,13 @@ public interface Method {
         return null;
     }
 
+    /**
+     * Called after the backward and before the optimizer step (the gradients are complete): a method that masks
+     * gradients (frozen weights, a gradient mask) zeroes them here. {@link TrainContext#loss()} is this step's.
+     */
+    default void beforeOptimizerStep(TrainContext ctx) {
+    }
+
     /** Called after each optimizer step with the trainer's state. */
     default void afterStep(TrainContext ctx) {
     }

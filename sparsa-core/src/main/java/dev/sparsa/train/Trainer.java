@@ -221,6 +221,7 @@ public final class Trainer {
             if (!Double.isFinite(ce)) {
                 throw new SparsaException("training diverged at step " + step + ": loss " + ce + " (lower --lr?)");
             }
+            method.beforeOptimizerStep(new TrainContext(step, steps, p, opt, bp, last));
             double norm = opt.step(lr, o.clip(), par);
             method.afterStep(new TrainContext(step, steps, p, opt, bp, last));
             double sec = (System.nanoTime() - s0) / 1e9;

@@ -99,6 +99,7 @@ public final class NeuronReport {
             case PruneResults x -> x.schema().equals(PruneResults.AP) ? ap(x) : sap(x);
             case AttributionResults x -> attribution(x);
             case LteResults x -> lte(x);
+            case dev.sparsa.experiment.cl.ClResults x -> ClReport.page(x);
             default -> throw new IllegalArgumentException(r.getClass().getName());
         };
     }

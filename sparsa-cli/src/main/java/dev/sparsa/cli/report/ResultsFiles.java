@@ -10,6 +10,7 @@ import dev.sparsa.experiment.LteResults;
 import dev.sparsa.experiment.PruneResults;
 import dev.sparsa.experiment.RedoResults;
 import dev.sparsa.experiment.SparsifyResults;
+import dev.sparsa.experiment.cl.ClResults;
 import dev.sparsa.profile.ProfileResults;
 
 import java.io.IOException;
@@ -59,11 +60,12 @@ public final class ResultsFiles {
             case PruneResults.AP, PruneResults.SAP -> read(file, PruneResults.class);
             case AttributionResults.SCHEMA -> read(file, AttributionResults.class);
             case LteResults.SCHEMA -> read(file, LteResults.class);
+            case ClResults.SCHEMA -> read(file, ClResults.class);
             default -> null;
         };
         if (r == null) {
             throw SparsaException.FormatException.of(file, "not the results of sparsa experiment redo, ap, sap, "
-                    + "attribution or lte (schema '" + schema + "')");
+                    + "attribution, lte, clnp or sparcl (schema '" + schema + "')");
         }
         return r;
     }
@@ -134,7 +136,8 @@ public final class ResultsFiles {
         String page = switch (schema(json)) {
             case SparsifyResults.SCHEMA -> SparsifyReportHtml.render(readSparsify(json));
             case DemoResults.SCHEMA -> DemoReportHtml.render(readDemo(json));
-            case RedoResults.SCHEMA, PruneResults.AP, PruneResults.SAP, AttributionResults.SCHEMA, LteResults.SCHEMA ->
+            case RedoResults.SCHEMA, PruneResults.AP, PruneResults.SAP, AttributionResults.SCHEMA, LteResults.SCHEMA,
+                 ClResults.SCHEMA ->
                     NeuronReport.html(readNeuron(json));
             case dev.sparsa.perf.ModesResults.SCHEMA -> ModesReportHtml.render(readModes(json));
             default -> ReportHtml.render(readJson(json));

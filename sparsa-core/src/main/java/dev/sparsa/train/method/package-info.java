@@ -8,7 +8,10 @@
  * (Activate-while-Pruning on top of it) and {@code Sap} (PQ Index-driven amounts). {@code Lte} (Learn To be
  * Efficient: experts, sigmoid routers, efficiency loss, two stages; docs/lte.md) is also the trainer's
  * {@code Backprop.FfnGate}. docs/ARCHITECTURE.md §2 says what
- * maps to what for the methods published for CNNs and RL agents. A new method is a class here, its test, and one
+ * maps to what for the methods published for CNNs and RL agents. The continual-learning methods behind {@link
+ * dev.sparsa.train.Continual}: {@code Clnp} (prune inactive FFN neurons, freeze the used ones) and {@code SparCl}
+ * (TDM weight masks, DGM gradient masks, DDR), driven by {@code experiment.cl} (docs/continual-learning.md).
+ * A new method is a class here, its test, and one
  * line in {@code Methods} (or, for the neuron-level ones, the experiment that drives it).
  */
 package dev.sparsa.train.method;
