@@ -1,17 +1,26 @@
 package dev.sparsa.tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
+import static dev.sparsa.tensor.Simd.BS;
+import static dev.sparsa.tensor.Simd.FS;
 import static dev.sparsa.tensor.Simd.IS;
 import static dev.sparsa.tensor.Simd.L;
+import static dev.sparsa.tensor.Simd.LE;
 
 /**
  * ONNX dynamic int8 arithmetic, as ONNX Runtime computes it on the CPU: {@code DynamicQuantizeLinear} of an
  * activation tensor to uint8 ({@link #range}, {@link #quantize}) and {@code MatMulInteger} of those codes with an
- * {@link Int8Matrix}, rescaled to float ({@link #matmul}). The integer products are summed exactly in int32, so the
- * result depends only on the codes (not on lane order, blocking or thread count); {@link ScalarInt8Gemm} is its
- * plain-loop twin.
+ * {@link Int8Matrix}, rescaled to float ({@link #matmul}). The integer products are summed exactly (in int32 lanes,
+ * or for a batch by the float {@link Gemm} in passes short enough that every partial sum is a float-exact integer),
+ * so the result depends only on the codes (not on lane order, blocking, path or thread count); {@link ScalarInt8Gemm}
+ * is its plain-loop twin.
  */
 public final class Int8Gemm {
     private Int8Gemm() {
@@ -59,13 +68,38 @@ public final class Int8Gemm {
      * <pre>  y[t·rows + r] = float(Σ_c a[t·cols + c] · (q[r][c] − z[r])) · (sx[t] · s[r])</pre>
      * a holds the tokens' centred activation codes ({@link #quantize}), sx[t] each token's activation scale. The sum
      * is exact int32; the product of the two scales is rounded first, then the product with the sum, as the
-     * quantizer's graph ({@code Mul(scale_x, scale_w)}, {@code Cast}, {@code Mul}) computes it. Split over rows only.
+     * quantizer's graph ({@code Mul(scale_x, scale_w)}, {@code Cast}, {@code Mul}) computes it.
+     *
+     * <p>From {@link Gemm#MATMUL_MIN_BATCH} tokens the integer sums are done by the float {@link Gemm} engine on
+     * the codes widened to floats ({@link #exactSums}), exact by the bound of {@link #EXACT_K}; below it, by int32
+     * lanes over 4 rows × 4 tokens, split over rows. Both give the bits of {@link ScalarInt8Gemm}.
      */
     public static void matmul(Int8Matrix w, int[] a, float[] sx, int n, float[] y, Parallel par) {
+        matmul(null, w, a, sx, n, y, par);
+    }
+
+    /**
+     * {@link #matmul(Int8Matrix, int[], float[], int, float[], Parallel)} with the caller's {@link Gemm} engine (its
+     * packing buffers are reused from call to call); null makes a fresh one when it is needed.
+     */
+    public static void matmul(Gemm gemm, Int8Matrix w, int[] a, float[] sx, int n, float[] y, Parallel par) {
         int rows = w.rows();
         int cols = w.cols();
         check(w, a, sx, n, y);
         int[] aSum = w.hasZeroPoints() ? rowSums(a, n, cols) : null;
+        if (n >= Gemm.MATMUL_MIN_BATCH) {
+            int[] s = exactSums(gemm != null ? gemm : new Gemm(), w, a, n, y, par);
+            par.forRange(n, 8, (from, to) -> {
+                for (int t = from; t < to; t++) {
+                    for (int r = 0; r < rows; r++) {
+                        int i = t * rows + r;
+                        int v = (s == null ? (int) y[i] : s[i]) - (aSum == null ? 0 : w.zero()[r] * aSum[t]);
+                        y[i] = (float) v * (sx[t] * w.scale()[r]);
+                    }
+                }
+            });
+            return;
+        }
         int tiles = (rows + 3) / 4;
         par.forRange(tiles, 4, (from, to) -> {
             int[] wt = new int[4 * cols];
@@ -103,6 +137,63 @@ public final class Int8Gemm {
                 }
             }
         });
+    }
+
+    /**
+     * Most columns per float pass of {@link #exactSums}: |q| ≤ 128 and |a| ≤ 255, so every partial sum of at most
+     * 512 products is an integer of magnitude ≤ 512·128·255 = 16 711 680 &lt; 2²⁴, which a float holds exactly; each
+     * fused multiply-add of the Gemm's chain then has an exact result, and the pass's sum is the exact integer.
+     */
+    static final int EXACT_K = 512;
+
+    /**
+     * Σ_c a[t·cols + c] · q[r][c] (raw codes, without the zero points) for every token t and row r, exact: the codes
+     * widened to floats (exact) and multiplied by the float Gemm (each C[t, r] one chain of fused multiply-adds) in
+     * passes of at most {@link #EXACT_K} columns, the passes' integer results summed in int32. With one pass the
+     * sums are left in y as floats (exact integers) and null is returned; otherwise an int[n·rows] of them.
+     */
+    static int[] exactSums(Gemm gemm, Int8Matrix w, int[] a, int n, float[] y, Parallel par) {
+        int rows = w.rows();
+        int cols = w.cols();
+        float[] af = new float[n * cols];
+        par.forRange(n, 8, (from, to) -> {
+            int i = from * cols;
+            int end = to * cols;
+            for (; i + L <= end; i += L) {
+                ((FloatVector) IntVector.fromArray(IS, a, i).convert(VectorOperators.I2F, 0)).intoArray(af, i);
+            }
+            for (; i < end; i++) {
+                af[i] = a[i];
+            }
+        });
+        float[] wf = new float[rows * cols];
+        MemorySegment q = w.data();
+        par.forRange(rows, 16, (from, to) -> {
+            long i = (long) from * cols;
+            long end = (long) to * cols;
+            for (; i + L <= end; i += L) {
+                ((FloatVector) ByteVector.fromMemorySegment(BS, q, i, LE).convertShape(VectorOperators.B2F, FS, 0))
+                        .intoArray(wf, (int) i);
+            }
+            for (; i < end; i++) {
+                wf[(int) i] = q.get(ValueLayout.JAVA_BYTE, i);
+            }
+        });
+        int[] s = cols > EXACT_K ? new int[n * rows] : null;
+        for (int c0 = 0; c0 < cols; c0 += EXACT_K) {
+            int kc = Math.min(EXACT_K, cols - c0);
+            // Y[n, rows] = A[n, c0 .. c0+kc) · W[rows, c0 .. c0+kc)^T, every value an exact integer
+            gemm.multiply(n, rows, kc, Gemm.Mat.of(af, c0, cols), new Gemm.Mat(wf, c0, cols, true),
+                    Gemm.Mat.of(y, 0, rows), false, par);
+            if (s != null) {
+                par.forRange(n, 8, (from, to) -> {
+                    for (int i = from * rows; i < to * rows; i++) {
+                        s[i] += (int) y[i];
+                    }
+                });
+            }
+        }
+        return s;
     }
 
     // acc[bb·4 + i] = Σ_c wt[i·cols + c] · a[x0 + bb·cols + c] for 4 rows i and 4 tokens bb (16 int accumulators)
