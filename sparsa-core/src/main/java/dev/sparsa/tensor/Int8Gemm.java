@@ -89,15 +89,7 @@ public final class Int8Gemm {
         int[] aSum = w.hasZeroPoints() ? rowSums(a, n, cols) : null;
         if (n >= Gemm.MATMUL_MIN_BATCH) {
             int[] s = exactSums(gemm != null ? gemm : new Gemm(), w, a, n, y, par);
-            par.forRange(n, 8, (from, to) -> {
-                for (int t = from; t < to; t++) {
-                    for (int r = 0; r < rows; r++) {
-                        int i = t * rows + r;
-                        int v = (s == null ? (int) y[i] : s[i]) - (aSum == null ? 0 : w.zero()[r] * aSum[t]);
-                        y[i] = (float) v * (sx[t] * w.scale()[r]);
-                    }
-                }
-            });
+            rescale(w, s, aSum, sx, n, y, par);
             return;
         }
         int tiles = (rows + 3) / 4;
@@ -194,6 +186,24 @@ public final class Int8Gemm {
             }
         }
         return s;
+    }
+
+    // y[t·rows + r] = float(sum − z[r]·aSum[t]) · (sx[t] · s[r]), sum = s[i] or the exact integer y[i] holds
+    private static void rescale(Int8Matrix w, int[] s, int[] aSum, float[] sx, int n, float[] y, Parallel par) {
+        int rows = w.rows();
+        float[] ws = w.scale();
+        int[] z = w.zero();
+        par.forRange(n, 8, (from, to) -> {
+            for (int t = from; t < to; t++) {
+                int o = t * rows;
+                int za = aSum == null ? 0 : aSum[t];
+                int r = 0;
+                for (; r < rows; r++) {
+                    int v = (s == null ? (int) y[o + r] : s[o + r]) - z[r] * za;
+                    y[o + r] = (float) v * (sx[t] * ws[r]);
+                }
+            }
+        });
     }
 
     // acc[bb·4 + i] = Σ_c wt[i·cols + c] · a[x0 + bb·cols + c] for 4 rows i and 4 tokens bb (16 int accumulators)
