@@ -22,7 +22,13 @@ public enum SparseMode {
     /** Statistical top-k (Spark Transformer) on the gate pre-activation. */
     TOPK,
     /** Deja Vu / PowerInfer: a trained predictor picks the neurons before the gate. */
-    PREDICTED;
+    PREDICTED,
+    /**
+     * Attribution (Song et al. 2024): per token the neurons of largest calibrated importance w_i·|act(g_i)|, w_i
+     * the neuron's mean corrected GxO per unit |act| on the calibration corpus ({@code calibrate --method
+     * attribution}).
+     */
+    ATTRIBUTION;
 
     /** The names, in the order help texts list them. */
     public static final List<String> NAMES = Arrays.stream(values()).map(SparseMode::key).toList();
@@ -60,6 +66,6 @@ public enum SparseMode {
                 return m;
             }
         }
-        throw new SparsaException.UsageException("--method must be one of cats, teal, topk, predictor, got " + method);
+        throw new SparsaException.UsageException("--method must be one of cats, teal, topk, predictor, attribution, got " + method);
     }
 }

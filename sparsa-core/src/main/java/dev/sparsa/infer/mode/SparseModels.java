@@ -91,6 +91,8 @@ public final class SparseModels {
                 Calibration.Layer l = c.layers().get(fw.layer());
                 return new PredictorFfn(fw, act, c.predictors().get(fw.layer()), l.tau(), label(c, l), stats);
             };
+            case ATTRIBUTION -> (fw, act) -> new GateSparseFfn(fw, act, new NeuronRule.Attributed(
+                    c.importance().get(fw.layer()), c.attributionKeep(c.importance().get(fw.layer()).length)));
         };
     }
 
