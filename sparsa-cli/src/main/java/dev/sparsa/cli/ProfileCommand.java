@@ -98,9 +98,10 @@ public final class ProfileCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path dir = out != null ? out : Path.of("out", "profile");
-        if (attribution && model.equals("minilm")) {
+        if (attribution && (dev.sparsa.io.onnx.Encoders.byAlias(model.strip()).isPresent()
+                || model.strip().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx"))) {
             throw new SparsaException.UnsupportedException("--attribution needs ∂L/∂h, and Sparsa has no backward for "
-                    + "the BERT encoder (minilm); use it with a Llama folder");
+                    + "the BERT encoder (" + model.strip() + "); use it with a Llama folder");
         }
         Result r = run(model, text, corpus, tokens, dir, threads, options(), System.err, sparseOption, maxLength);
         System.out.print(r.summary());

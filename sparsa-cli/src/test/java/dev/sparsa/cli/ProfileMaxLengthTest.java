@@ -76,6 +76,14 @@ class ProfileMaxLengthTest {
             assertThat(r.code()).isEqualTo(2);
             assertThat(r.err().strip()).isEqualTo(c[2]);
         }
+        // --attribution needs a backward: refused for every encoder, not only the alias minilm, before any loading
+        for (String enc : new String[]{"e5-small-q", dir.resolve("model.onnx").toString()}) {
+            ProfileCommandTest.Run r = ProfileCommandTest.cli("profile", "--model", enc, "--attribution", "--out",
+                    out.toString());
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(r.err().strip()).isEqualTo("sparsa: --attribution needs ∂L/∂h, and Sparsa has no backward for "
+                    + "the BERT encoder (" + enc + "); use it with a Llama folder");
+        }
         assertThat(out).doesNotExist();
         ProfileCommandTest.Run help = ProfileCommandTest.cli("profile", "--help");
         assertThat(help.out()).contains("--max-length=N");
