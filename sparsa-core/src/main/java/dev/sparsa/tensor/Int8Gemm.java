@@ -17,8 +17,9 @@ import static dev.sparsa.tensor.Simd.LE;
 /**
  * ONNX dynamic int8 arithmetic, as ONNX Runtime computes it on the CPU: {@code DynamicQuantizeLinear} of an
  * activation tensor to uint8 ({@link #range}, {@link #quantize}) and {@code MatMulInteger} of those codes with an
- * {@link Int8Matrix}, rescaled to float ({@link #matmul}). The integer products are summed exactly (in int32 lanes,
- * or for a batch by the float {@link Gemm} in passes short enough that every partial sum is a float-exact integer),
+ * {@link Int8Matrix}, rescaled to float ({@link #matmul}). The integer products are summed exactly: in float FMA
+ * lanes (or for a batch by the float {@link Gemm}) over blocks short enough that every partial sum is a float-exact
+ * integer, the blocks' sums added in int32,
  * so the result depends only on the codes (not on lane order, blocking, path or thread count); {@link ScalarInt8Gemm}
  * is its plain-loop twin.
  */
@@ -71,8 +72,9 @@ public final class Int8Gemm {
      * quantizer's graph ({@code Mul(scale_x, scale_w)}, {@code Cast}, {@code Mul}) computes it.
      *
      * <p>From {@link Gemm#MATMUL_MIN_BATCH} tokens the integer sums are done by the float {@link Gemm} engine on
-     * the codes widened to floats ({@link #exactSums}), exact by the bound of {@link #EXACT_K}; below it, by int32
-     * lanes over 4 rows × 4 tokens, split over rows. Both give the bits of {@link ScalarInt8Gemm}.
+     * the codes widened to floats ({@link #exactSums}), exact by the bound of {@link #EXACT_K}; below it, by float
+     * FMA tiles of 4 rows × 4 tokens on the widened codes, summed to int every {@link #EXACT_K} columns (the same
+     * bound), split over rows. Both give the bits of {@link ScalarInt8Gemm}.
      */
     public static void matmul(Int8Matrix w, int[] a, float[] sx, int n, float[] y, Parallel par) {
         matmul(null, w, a, sx, n, y, par);
@@ -92,9 +94,10 @@ public final class Int8Gemm {
             rescale(w, s, aSum, sx, n, y, par);
             return;
         }
+        float[] af = widened(a, n * cols, par);
         int tiles = (rows + 3) / 4;
         par.forRange(tiles, 4, (from, to) -> {
-            int[] wt = new int[4 * cols];
+            float[] wt = new float[4 * cols];
             int[] acc = new int[16];
             for (int b0 = 0; b0 < n; b0 += 32) {
                 int b1 = Math.min(n, b0 + 32);
@@ -102,18 +105,16 @@ public final class Int8Gemm {
                     int r0 = 4 * t;
                     int nr = Math.min(4, rows - r0);
                     for (int i = 0; i < nr; i++) { // the 4 rows' codes widened once per 32 tokens
-                        for (int c = 0; c < cols; c++) {
-                            wt[i * cols + c] = w.code(r0 + i, c);
-                        }
+                        widen(w.data(), (long) (r0 + i) * cols, cols, wt, i * cols);
                     }
                     for (int b = b0; b < b1; b += 4) {
                         int nb = Math.min(4, b1 - b);
                         if (nr == 4 && nb == 4) {
-                            tile4x4(wt, a, b * cols, cols, acc);
+                            tile4x4(wt, af, b * cols, cols, acc);
                         } else {
                             for (int bb = 0; bb < nb; bb++) {
                                 for (int i = 0; i < nr; i++) {
-                                    acc[bb * 4 + i] = dot1(wt, i * cols, a, (b + bb) * cols, cols);
+                                    acc[bb * 4 + i] = dot1(wt, i * cols, af, (b + bb) * cols, cols);
                                 }
                             }
                         }
@@ -121,8 +122,8 @@ public final class Int8Gemm {
                             int tok = b + bb;
                             for (int i = 0; i < nr; i++) {
                                 int r = r0 + i;
-                                int s = acc[bb * 4 + i] - (aSum == null ? 0 : w.zero()[r] * aSum[tok]);
-                                y[tok * rows + r] = (float) s * (sx[tok] * w.scale()[r]);
+                                int v = acc[bb * 4 + i] - (aSum == null ? 0 : w.zero()[r] * aSum[tok]);
+                                y[tok * rows + r] = (float) v * (sx[tok] * w.scale()[r]);
                             }
                         }
                     }
@@ -147,28 +148,11 @@ public final class Int8Gemm {
     static int[] exactSums(Gemm gemm, Int8Matrix w, int[] a, int n, float[] y, Parallel par) {
         int rows = w.rows();
         int cols = w.cols();
-        float[] af = new float[n * cols];
-        par.forRange(n, 8, (from, to) -> {
-            int i = from * cols;
-            int end = to * cols;
-            for (; i + L <= end; i += L) {
-                ((FloatVector) IntVector.fromArray(IS, a, i).convert(VectorOperators.I2F, 0)).intoArray(af, i);
-            }
-            for (; i < end; i++) {
-                af[i] = a[i];
-            }
-        });
+        float[] af = widened(a, n * cols, par);
         float[] wf = new float[rows * cols];
-        MemorySegment q = w.data();
         par.forRange(rows, 16, (from, to) -> {
-            long i = (long) from * cols;
-            long end = (long) to * cols;
-            for (; i + L <= end; i += L) {
-                ((FloatVector) ByteVector.fromMemorySegment(BS, q, i, LE).convertShape(VectorOperators.B2F, FS, 0))
-                        .intoArray(wf, (int) i);
-            }
-            for (; i < end; i++) {
-                wf[(int) i] = q.get(ValueLayout.JAVA_BYTE, i);
+            for (int r = from; r < to; r++) {
+                widen(w.data(), (long) r * cols, cols, wf, r * cols);
             }
         });
         int[] s = cols > EXACT_K ? new int[n * rows] : null;
@@ -206,62 +190,102 @@ public final class Int8Gemm {
         });
     }
 
-    // acc[bb·4 + i] = Σ_c wt[i·cols + c] · a[x0 + bb·cols + c] for 4 rows i and 4 tokens bb (16 int accumulators)
-    private static void tile4x4(int[] wt, int[] a, int x0, int cols, int[] acc) {
-        IntVector s00 = IntVector.zero(IS), s01 = s00, s02 = s00, s03 = s00;
-        IntVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-        IntVector s20 = s00, s21 = s00, s22 = s00, s23 = s00;
-        IntVector s30 = s00, s31 = s00, s32 = s00, s33 = s00;
-        int c = 0;
-        for (; c + L <= cols; c += L) {
-            IntVector w0 = IntVector.fromArray(IS, wt, c);
-            IntVector w1 = IntVector.fromArray(IS, wt, cols + c);
-            IntVector w2 = IntVector.fromArray(IS, wt, 2 * cols + c);
-            IntVector w3 = IntVector.fromArray(IS, wt, 3 * cols + c);
-            IntVector x = IntVector.fromArray(IS, a, x0 + c);
-            s00 = s00.add(w0.mul(x));
-            s01 = s01.add(w1.mul(x));
-            s02 = s02.add(w2.mul(x));
-            s03 = s03.add(w3.mul(x));
-            x = IntVector.fromArray(IS, a, x0 + cols + c);
-            s10 = s10.add(w0.mul(x));
-            s11 = s11.add(w1.mul(x));
-            s12 = s12.add(w2.mul(x));
-            s13 = s13.add(w3.mul(x));
-            x = IntVector.fromArray(IS, a, x0 + 2 * cols + c);
-            s20 = s20.add(w0.mul(x));
-            s21 = s21.add(w1.mul(x));
-            s22 = s22.add(w2.mul(x));
-            s23 = s23.add(w3.mul(x));
-            x = IntVector.fromArray(IS, a, x0 + 3 * cols + c);
-            s30 = s30.add(w0.mul(x));
-            s31 = s31.add(w1.mul(x));
-            s32 = s32.add(w2.mul(x));
-            s33 = s33.add(w3.mul(x));
+    // acc[bb·4 + i] = Σ_c wt[i·cols + c] · a[x0 + bb·cols + c] for 4 rows i and 4 tokens bb: float FMAs on the
+    // integer codes, in blocks of EXACT_K columns so that every partial sum (in any lane order) is an integer below
+    // 2^24 and so exact; each block's 16 sums then go to int
+    private static void tile4x4(float[] wt, float[] a, int x0, int cols, int[] acc) {
+        java.util.Arrays.fill(acc, 0);
+        int cv = cols - cols % L;
+        for (int c0 = 0; c0 < cv; c0 += EXACT_K) {
+            int c1 = Math.min(cv, c0 + EXACT_K);
+            FloatVector s00 = FloatVector.zero(FS), s01 = s00, s02 = s00, s03 = s00;
+            FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+            FloatVector s20 = s00, s21 = s00, s22 = s00, s23 = s00;
+            FloatVector s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+            for (int c = c0; c < c1; c += L) {
+                FloatVector w0 = FloatVector.fromArray(FS, wt, c);
+                FloatVector w1 = FloatVector.fromArray(FS, wt, cols + c);
+                FloatVector w2 = FloatVector.fromArray(FS, wt, 2 * cols + c);
+                FloatVector w3 = FloatVector.fromArray(FS, wt, 3 * cols + c);
+                FloatVector x = FloatVector.fromArray(FS, a, x0 + c);
+                s00 = w0.fma(x, s00);
+                s01 = w1.fma(x, s01);
+                s02 = w2.fma(x, s02);
+                s03 = w3.fma(x, s03);
+                x = FloatVector.fromArray(FS, a, x0 + cols + c);
+                s10 = w0.fma(x, s10);
+                s11 = w1.fma(x, s11);
+                s12 = w2.fma(x, s12);
+                s13 = w3.fma(x, s13);
+                x = FloatVector.fromArray(FS, a, x0 + 2 * cols + c);
+                s20 = w0.fma(x, s20);
+                s21 = w1.fma(x, s21);
+                s22 = w2.fma(x, s22);
+                s23 = w3.fma(x, s23);
+                x = FloatVector.fromArray(FS, a, x0 + 3 * cols + c);
+                s30 = w0.fma(x, s30);
+                s31 = w1.fma(x, s31);
+                s32 = w2.fma(x, s32);
+                s33 = w3.fma(x, s33);
+            }
+            FloatVector[] s = {s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33};
+            for (int k = 0; k < 16; k++) {
+                acc[k] += (int) s[k].reduceLanes(VectorOperators.ADD); // exact: integers below 2^24, any order
+            }
         }
-        IntVector[] s = {s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33};
         for (int k = 0; k < 16; k++) {
             int bb = k / 4;
             int i = k % 4;
-            int sum = s[k].reduceLanes(VectorOperators.ADD); // exact: integer addition is associative
-            for (int cc = c; cc < cols; cc++) {
-                sum += wt[i * cols + cc] * a[x0 + bb * cols + cc];
+            int sum = 0;
+            for (int cc = cv; cc < cols; cc++) {
+                sum += (int) wt[i * cols + cc] * (int) a[x0 + bb * cols + cc];
             }
-            acc[k] = sum;
+            acc[k] += sum;
         }
     }
 
-    private static int dot1(int[] wt, int wo, int[] a, int xo, int cols) {
-        IntVector s = IntVector.zero(IS);
-        int c = 0;
-        for (; c + L <= cols; c += L) {
-            s = s.add(IntVector.fromArray(IS, wt, wo + c).mul(IntVector.fromArray(IS, a, xo + c)));
+    private static int dot1(float[] wt, int wo, float[] a, int xo, int cols) {
+        int cv = cols - cols % L;
+        int sum = 0;
+        for (int c0 = 0; c0 < cv; c0 += EXACT_K) {
+            int c1 = Math.min(cv, c0 + EXACT_K);
+            FloatVector s = FloatVector.zero(FS);
+            for (int c = c0; c < c1; c += L) {
+                s = FloatVector.fromArray(FS, wt, wo + c).fma(FloatVector.fromArray(FS, a, xo + c), s);
+            }
+            sum += (int) s.reduceLanes(VectorOperators.ADD);
         }
-        int sum = s.reduceLanes(VectorOperators.ADD);
-        for (; c < cols; c++) {
-            sum += wt[wo + c] * a[xo + c];
+        for (int c = cv; c < cols; c++) {
+            sum += (int) wt[wo + c] * (int) a[xo + c];
         }
         return sum;
+    }
+
+    // n ints → floats (exact: |a| ≤ 255)
+    private static float[] widened(int[] a, int n, Parallel par) {
+        float[] af = new float[n];
+        par.forRange(n, 4096, (from, to) -> {
+            int i = from;
+            for (; i + L <= to; i += L) {
+                ((FloatVector) IntVector.fromArray(IS, a, i).convert(VectorOperators.I2F, 0)).intoArray(af, i);
+            }
+            for (; i < to; i++) {
+                af[i] = a[i];
+            }
+        });
+        return af;
+    }
+
+    // n int8 codes at q[off ..] → floats at out[o ..] (exact)
+    private static void widen(MemorySegment q, long off, int n, float[] out, int o) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            ((FloatVector) ByteVector.fromMemorySegment(BS, q, off + i, LE).convertShape(VectorOperators.B2F, FS, 0))
+                    .intoArray(out, o + i);
+        }
+        for (; i < n; i++) {
+            out[o + i] = q.get(ValueLayout.JAVA_BYTE, off + i);
+        }
     }
 
     static int[] rowSums(int[] a, int n, int cols) {

@@ -118,16 +118,17 @@ class Int8GemmTest {
     }
 
     /**
-     * The batch path's float passes at the extreme of their bound: codes −128/−127 against −255/−253 over 1536
-     * columns, so every partial sum is a large odd-bit integer (a float sum over the whole row would pass 2²⁴ and
-     * round; passes of {@link Int8Gemm#EXACT_K} columns stay exact).
+     * Both paths' float blocks at the extreme of their bound: codes −128/−127 against −255/−253 over 1541 columns
+     * (three blocks and a tail), so every partial sum is a large odd-bit integer (a float sum over the whole row
+     * would pass 2²⁴ and round; blocks of {@link Int8Gemm#EXACT_K} columns stay exact): 7 tokens take the tiles,
+     * 48 the Gemm.
      */
-    @Test
-    void batchPathIsExactAtTheLargestSums() {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {7, 48})
+    void bothPathsAreExactAtTheLargestSums(int n) {
         Random rnd = new Random(5);
         int rows = 6;
-        int cols = 1536;
-        int n = 48;
+        int cols = 1541;
         byte[] codes = new byte[rows * cols];
         for (int i = 0; i < codes.length; i++) {
             codes[i] = (byte) (rnd.nextBoolean() ? -128 : -127);
