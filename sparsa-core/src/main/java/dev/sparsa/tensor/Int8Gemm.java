@@ -228,10 +228,23 @@ public final class Int8Gemm {
                 s32 = w2.fma(x, s32);
                 s33 = w3.fma(x, s33);
             }
-            FloatVector[] s = {s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33};
-            for (int k = 0; k < 16; k++) {
-                acc[k] += (int) s[k].reduceLanes(VectorOperators.ADD); // exact: integers below 2^24, any order
-            }
+            // exact: integers below 2^24, in any order (no array of vectors: it would box them)
+            acc[0] += isum(s00);
+            acc[1] += isum(s01);
+            acc[2] += isum(s02);
+            acc[3] += isum(s03);
+            acc[4] += isum(s10);
+            acc[5] += isum(s11);
+            acc[6] += isum(s12);
+            acc[7] += isum(s13);
+            acc[8] += isum(s20);
+            acc[9] += isum(s21);
+            acc[10] += isum(s22);
+            acc[11] += isum(s23);
+            acc[12] += isum(s30);
+            acc[13] += isum(s31);
+            acc[14] += isum(s32);
+            acc[15] += isum(s33);
         }
         for (int k = 0; k < 16; k++) {
             int bb = k / 4;
@@ -242,6 +255,10 @@ public final class Int8Gemm {
             }
             acc[k] += sum;
         }
+    }
+
+    private static int isum(FloatVector v) {
+        return (int) v.reduceLanes(VectorOperators.ADD);
     }
 
     private static int dot1(float[] wt, int wo, float[] a, int xo, int cols) {
