@@ -56,7 +56,7 @@ public final class CalibrateCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--method", required = true, paramLabel = "METHOD",
-            description = "cats, teal, topk or predictor (for --sparse predicted).")
+            description = "cats, teal, topk, predictor (for --sparse predicted) or attribution.")
     String method;
 
     @Option(names = "--target", paramLabel = "S",

@@ -85,6 +85,11 @@ public final class ProfileCommand implements Callable<Integer> {
     @Mixin
     SparseOption sparseOption = new SparseOption();
 
+    @Option(names = "--max-length", paramLabel = "N",
+            description = "BERT encoders: windows of N tokens, [CLS] and [SEP] included (default: the tokenizer.json's "
+                    + "truncation max_length, else the model's positions)")
+    Integer maxLength;
+
     @Option(names = "--attribution", description = "Decoders: also run attribution-based sparse activation "
             + "(one backward per window; magnitude, GxO, SNIP, corrected GxO at 50/70/80/90%% sparsity) on "
             + "--eval-tokens tokens; writes DIR/attribution.json and DIR/attribution.html.")
@@ -93,11 +98,12 @@ public final class ProfileCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path dir = out != null ? out : Path.of("out", "profile");
-        if (attribution && model.equals("minilm")) {
+        if (attribution && (dev.sparsa.io.onnx.Encoders.byAlias(model.strip()).isPresent()
+                || model.strip().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx"))) {
             throw new SparsaException.UnsupportedException("--attribution needs ∂L/∂h, and Sparsa has no backward for "
-                    + "the BERT encoder (minilm); use it with a Llama folder");
+                    + "the BERT encoder (" + model.strip() + "); use it with a Llama folder");
         }
-        Result r = run(model, text, corpus, tokens, dir, threads, options(), System.err, sparseOption);
+        Result r = run(model, text, corpus, tokens, dir, threads, options(), System.err, sparseOption, maxLength);
         System.out.print(r.summary());
         System.out.println("results: " + r.json().toAbsolutePath());
         System.out.println("report:  " + r.html().toAbsolutePath());
@@ -153,13 +159,19 @@ public final class ProfileCommand implements Callable<Integer> {
     /** The profile's files: {@code dir/results.json}, {@code dir/report.html} and the summary. */
     static Result run(String modelSpec, Path text, String corpusName, long tokens, Path dir, Integer threads,
                       ProfileOptions opt, PrintStream log, SparseOption sparse) {
+        return run(modelSpec, text, corpusName, tokens, dir, threads, opt, log, sparse, null);
+    }
+
+    /** As above, an encoder's windows {@code maxLength} tokens long when it is given ({@code --max-length}). */
+    static Result run(String modelSpec, Path text, String corpusName, long tokens, Path dir, Integer threads,
+                      ProfileOptions opt, PrintStream log, SparseOption sparse, Integer maxLength) {
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (t < 1) {
             throw new SparsaException.UsageException("--threads must be at least 1, got " + t);
         }
         try (Parallel par = new Parallel(t)) {
             ProfileResults res = measure(modelSpec, text, corpusName, tokens, par, opt, ProgressBar.stderr(), log,
-                    sparse);
+                    sparse, maxLength);
             Path json = dir.resolve("results.json");
             ResultsFiles.writeJson(res, json);
             Path html = ResultsFiles.renderReport(json, dir.resolve("report.html"));
@@ -177,11 +189,18 @@ public final class ProfileCommand implements Callable<Integer> {
     static ProfileResults measure(String modelSpec, Path text, String corpusName, long tokens, Parallel par,
                                   ProfileOptions opt, ProgressListener progress, PrintStream log,
                                   SparseOption sparse) {
+        return measure(modelSpec, text, corpusName, tokens, par, opt, progress, log, sparse, null);
+    }
+
+    /** As above; an encoder's windows are {@code maxLength} tokens long when it is given, with a notice of which. */
+    static ProfileResults measure(String modelSpec, Path text, String corpusName, long tokens, Parallel par,
+                                  ProfileOptions opt, ProgressListener progress, PrintStream log,
+                                  SparseOption sparse, Integer maxLength) {
         if (tokens < 1) {
             throw new SparsaException.UsageException("--tokens must be at least 1, got " + tokens);
         }
         Corpus corpus = text != null ? Corpus.ofTextFile(text) : brown(corpusName);
-        ProfiledModel m = ProfiledModels.open(modelSpec, par, sparse);
+        ProfiledModel m = ProfiledModels.open(modelSpec, par, sparse, maxLength, msg -> log.println("sparsa: " + msg));
         // decoders: the evaluation protocol, so that CE / PPL / bits-per-byte equal sparsa eval's
         Windows w = m.isDecoder() ? Windows.decoder(corpus, m.tokenizer(), m.eosId(), m.contextLength(), tokens)
                 : Windows.of(corpus, m.tokenizer(), m.contextLength(), tokens);

@@ -33,6 +33,28 @@ final class ProfiledModels {
 
     /** A decoder in the {@code sparse} mode (null or dense: dense); the other models only run dense. */
     static ProfiledModel open(String spec, Parallel par, SparseOption sparse) {
+        return open(spec, par, sparse, null, msg -> { });
+    }
+
+    /**
+     * As above; an encoder's windows are {@code maxLength} tokens long when it is given ({@code --max-length}),
+     * else as its tokenizer's truncation allows, and {@code notice} is told which; other models refuse maxLength.
+     */
+    static ProfiledModel open(String spec, Parallel par, SparseOption sparse, Integer maxLength,
+                              java.util.function.Consumer<String> notice) {
+        if (maxLength != null && maxLength < 1) {
+            throw new SparsaException.UsageException("--max-length must be positive, got " + maxLength);
+        }
+        ProfiledModel m = openAny(spec, par, sparse, maxLength == null ? 0 : maxLength, notice);
+        if (maxLength != null && !(m instanceof BertProfiledModel)) {
+            throw new SparsaException.UsageException("--max-length " + maxLength + ": only for BERT encoders (a "
+                    + "decoder's windows are its context), not " + spec);
+        }
+        return m;
+    }
+
+    private static ProfiledModel openAny(String spec, Parallel par, SparseOption sparse, int maxLength,
+                                         java.util.function.Consumer<String> notice) {
         String s = spec.strip();
         boolean dense = sparse == null || sparse.mode() == dev.sparsa.infer.mode.SparseMode.DENSE;
         Path path = Path.of(s);
@@ -47,25 +69,26 @@ final class ProfiledModels {
             return ToyModel.of(s.toLowerCase(java.util.Locale.ROOT));
         }
         if (Encoders.byAlias(s).isPresent()) {
-            return openEncoder(s, par);
+            return openEncoder(s, par, maxLength, notice);
         }
         Path p = Path.of(s);
         if (Files.isRegularFile(p) && s.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")) {
-            return openEncoder(s, par);
+            return openEncoder(s, par, maxLength, notice);
         }
         if (Files.isDirectory(p) || Files.isRegularFile(p)) {
             boolean encoder;
             try (ModelFiles mf = ModelFiles.open(p)) {
                 encoder = !mf.config().isDecoder();
             }
-            return encoder ? openEncoder(s, par) : openLlama(p, par);
+            return encoder ? openEncoder(s, par, maxLength, notice) : openLlama(p, par);
         }
         throw new SparsaException.UsageException("--model " + spec + ": unknown model; use " + help());
     }
 
     /** A BERT encoder by alias, .onnx path or HF directory, as {@code sparsa embed} opens it. */
-    private static ProfiledModel openEncoder(String spec, Parallel par) {
-        return BertProfiledModel.open(Encoders.resolve(spec, null, Fetch.defaultCache()), par);
+    private static ProfiledModel openEncoder(String spec, Parallel par, int maxLength,
+                                             java.util.function.Consumer<String> notice) {
+        return BertProfiledModel.open(Encoders.resolve(spec, null, Fetch.defaultCache()), par, maxLength, notice);
     }
 
     private static ProfiledModel openLlama(Path dir, Parallel par) {

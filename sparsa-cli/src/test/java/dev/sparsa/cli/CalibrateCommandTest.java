@@ -83,6 +83,22 @@ class CalibrateCommandTest {
         assertThat(prof.code()).as(prof.err()).isZero();
     }
 
+    /** --sparse attribution from the command line: calibrate writes the file beside the model, eval finds it. */
+    @Test
+    void attributionModeIsCalibratedAndFoundBesideTheModel() throws Exception {
+        JsonNode c = json(calibrate(silu, "--method", "attribution", "--target", "0.5"));
+        Path file = silu.toAbsolutePath().resolve("sparsa-calibration-attribution.safetensors");
+        assertThat(c.get("calibration").asText()).isEqualTo(file.toString());
+        assertThat(c.get("measuredSparsity").asDouble()).isCloseTo(0.5, within(0.01));
+        JsonNode e = json(eval(silu, "--sparse", "attribution"));
+        assertThat(e.get("mode").asText()).isEqualTo("attribution");
+        assertThat(e.get("sparsity").asDouble()).isCloseTo(0.5, within(0.01));
+        Path cats = tmp.resolve("foreign-cats.safetensors");
+        json(calibrate(silu, "--method", "cats", "--out", cats.toString(), "--no-check", "--tokens", "500"));
+        EvalCommandTest.oneLineError(eval(silu, "--sparse", "attribution", "--calibration", cats.toString()),
+                "is a calibration for --sparse cats, not attribution");
+    }
+
     @Test
     void predictedModeReportsRecallAndPrecision() throws Exception {
         JsonNode c = json(calibrate(relu, "--method", "predictor", "--recall", "0.95", "--rank", "32",
@@ -140,9 +156,9 @@ class CalibrateCommandTest {
                     "--recall must be in (0, 1], got");
         }
         EvalCommandTest.oneLineError(calibrate(silu, "--method", "magic"), "--method must be one of cats, teal, "
-                + "topk, predictor, got magic");
+                + "topk, predictor, attribution, got magic");
         EvalCommandTest.oneLineError(eval(silu, "--sparse", "magic"), "--sparse must be one of dense, exact, cats, "
-                + "teal, topk, predicted, lte, got magic");
+                + "teal, topk, predicted, lte, attribution, got magic");
         EvalCommandTest.oneLineError(eval(silu, "--sparse", "dense", "--calibration", cats.toString()),
                 "--calibration is for the calibrated modes");
         EvalCommandTest.oneLineError(calibrate(relu, "--method", "predictor", "--target", "0.5"),

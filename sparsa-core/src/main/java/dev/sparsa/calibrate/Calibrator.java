@@ -17,10 +17,12 @@ import dev.sparsa.model.llama.KvCache;
 import dev.sparsa.model.llama.LlamaBlock;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.model.llama.LlamaWeights;
+import dev.sparsa.profile.metric.Attribution;
 import dev.sparsa.profile.metric.InverseNormal;
 import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Gemm;
 import dev.sparsa.tensor.Parallel;
+import dev.sparsa.train.FfnGradients;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -45,6 +47,10 @@ import java.util.function.Consumer;
  *   <li>predictor: the FFN inputs and the active sets (act(g) ≠ 0, or CATS's |act(g)| ≥ t at the target for a
  *   SiLU/GELU model), then one predictor per layer trained with Deja Vu's weighted BCE ({@link PredictorTrainer}) and
  *   τ chosen on held-out tokens for the target recall.</li>
+ *   <li>attribution: per neuron the mean corrected GxO score (Song et al. 2024: x_i·∂F/∂x_i + ½|x_i|·‖∂F/∂X‖₂,
+ *   F the log-likelihood of the dense model's greedy predictions, x = act(g) ⊙ up) over the calibration tokens, by
+ *   {@link FfnGradients}, divided by the neuron's mean |act(g_i)| on the same tokens: the weight w_i that turns the
+ *   magnitude a token has at inference into the attribution the neuron has on average per unit of it.</li>
  * </ul>
  * Quantiles come from {@link Histogram}s, so the share of calibration values below each threshold is exact.
  */
@@ -121,6 +127,7 @@ public final class Calibrator {
             case TOPK -> topk(windows, shape, src, o);
             case TEAL -> teal(windows, shape, src, o);
             case PREDICTED -> predicted(windows, shape, src, o, act);
+            case ATTRIBUTION -> attribution(windows, shape, src, o);
             default -> throw new IllegalStateException();
         };
     }
@@ -203,6 +210,61 @@ public final class Calibrator {
             layers.add(Calibration.Layer.topk(z, hl.below(z), hl.below((float) gz)));
         }
         return new Calibration(SparseMode.TOPK, shape, src, o.target(), Double.NaN, null, null, gz, layers, null);
+    }
+
+    // ---------------------------------------------------------------- attribution
+
+    private Calibration attribution(EvalWindows windows, ModelShape shape, Calibration.Source src, Options o) {
+        long t0 = System.nanoTime();
+        int layers = w.config().numLayers();
+        int f = w.config().intermediateSize();
+        double[][] cor = new double[layers][f];   // Σ_t cor-GxO_i(t)
+        double[][] mag = new double[layers][f];   // Σ_t |act(g_i)(t)|
+        LlamaModel dense = dense();
+        KvCache cache = dense.newCache(windows.contextLength());
+        float[] score = new float[f];
+        try (FfnGradients fg = new FfnGradients(w)) {
+            for (int k = 0; k < windows.count(); k++) {
+                int len = windows.length(k);
+                if (len < 2) {
+                    continue;
+                }
+                int[] x = new int[len];
+                windows.stream().copyIds(windows.start(k), len, x);
+                int rows = len - 1;                                          // the positions that predict
+                fg.run(x, len, FfnGradients.Labels.GREEDY, par, (l, h, g, r, ff) -> {
+                    for (int t = 0; t < r; t++) {
+                        Attribution.scores(Attribution.Score.COR_GXO, h, g, t * ff, ff, score, 0);
+                        for (int i = 0; i < ff; i++) {
+                            cor[l][i] += score[i];                           // x_i·∂F/∂x_i + ½|x_i|·‖∂F/∂X‖₂
+                        }
+                    }
+                });
+                cache.clear();
+                dense.forward(cache, x, false, (layer, pos, xx, xo, gate, a, hh, off) -> {
+                    if (pos < rows) {
+                        for (int i = 0; i < f; i++) {
+                            mag[layer][i] += Math.abs(a[off + i]);
+                        }
+                    }
+                }, par);
+            }
+        }
+        List<float[]> importance = new ArrayList<>();
+        List<Calibration.Layer> ls = new ArrayList<>();
+        double dropped = Math.floor(o.target() * f) / f;                      // ⌊s·F⌋ of every token
+        for (int l = 0; l < layers; l++) {
+            float[] wt = new float[f];
+            for (int i = 0; i < f; i++) {
+                wt[i] = mag[l][i] > 0 ? (float) (cor[l][i] / mag[l][i]) : 0f;  // w_i = E[cor-GxO_i] / E[|act_i|]
+            }
+            importance.add(wt);
+            ls.add(Calibration.Layer.attribution(dropped));
+        }
+        log.accept(String.format("calibrate: attribution over %d tokens in %.1f s", windows.stream().size(),
+                (System.nanoTime() - t0) / 1e9));
+        return new Calibration(SparseMode.ATTRIBUTION, shape, src, o.target(), Double.NaN, null, null, Double.NaN,
+                ls, null, importance);
     }
 
     // ---------------------------------------------------------------- teal

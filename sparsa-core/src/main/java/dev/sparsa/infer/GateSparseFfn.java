@@ -71,6 +71,7 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
             case NeuronRule.NonZero z -> "exact-sparse";
             case NeuronRule.Magnitude m -> "cats";
             case NeuronRule.StatTopK s -> "topk";
+            case NeuronRule.Attributed a -> "attribution";
         };
     }
 

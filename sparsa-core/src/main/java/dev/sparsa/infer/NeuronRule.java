@@ -46,11 +46,26 @@ public sealed interface NeuronRule {
     }
 
     /**
+     * Attribution-based activation (Song et al. 2024, "Achieving Sparse Activation in Small Language Models"): the
+     * paper deactivates, per token, the ⌊s·F⌋ neurons of lowest attribution (corrected GxO). That score needs
+     * ∂F/∂x, which inference does not have, so the mode uses a calibrated importance per neuron instead: keep the
+     * {@code keep} neurons of largest {@code weight[i]·|act(g_i)|} (ties: the lower index), with
+     * {@code weight[i] = E[cor-GxO_i] / E[|act(g_i)|]} over the calibration tokens (docs/sparse-modes.md).
+     */
+    record Attributed(float[] weight, int keep) implements NeuronRule {
+        public Attributed {
+            if (keep < 0 || keep > weight.length) {
+                throw new IllegalArgumentException("attribution: keep " + keep + " of " + weight.length + " neurons");
+            }
+        }
+    }
+
+    /**
      * Whether the rule decides each neuron from its own value alone (then {@link #magnitudeThreshold} is the whole
      * rule), so that gate, decision and up row fit in one pass over the neurons.
      */
     default boolean elementwise() {
-        return !(this instanceof StatTopK);
+        return !(this instanceof StatTopK) && !(this instanceof Attributed);
     }
 
     /**
@@ -62,6 +77,7 @@ public sealed interface NeuronRule {
             case NonZero z -> Float.MIN_VALUE;
             case Magnitude m -> m.threshold();
             case StatTopK s -> throw new IllegalStateException("statistical top-k is not elementwise");
+            case Attributed a -> throw new IllegalStateException("attribution is not elementwise");
         };
     }
 
@@ -93,6 +109,23 @@ public sealed interface NeuronRule {
                 float ai = g > theta ? act.apply(g) : 0f;
                 a[off + i] = ai;
                 n += ai != 0f ? 1 : 0;
+            }
+            return n;
+        }
+        if (this instanceof Attributed(float[] weight, int keep)) {
+            long[] keys = new long[f];
+            for (int i = 0; i < f; i++) {
+                float ai = act.apply(gate[off + i]);
+                a[off + i] = ai;
+                int b = Float.floatToIntBits(-(weight[i] * Math.abs(ai)));   // score_i = w_i·|act(g_i)|, largest first
+                keys[i] = (long) (b >= 0 ? b : b ^ 0x7FFFFFFF) << 32 | i;
+            }
+            java.util.Arrays.sort(keys);
+            for (int j = keep; j < f; j++) {
+                a[off + (int) keys[j]] = 0f;
+            }
+            for (int i = 0; i < f; i++) {
+                n += a[off + i] != 0f ? 1 : 0;
             }
             return n;
         }

@@ -76,7 +76,9 @@ class Int8GemmTest {
     @Test
     void vectorKernelEqualsItsScalarTwinBitForBit() {
         Random rnd = new Random(11);
-        int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {8, 384, 37}, {13, 100, 4}, {3, 1536, 70}, {16, 33, 1}};
+        // below and from Gemm.MATMUL_MIN_BATCH (48) tokens; one, three and four float passes of EXACT_K columns
+        int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {8, 384, 37}, {13, 100, 4}, {3, 1536, 70}, {16, 33, 1},
+                {24, 384, 48}, {17, 1536, 50}, {7, 1100, 61}, {40, 19, 64}};
         for (int[] s : shapes) {
             int rows = s[0];
             int cols = s[1];
@@ -113,6 +115,41 @@ class Int8GemmTest {
                 }
             }
         }
+    }
+
+    /**
+     * Both paths' float blocks at the extreme of their bound: codes −128/−127 against −255/−253 over 1541 columns
+     * (three blocks and a tail), so every partial sum is a large odd-bit integer (a float sum over the whole row
+     * would pass 2²⁴ and round; blocks of {@link Int8Gemm#EXACT_K} columns stay exact): 7 tokens take the tiles,
+     * 48 the Gemm.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {7, 48})
+    void bothPathsAreExactAtTheLargestSums(int n) {
+        Random rnd = new Random(5);
+        int rows = 6;
+        int cols = 1541;
+        byte[] codes = new byte[rows * cols];
+        for (int i = 0; i < codes.length; i++) {
+            codes[i] = (byte) (rnd.nextBoolean() ? -128 : -127);
+        }
+        int[] a = new int[n * cols];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = rnd.nextBoolean() ? -255 : -253;
+        }
+        float[] sx = new float[n];
+        java.util.Arrays.fill(sx, 1f);
+        float[] scale = new float[rows];
+        java.util.Arrays.fill(scale, 1f);
+        Int8Matrix w = new Int8Matrix("w", rows, cols, MemorySegment.ofArray(codes), scale, new int[rows]);
+        float[] want = new float[n * rows];
+        ScalarInt8Gemm.matmul(w, a, sx, n, want);
+        assertThat(want[0]).isGreaterThan(1 << 25); // the row sums do pass 2^24
+        float[] got = new float[n * rows];
+        try (Parallel par = new Parallel(2)) {
+            Int8Gemm.matmul(w, a, sx, n, got, par);
+        }
+        assertThat(got).containsExactly(want);
     }
 
     @Test

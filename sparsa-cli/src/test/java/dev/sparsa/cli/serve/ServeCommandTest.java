@@ -67,7 +67,8 @@ class ServeCommandTest {
                 new String[] {"--model", silu.toString(), "--ctx", "100000"},
                 new String[] {"--model", tmp.resolve("nope").toString()},
                 new String[] {"--model", "no-org/no-model"});
-        List<String> says = List.of("--sparse must be one of dense, exact, cats, teal, topk, predicted, lte, got sparsest",
+        List<String> says = List.of("--sparse must be one of dense, exact, cats, teal, topk, predicted, lte, "
+                        + "attribution, got sparsest",
                 "no calibration file for --sparse topk; make one with sparsa calibrate --method topk",
                 "--sparse exact needs a ReLU-family model (relu, relu2, fatrelu, drelu: exact zeros to skip); this "
                         + "model uses silu: use --sparse cats, teal or predicted",

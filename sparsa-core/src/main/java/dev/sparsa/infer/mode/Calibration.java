@@ -20,10 +20,11 @@ import java.util.List;
  * @param gaussianZ  topk: the paper's z = Φ⁻¹(1 − k/F) for the target; else NaN
  * @param layers     one entry per layer
  * @param predictors predicted: one trained predictor per layer; else null
+ * @param importance attribution: per layer the F neuron weights w_i = E[cor-GxO_i] / E[|act(g_i)|]; else null
  */
 public record Calibration(SparseMode mode, ModelShape model, Source source, double target, double recall,
                           String allocation, PredictorSpec predictor, double gaussianZ, List<Layer> layers,
-                          List<Predictor> predictors) {
+                          List<Predictor> predictors, List<float[]> importance) {
 
     /** The current file version; readers refuse newer ones. */
     public static final int VERSION = 1;
@@ -31,6 +32,19 @@ public record Calibration(SparseMode mode, ModelShape model, Source source, doub
     public Calibration {
         layers = List.copyOf(layers);
         predictors = predictors == null ? null : List.copyOf(predictors);
+        importance = importance == null ? null : List.copyOf(importance);
+    }
+
+    /** A calibration without per-neuron importance (every mode but attribution). */
+    public Calibration(SparseMode mode, ModelShape model, Source source, double target, double recall,
+                       String allocation, PredictorSpec predictor, double gaussianZ, List<Layer> layers,
+                       List<Predictor> predictors) {
+        this(mode, model, source, target, recall, allocation, predictor, gaussianZ, layers, predictors, null);
+    }
+
+    /** Attribution: the neurons a token keeps out of {@code f} at the target, f − ⌊target·f⌋. */
+    public int attributionKeep(int f) {
+        return f - (int) Math.floor(target * f);
     }
 
     /**
@@ -82,6 +96,12 @@ public record Calibration(SparseMode mode, ModelShape model, Source source, doub
 
         public static Layer teal(float[] t, double[] s, double effective) {
             return new Layer(Float.NaN, Double.NaN, effective, Double.NaN, t.clone(), s.clone(), Float.NaN, Double.NaN,
+                    Double.NaN);
+        }
+
+        /** Attribution: only the share dropped on the calibration tokens (the weights are the file's tensors). */
+        public static Layer attribution(double sparsity) {
+            return new Layer(Float.NaN, Double.NaN, sparsity, Double.NaN, null, null, Float.NaN, Double.NaN,
                     Double.NaN);
         }
 

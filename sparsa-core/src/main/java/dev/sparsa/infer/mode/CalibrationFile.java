@@ -79,8 +79,23 @@ public final class CalibrationFile {
                 }
             }
         }
+        if (c.importance() != null) {
+            for (int l = 0; l < c.importance().size(); l++) {
+                float[] wt = c.importance().get(l);
+                tensors.add(Tensor.f32(importanceName(l), wt, wt.length));
+            }
+        }
         SafetensorsWriter.write(path, tensors, meta);
     }
+
+    /** Attribution: the tensor of layer l's neuron weights, {@code [F]} F32. */
+    static String importanceName(int l) {
+        return "layers." + l + ".attribution.weight";
+    }
+
+    /** Attribution: the score the weights average and the labels its gradients were taken against. */
+    public static final String ATTRIBUTION_SCORE = "cor-gxo";
+    public static final String ATTRIBUTION_LABELS = "greedy";
 
     /** The {@code calibration} JSON document of {@code c} (indented). */
     public static String json(Calibration c) {
@@ -112,6 +127,11 @@ public final class CalibrationFile {
             pn.put("lr", p.lr());
             pn.put("held_out", p.heldOut());
         }
+        if (c.mode() == SparseMode.ATTRIBUTION) {
+            ObjectNode an = root.putObject("attribution");
+            an.put("score", ATTRIBUTION_SCORE);
+            an.put("labels", ATTRIBUTION_LABELS);
+        }
         ArrayNode layers = root.putArray("layers");
         for (Calibration.Layer l : c.layers()) {
             ObjectNode ln = layers.addObject();
@@ -136,6 +156,8 @@ public final class CalibrationFile {
                     }
                     putFinite(ln, "recall", l.recall());
                     putFinite(ln, "precision", l.precision());
+                }
+                case ATTRIBUTION -> {
                 }
                 default -> throw new IllegalArgumentException("mode " + c.mode() + " has no calibration");
             }
@@ -256,6 +278,11 @@ public final class CalibrationFile {
                 spec = new Calibration.PredictorSpec(kind, rank, labels, p.count("epochs"), p.number("lr"),
                         p.number("held_out"));
             }
+            case ATTRIBUTION -> {
+                Fields a = r.object("attribution");
+                a.check("score", a.text("score").equals(ATTRIBUTION_SCORE), "must be " + ATTRIBUTION_SCORE);
+                a.check("labels", a.text("labels").equals(ATTRIBUTION_LABELS), "must be " + ATTRIBUTION_LABELS);
+            }
             default -> throw new IllegalArgumentException("mode " + mode + " has no calibration");
         }
         JsonNode ls = root.get("layers");
@@ -271,12 +298,13 @@ public final class CalibrationFile {
             layers.add(layer(new Fields(path, ls.get(l), "calibration.layers[" + l + "]"), mode, spec));
         }
         List<Predictor> predictors = mode == SparseMode.PREDICTED ? predictors(path, f, spec, shape) : null;
-        if (mode != SparseMode.PREDICTED && !f.entries().isEmpty()) {
+        List<float[]> importance = mode == SparseMode.ATTRIBUTION ? importance(path, f, shape) : null;
+        if (mode != SparseMode.PREDICTED && mode != SparseMode.ATTRIBUTION && !f.entries().isEmpty()) {
             throw FormatException.of(path, "a " + mode.key() + " calibration has no tensors, this one has "
                     + f.entries().size());
         }
         return new Calibration(mode, fileShape, source, target, recall, allocation, spec, gaussianZ, layers,
-                predictors);
+                predictors, importance);
     }
 
     private static Calibration.Layer layer(Fields n, SparseMode mode, Calibration.PredictorSpec spec) {
@@ -311,8 +339,22 @@ public final class CalibrationFile {
                 }
                 yield Calibration.Layer.predicted(lt, tau, n.optional("recall"), n.optional("precision"), sparsity);
             }
+            case ATTRIBUTION -> Calibration.Layer.attribution(sparsity);
             default -> throw new IllegalArgumentException("mode " + mode);
         };
+    }
+
+    private static List<float[]> importance(Path path, SafetensorsFile f, ModelShape shape) {
+        if (f.entries().size() != shape.numLayers()) {
+            throw FormatException.of(path, "an attribution calibration of " + shape.numLayers() + " layers has "
+                    + shape.numLayers() + " tensors, this file has " + f.entries().size());
+        }
+        Arena arena = Arena.ofAuto();
+        List<float[]> out = new ArrayList<>();
+        for (int l = 0; l < shape.numLayers(); l++) {
+            out.add(Kernels.toFloats(tensor(path, f, importanceName(l), arena, shape.intermediateSize())));
+        }
+        return out;
     }
 
     private static List<Predictor> predictors(Path path, SafetensorsFile f, Calibration.PredictorSpec spec,

@@ -27,7 +27,13 @@ public enum SparseMode {
      * LTE (Learn To be Efficient): trained routers pick experts of contiguous neurons; the routers live in the model
      * folder ({@code lte_routers.safetensors}, written by {@code sparsa experiment lte}), not in a calibration file.
      */
-    LTE;
+    LTE,
+    /**
+     * Attribution (Song et al. 2024): per token the neurons of largest calibrated importance w_i·|act(g_i)|, w_i
+     * the neuron's mean corrected GxO per unit |act| on the calibration corpus ({@code calibrate --method
+     * attribution}).
+     */
+    ATTRIBUTION;
 
     /** The names, in the order help texts list them. */
     public static final List<String> NAMES = Arrays.stream(values()).map(SparseMode::key).toList();
@@ -65,6 +71,7 @@ public enum SparseMode {
                 return m;
             }
         }
-        throw new SparsaException.UsageException("--method must be one of cats, teal, topk, predictor, got " + method);
+        throw new SparsaException.UsageException("--method must be one of cats, teal, topk, predictor, attribution, got "
+                + method);
     }
 }

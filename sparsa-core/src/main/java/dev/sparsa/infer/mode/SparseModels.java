@@ -113,6 +113,8 @@ public final class SparseModels {
                 return new PredictorFfn(fw, act, c.predictors().get(fw.layer()), l.tau(), label(c, l), stats);
             };
             case LTE -> throw new IllegalArgumentException("--sparse lte's kernels need the routers: LteFfn.factory");
+            case ATTRIBUTION -> (fw, act) -> new GateSparseFfn(fw, act, new NeuronRule.Attributed(
+                    c.importance().get(fw.layer()), c.attributionKeep(c.importance().get(fw.layer()).length)));
         };
     }
 

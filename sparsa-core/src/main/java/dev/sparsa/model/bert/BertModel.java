@@ -11,6 +11,7 @@ import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Int8Gemm;
 import dev.sparsa.tensor.Int8Matrix;
 import dev.sparsa.tensor.Kernels;
+import dev.sparsa.tensor.MlasErf;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 import dev.sparsa.tensor.VectorOps;
@@ -393,11 +394,13 @@ public final class BertModel {
             // a = LN(x + ctx·W_Oᵀ + b_O)  (BertSelfOutput: dense, residual, post-LN)
             linear(ly.o(), new Input(ctx, d, codes), n, tmp, par);
             addNorm(tmp, x, ly.ln1Gamma(), ly.ln1Beta(), n, par); // x ← a
-            // g = a·W_inᵀ + b_in;  act = GELU(g) = g·Φ(g)  (Hendrycks & Gimpel 2016, exact erf form)
+            // g = a·W_inᵀ + b_in;  act = GELU(g) = g·Φ(g)  (Hendrycks & Gimpel 2016, exact erf form), the erf GELU
+            // as ONNX Runtime's Gelu/BiasGelu computes it in float (MlasErf: the same bits)
             linear(ly.in(), new Input(x, d, codes), n, gate, par);
+            boolean ortGelu = activation.kind() == Activation.Kind.GELU;
             par.forRange(n, 8, (from, to) -> {
                 for (int i = from * f; i < to * f; i++) {
-                    act[i] = activation.apply(gate[i]);
+                    act[i] = ortGelu ? MlasErf.gelu(gate[i]) : activation.apply(gate[i]);
                 }
             });
             float[] h = act;

@@ -790,6 +790,9 @@ final class BertOnnx {
                                     + "uint8 weight matrix");
                         }
                         out.add(c);
+                    } else {
+                        throw unsupported(c, "reads the uint8 codes '" + n.output(0) + "' of DynamicQuantizeLinear '"
+                                + n.name() + "'; they are run only as the input A of a MatMulInteger");
                     }
                 }
             }

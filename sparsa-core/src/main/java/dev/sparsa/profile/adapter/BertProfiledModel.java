@@ -43,6 +43,16 @@ public final class BertProfiledModel extends AdapterBase {
      * less [CLS] and [SEP]: 126 for all-MiniLM-L6-v2), else as its positions allow (510 for e5-small-v2).
      */
     public static BertProfiledModel open(Encoders.Resolved e, Parallel par) {
+        return open(e, par, 0, msg -> { });
+    }
+
+    /**
+     * As {@link #open(Encoders.Resolved, Parallel)}, with windows of {@code maxLength} tokens, the special tokens
+     * included, when it is positive (a {@code --max-length} override; at most the model's positions, at least one
+     * content token), else the tokenizer's truncation; {@code notice} is told the window and where it comes from.
+     */
+    public static BertProfiledModel open(Encoders.Resolved e, Parallel par, int maxLength,
+                                         java.util.function.Consumer<String> notice) {
         if (e.tokenizer() == null) {
             throw new UsageException(e.model() + ": no tokenizer.json (or " + Encoders.name(e.model())
                     + "-tokenizer.json) beside the encoder");
@@ -51,8 +61,23 @@ public final class BertProfiledModel extends AdapterBase {
         Tokenizer tok = TokenizerJson.load(e.tokenizer());
         Limits lim = Limits.of(e.tokenizer());
         int[] sp = Limits.specials(tok, "a");
-        int max = lim.maxLength() > 0 ? Math.min(lim.maxLength(), m.config().maxPositions()) : m.config().maxPositions();
-        return new BertProfiledModel(e.name(), m, tok, max - sp[0] - sp[1], par);
+        int positions = m.config().maxPositions();
+        if (maxLength > positions) {
+            throw new UsageException("--max-length " + maxLength + " exceeds " + e.name() + "'s " + positions
+                    + " positions");
+        }
+        if (maxLength > 0 && maxLength <= sp[0] + sp[1]) {
+            throw new UsageException("--max-length " + maxLength + " leaves no room for text beside the "
+                    + (sp[0] + sp[1]) + " special tokens");
+        }
+        String why = maxLength > 0 ? "--max-length" : lim.maxLength() > 0 ? "the truncation max_length of "
+                + e.tokenizer().getFileName() + " (--max-length to change)"
+                : "the model's max_position_embeddings (--max-length to change)";
+        int max = maxLength > 0 ? maxLength : lim.maxLength() > 0 ? Math.min(lim.maxLength(), positions) : positions;
+        int window = max - sp[0] - sp[1];
+        notice.accept(e.name() + ": windows of " + window + " tokens (" + max + " with " + (sp[0] + sp[1])
+                + " special tokens), " + why);
+        return new BertProfiledModel(e.name(), m, tok, window, par);
     }
 
     @Override

@@ -93,9 +93,9 @@ class SparseModelsTest {
                 .hasMessageContaining("use --sparse cats, teal or predicted");
         SparseModels.checkCompatible(SparseMode.CATS, cfg);
         assertThatThrownBy(() -> SparseMode.of("sparse")).hasMessage(
-                "--sparse must be one of dense, exact, cats, teal, topk, predicted, lte, got sparse");
+                "--sparse must be one of dense, exact, cats, teal, topk, predicted, lte, attribution, got sparse");
         assertThatThrownBy(() -> SparseMode.ofMethod("predicted")).hasMessage(
-                "--method must be one of cats, teal, topk, predictor, got predicted");
+                "--method must be one of cats, teal, topk, predictor, attribution, got predicted");
         assertThat(SparseMode.ofMethod("predictor")).isEqualTo(SparseMode.PREDICTED);
     }
 }

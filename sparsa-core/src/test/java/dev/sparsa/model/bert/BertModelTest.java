@@ -100,7 +100,10 @@ class BertModelTest {
                 }
                 for (int i = 0; i < g.length; i++) {
                     worst[0] = Math.max(worst[0], Math.abs(g[i] + layer2.bIn()[i] - gate[o + i]));
-                    assertThat(act[o + i]).isEqualTo(VectorOps.gelu(gate[o + i]));
+                    // BERT's erf GELU is ONNX Runtime's float one, within float rounding of the double erf's
+                    assertThat(act[o + i]).isEqualTo(dev.sparsa.tensor.MlasErf.gelu(gate[o + i]));
+                    assertThat(act[o + i]).isCloseTo(VectorOps.gelu(gate[o + i]),
+                            org.assertj.core.data.Offset.offset(1e-6f * Math.max(1f, Math.abs(gate[o + i]))));
                 }
                 assertThat(h).isNotSameAs(act);
                 assertThat(java.util.Arrays.copyOfRange(h, o, o + f)).containsExactly(java.util.Arrays.copyOfRange(act, o, o + f));

@@ -27,7 +27,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * embedding component, cosine to ONNX Runtime's embedding ≥ 0.9945 and ≥ 0.9968. For scale: int8 quantization
  * itself (ONNX Runtime int8 against ONNX Runtime F32 on MiniLM) goes down to cosine 0.974. Bounds:
  * {@link #HIDDEN_TOLERANCE}, {@link #EMBEDDING_TOLERANCE}, {@link #MIN_COSINE}, and at least 3 sentences exact.
- * (Matching ONNX Runtime's float erf bit for bit would remove most flips; not done.)
+ *
+ * <p>GELU. ONNX Runtime fuses the graphs' bias + x·½(1+erf(x/√2)) into BiasGelu, a float erf ({@code MlasErf}, the
+ * same bits, {@code MlasErfTest}) and (x·0.5)·(erf + 1); Sparsa's BERT now computes exactly that instead of a
+ * double erf rounded once. Measured on the same 24 sentences before → after: MiniLM-q 15 → 14 exact, max |Δ| 0.265
+ * → 0.265 (mean 0.0126 → 0.0125); e5-q 4 → 5 exact, 0.313 → 0.283 (mean 0.0213 → 0.0205); cosines unchanged to
+ * 1e-4. So GELU was not where the codes flip: the other float ops before a DynamicQuantizeLinear (LayerNorm's
+ * mean and variance, softmax, the float attention products, each summed in another order than ONNX Runtime's
+ * MLAS) still move values across rounding boundaries, and the tolerances cannot be tightened on that ground; they
+ * keep about 2× the measured worst case because a flip's size depends on the sentence, not on an error bound.
  */
 class QuantizedReferenceTest {
 
@@ -91,8 +99,8 @@ class QuantizedReferenceTest {
         }
         System.out.printf("QuantizedReferenceTest %s: %d sentences (%d exact), %d tokens: max |Δ| vs ONNX Runtime = "
                 + "%.3g on the hidden states (mean %.3g), %.3g on the embeddings, min cosine %.6f; ONNX Runtime int8 "
-                + "vs F32 min cosine %.6f%n", which, SENTENCES.size(), exact, tokens, worstHidden, sumHidden / count,
-                worstEmb, worstCos, worstQuantCos);
+                + "vs F32 min cosine %s%n", which, SENTENCES.size(), exact, tokens, worstHidden, sumHidden / count,
+                worstEmb, worstCos, which.equals("minilm-q") ? String.format("%.6f", worstQuantCos) : "n/a");
         assertThat(exact).as("sentences where every code agrees").isGreaterThanOrEqualTo(3);
     }
 

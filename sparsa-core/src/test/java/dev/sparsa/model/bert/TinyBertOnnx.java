@@ -21,9 +21,48 @@ public final class TinyBertOnnx {
 
     private final ProtoWriter graph = new ProtoWriter();
     private final Random rnd;
+    /** Dense layers as ONNX Runtime's dynamic quantizer writes them (null: float MatMul + Add). */
+    private Int8Flaw int8;
+    /** The DynamicQuantizeLinear of each quantized input (one per input value, shared by Q, K and V). */
+    private final java.util.Map<String, String> quantized = new java.util.HashMap<>();
 
     private TinyBertOnnx(long seed) {
         rnd = new Random(seed);
+    }
+
+    /**
+     * What is wrong with layer 0's intermediate dense ({@code l0_in}) in a dynamic-int8 graph of
+     * {@link #buildInt8}: nothing, or one way a hand-edited or foreign graph departs from ONNX Runtime's quantizer.
+     */
+    public enum Int8Flaw {
+        NONE,
+        /** the weight zero point names a value that is not there */
+        ZERO_POINT_MISSING,
+        /** 3 zero points for 16 output columns */
+        ZERO_POINT_WRONG_SHAPE,
+        /** uint8 zero points for an int8 weight */
+        ZERO_POINT_WRONG_TYPE,
+        /** the weight scale names a value that is not there */
+        SCALE_MISSING,
+        /** 3 scales for 16 output columns */
+        SCALE_WRONG_SHAPE,
+        /** int64 scales */
+        SCALE_WRONG_TYPE,
+        /** MatMulInteger's int32 output goes straight into the Mul */
+        NO_CAST,
+        /** MatMulInteger's input zero point is a constant, not the DynamicQuantizeLinear's */
+        FOREIGN_INPUT_ZERO_POINT,
+        /** the weight is a float matrix */
+        FLOAT_WEIGHT,
+        /** the DynamicQuantizeLinear's codes also feed a Relu */
+        CODES_FEED_RELU
+    }
+
+    /** {@link #build} with every dense layer dynamic-int8 (per-column int8 weights), {@code flaw} at l0_in. */
+    public static byte[] buildInt8(long seed, Int8Flaw flaw) {
+        TinyBertOnnx b = new TinyBertOnnx(seed);
+        b.int8 = flaw;
+        return b.model("gelu", false);
     }
 
     /**
@@ -114,11 +153,77 @@ public final class TinyBertOnnx {
                 .message(8, new ProtoWriter().string(1, "").varint(2, 20)).message(7, graph).toByteArray();
     }
 
-    /** MatMul(x, W[in, out]) + b. */
+    /** MatMul(x, W[in, out]) + b, or its dynamic-int8 form. */
     private String linear(String x, String name, int in, int out) {
+        if (int8 != null) {
+            return int8Linear(x, name, in, out, name.equals("l0_in") ? int8 : Int8Flaw.NONE);
+        }
         floats(name + "_w", new long[]{in, out}, rand(in * out, (float) (1 / Math.sqrt(in))));
         floats(name + "_b", new long[]{out}, rand(out, 0.1f));
         node("MatMul", new String[]{x, name + "_w"}, name + "_mm");
+        node("Add", new String[]{name + "_mm", name + "_b"}, name + "_y");
+        return name + "_y";
+    }
+
+    /**
+     * ONNX Runtime's {@code quantize_dynamic} form of x·W + b: (xq, xs, xz) = DynamicQuantizeLinear(x),
+     * y = Mul(Cast(MatMulInteger(xq, Wq, xz, Wz)), Mul(xs, Ws)) + b, Wq int8 [in, out] with a zero point and a
+     * scale per output column; {@code flaw} breaks one part of it.
+     */
+    private String int8Linear(String x, String name, int in, int out, Int8Flaw flaw) {
+        String dq = quantized.get(x);
+        if (dq == null) {
+            dq = x + "_dq";
+            ProtoWriter n = new ProtoWriter().string(1, x).string(2, dq + "_q").string(2, dq + "_s")
+                    .string(2, dq + "_z").string(3, dq + "_node").string(4, "DynamicQuantizeLinear");
+            graph.message(1, n);
+            quantized.put(x, dq);
+            if (flaw == Int8Flaw.CODES_FEED_RELU) {
+                node("Relu", new String[]{dq + "_q"}, dq + "_odd");
+            }
+        }
+        byte[] q = new byte[in * out];
+        byte[] z = new byte[out];
+        float[] sc = new float[out];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (byte) (rnd.nextInt(255) - 127);
+        }
+        for (int o = 0; o < out; o++) {
+            z[o] = (byte) (rnd.nextInt(9) - 4);
+            sc[o] = (float) (0.6 / Math.sqrt(in)) / 127f;
+        }
+        if (flaw == Int8Flaw.FLOAT_WEIGHT) {
+            floats(name + "_wq", new long[]{in, out}, rand(in * out, 1f));
+        } else {
+            graph.message(5, ProtoWriter.tensor(name + "_wq", OnnxModel.INT8, new long[]{in, out}, q));
+        }
+        switch (flaw) {
+            case ZERO_POINT_MISSING -> { }
+            case ZERO_POINT_WRONG_SHAPE -> graph.message(5, ProtoWriter.tensor(name + "_wz", OnnxModel.INT8,
+                    new long[]{3}, new byte[3]));
+            case ZERO_POINT_WRONG_TYPE -> graph.message(5, ProtoWriter.tensor(name + "_wz", OnnxModel.UINT8,
+                    new long[]{out}, z));
+            default -> graph.message(5, ProtoWriter.tensor(name + "_wz", OnnxModel.INT8, new long[]{out}, z));
+        }
+        switch (flaw) {
+            case SCALE_MISSING -> { }
+            case SCALE_WRONG_SHAPE -> floats(name + "_ws", new long[]{3}, 1f, 1f, 1f);
+            case SCALE_WRONG_TYPE -> ints(name + "_ws", new long[]{out}, new long[out]);
+            default -> floats(name + "_ws", new long[]{out}, sc);
+        }
+        String xz = flaw == Int8Flaw.FOREIGN_INPUT_ZERO_POINT ? name + "_xz" : dq + "_z";
+        if (flaw == Int8Flaw.FOREIGN_INPUT_ZERO_POINT) {
+            graph.message(5, ProtoWriter.tensor(xz, OnnxModel.UINT8, new long[0], new byte[]{(byte) 128}));
+        }
+        node("MatMulInteger", new String[]{dq + "_q", name + "_wq", xz, name + "_wz"}, name + "_mmi");
+        String yi = name + "_mmi";
+        if (flaw != Int8Flaw.NO_CAST) {
+            node("Cast", new String[]{yi}, name + "_mmf", intAttr("to", OnnxModel.FLOAT));
+            yi = name + "_mmf";
+        }
+        node("Mul", new String[]{dq + "_s", name + "_ws"}, name + "_scale");
+        node("Mul", new String[]{yi, name + "_scale"}, name + "_mm");
+        floats(name + "_b", new long[]{out}, rand(out, 0.1f));
         node("Add", new String[]{name + "_mm", name + "_b"}, name + "_y");
         return name + "_y";
     }
