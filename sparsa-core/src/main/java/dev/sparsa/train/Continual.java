@@ -17,8 +17,9 @@ import java.lang.foreign.Arena;
  * each task is evaluated with (CLNP: that task's sub-network), the share of a task's training windows to drop before
  * an epoch (SparCL's DDR), and the non-zero weights and computed gradient entries of each matrix (the FLOP count).
  *
- * <p>The sequence loop creates a fresh {@link AdamW} per task; a method holds its state itself. Runs of a sequence are
- * resumed whole (the experiment's run store), so {@link #state()} is not used.
+ * <p>The sequence loop creates a fresh {@link AdamW} per task; a method holds its state itself, and gives it between
+ * tasks through {@link #state()} / {@link #restore} (the experiment's per-stage checkpoint: a run resumed after task k
+ * continues to the same bits; what {@link #startTask} makes again from the weights need not be kept).
  */
 public interface Continual extends Method {
 
@@ -71,6 +72,21 @@ public interface Continual extends Method {
     /** Gradient entries of the weight {@code name} computed at the step just taken; -1: all of them. */
     default long gradientNonZeros(String name) {
         return -1;
+    }
+
+    /** Doubles as comma-separated shortest round-trip strings (for {@link #state()}). */
+    static String doubles(double[] v) {
+        StringBuilder b = new StringBuilder();
+        for (double x : v) {
+            b.append(b.isEmpty() ? "" : ",").append(x);
+        }
+        return b.toString();
+    }
+
+    /** The inverse of {@link #doubles(double[])}. */
+    static double[] doubles(String s) {
+        return s.isEmpty() ? new double[0] : java.util.Arrays.stream(s.split(",")).mapToDouble(Double::parseDouble)
+                .toArray();
     }
 
     /** Per-task diagnostics for the results (a value per task, by name). */

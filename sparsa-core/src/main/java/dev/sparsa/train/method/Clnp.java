@@ -101,6 +101,39 @@ public final class Clnp implements Continual {
                 Double.toString(freezeRatio));
     }
 
+    /**
+     * Between tasks: each layer's owners ({@code owner.L}: comma-separated, −1 free) and the per-task diagnostics
+     * ({@code perTask.KEY}: doubles in their shortest round-trip form). The frozen masks and snapshots are made
+     * again by {@link #startTask} from the owners and the weights.
+     */
+    @Override
+    public Map<String, String> state() {
+        Map<String, String> m = new LinkedHashMap<>();
+        if (owner != null) {
+            for (int l = 0; l < owner.length; l++) {
+                m.put("owner." + l, Arrays.stream(owner[l]).mapToObj(Integer::toString)
+                        .collect(java.util.stream.Collectors.joining(",")));
+            }
+        }
+        perTask.forEach((k, v) -> m.put("perTask." + k, Continual.doubles(v)));
+        return m;
+    }
+
+    @Override
+    public void restore(Map<String, String> state) {
+        List<int[]> own = new java.util.ArrayList<>();
+        for (int l = 0; state.containsKey("owner." + l); l++) {
+            own.add(Arrays.stream(state.get("owner." + l).split(",")).mapToInt(Integer::parseInt).toArray());
+        }
+        owner = own.isEmpty() ? null : own.toArray(int[][]::new);
+        perTask.clear();
+        state.forEach((k, v) -> {
+            if (k.startsWith("perTask.")) {
+                perTask.put(k.substring("perTask.".length()), Continual.doubles(v));
+            }
+        });
+    }
+
     /** Each layer's owners (−1 free), a copy. */
     public int[][] owners() {
         int[][] c = new int[owner.length][];
