@@ -59,6 +59,15 @@ public interface Continual extends Method {
         return p.weights();
     }
 
+    /**
+     * The network every task is evaluated with when the task is not known (task-agnostic evaluation), for a method
+     * whose {@link #weightsFor} gives each task its own network (CLNP: all the neurons any task claimed); null for a
+     * method that evaluates one network for every task already (the default).
+     */
+    default LlamaWeights agnosticWeights(LlamaParams p, Arena arena) {
+        return null;
+    }
+
     /** Share of the current task's remaining training windows to drop, easiest first, before epoch e (0-based). */
     default double removeShare(int task, int epoch) {
         return 0;

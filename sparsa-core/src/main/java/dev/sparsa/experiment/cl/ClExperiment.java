@@ -42,7 +42,11 @@ import java.util.function.Supplier;
  * </ul>
  * A task's training is {@code epochs} passes over its pool of at most {@code windowsPerTask} windows of seq + 1
  * tokens, {@code batch} windows a step in a fresh seeded order each epoch (the remainder of an epoch is dropped); a
- * fresh AdamW (constant rate after warm-up) per task. Runs are kept in OUT/runs ({@link RunStore}) for --resume.
+ * fresh AdamW (constant rate after warm-up) per task. Finished runs are kept in OUT/runs ({@link RunStore}) for
+ * --resume, and a run under way leaves its state after each stage ({@code StageCheckpoint}), from which --resume
+ * continues it to the same bits. A method with a network per task (CLNP) is evaluated twice after each stage: each
+ * task with its own network (R) and every task with the one network of all its neurons ({@link
+ * Continual#agnosticWeights}, R′).
  */
 public final class ClExperiment {
 
@@ -196,6 +200,7 @@ public final class ClExperiment {
         int stride = seq + 1;
         int stages = joint ? 1 : tasks.size();
         double[][] r = new double[stages][tasks.size()];
+        double[][] ra = null;                // task-agnostic R, for a method with task-specific networks (CLNP)
         int[] stageEnd = new int[stages];
         long[] stageFlops = new long[stages];
         List<Double> ce = new ArrayList<>();
@@ -211,8 +216,14 @@ public final class ClExperiment {
                 m.restore(st.method());
                 first = l.stages();
                 step = l.step();
+                if (l.agnostic() != null) {
+                    ra = new double[stages][];
+                }
                 for (int s = 0; s < first; s++) {
                     r[s] = l.bitsPerByte()[s].clone();
+                    if (ra != null) {
+                        ra[s] = l.agnostic()[s].clone();
+                    }
                     stageEnd[s] = l.stageEndStep()[s];
                     stageFlops[s] = l.stageFlops()[s];
                 }
@@ -301,22 +312,36 @@ public final class ClExperiment {
                                 par, listener).bitsPerByte(w);
                     }
                 }
+                try (Arena ev = Arena.ofShared()) {
+                    LlamaWeights wa = m.agnosticWeights(p, ev);                // no task identity: one network
+                    if (wa != null) {
+                        if (ra == null) {
+                            ra = new double[stages][];
+                        }
+                        ra[s] = new double[tasks.size()];
+                        for (int j = 0; j < tasks.size(); j++) {
+                            ra[s][j] = new Continual.Task(j, tasks.size(), tasks.get(j).name(), p,
+                                    tasks.get(j).valid(), par, listener).bitsPerByte(wa);
+                        }
+                    }
+                }
                 stageEnd[s] = step;
                 stageFlops[s] = flops;
                 if (s < stages - 1) {                                          // the last: the run file follows
                     StageCheckpoint.write(ckpt, new StageCheckpoint.Loop(s + 1, step, Arrays.copyOf(r, s + 1),
-                                    Arrays.copyOf(stageEnd, s + 1), Arrays.copyOf(stageFlops, s + 1),
+                                    ra == null ? null : Arrays.copyOf(ra, s + 1), Arrays.copyOf(stageEnd, s + 1), Arrays.copyOf(stageFlops, s + 1),
                                     ce.stream().mapToDouble(Double::doubleValue).toArray(),
                                     buffer.stream().mapToInt(Integer::intValue).toArray()), p, m.state(),
                             fingerprint(id));
                 }
-                listener.say(String.format(Locale.ROOT, "%s: after %s (step %d): bits/byte %s", id, tc.name(), step,
-                        fmt(r[s])));
+                listener.say(String.format(Locale.ROOT, "%s: after %s (step %d): bits/byte %s%s", id, tc.name(), step,
+                        fmt(r[s]), ra == null ? "" : ", without the task's identity " + fmt(ra[s])));
             }
             long total = Arrays.stream(stageFlops).sum();
             List<String> stageNames = joint ? List.of("joint")
                     : tasks.stream().map(TaskSequence.Task::name).toList();
-            return new ClResults.Run(id, describe(id), stageNames, r, ClMetrics.of(r, start), step, stageEnd,
+            return new ClResults.Run(id, describe(id), stageNames, r, ClMetrics.of(r, start), ra,
+                    ra == null ? null : ClMetrics.of(ra, start), step, stageEnd,
                     ce.stream().mapToDouble(Double::doubleValue).toArray(), stageFlops, total, m.perTask(),
                     (System.nanoTime() - t0) / 1e9);
         }

@@ -37,9 +37,12 @@ final class StageCheckpoint {
     private static final String CRC = "crc32c";
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** The stage loop's state after {@code stages} stages (rows of {@code bitsPerByte}: those stages). */
-    record Loop(int stages, int step, double[][] bitsPerByte, int[] stageEndStep, long[] stageFlops, double[] ce,
-                int[] buffer) {
+    /**
+     * The stage loop's state after {@code stages} stages (rows of {@code bitsPerByte} and of {@code agnostic}, null
+     * without a task-agnostic evaluation: those stages).
+     */
+    record Loop(int stages, int step, double[][] bitsPerByte, double[][] agnostic, int[] stageEndStep,
+                long[] stageFlops, double[] ce, int[] buffer) {
     }
 
     /** What a checkpoint restores besides the parameters. */

@@ -39,7 +39,8 @@ import java.util.SplittableRandom;
  * an earlier task's computation. In a Llama every FFN neuron writes into the shared residual stream, so the same
  * cut is made at evaluation: task j is evaluated with the neurons claimed by tasks ≤ j only (the later ones masked:
  * their down columns zeroed in a copy), which gives task j exactly its own network, as CLNP's task-specific heads do
- * (CLNP is task-incremental: the task is known at test time). Attention, embeddings, norms and the LM head are shared
+ * (CLNP is task-incremental: the task is known at test time). Without the task's identity ({@link
+ * #agnosticWeights}) every task runs the network of all the claimed neurons: the experiment reports both. Attention, embeddings, norms and the LM head are shared
  * by every task: they train with task 1 and are frozen from task 2 on (else every earlier task would drift); so later
  * tasks learn only through their new FFN neurons, as the paper's later tasks learn only through free neurons (and
  * may reuse the frozen ones: the reuse count).
@@ -312,6 +313,21 @@ public final class Clnp implements Continual {
         for (int l = 0; l < keep.length; l++) {
             for (int i = 0; i < keep[l].length; i++) {
                 keep[l][i] = owner[l][i] >= 0 && owner[l][i] <= task;
+            }
+        }
+        return masked(p, keep, arena);
+    }
+
+    /**
+     * Without the task's identity: every task runs the network of all claimed neurons (tasks ≤ the last finished);
+     * the free ones have zero down columns and contribute 0 anyway, so this is the trained weights as they are.
+     */
+    @Override
+    public LlamaWeights agnosticWeights(LlamaParams p, Arena arena) {
+        boolean[][] keep = new boolean[owner.length][owner[0].length];
+        for (int l = 0; l < keep.length; l++) {
+            for (int i = 0; i < keep[l].length; i++) {
+                keep[l][i] = owner[l][i] >= 0;
             }
         }
         return masked(p, keep, arena);
