@@ -328,11 +328,11 @@ public final class ClExperiment {
                 stageEnd[s] = step;
                 stageFlops[s] = flops;
                 if (s < stages - 1) {                                          // the last: the run file follows
-                    StageCheckpoint.write(ckpt, new StageCheckpoint.Loop(s + 1, step, Arrays.copyOf(r, s + 1),
-                                    ra == null ? null : Arrays.copyOf(ra, s + 1), Arrays.copyOf(stageEnd, s + 1), Arrays.copyOf(stageFlops, s + 1),
-                                    ce.stream().mapToDouble(Double::doubleValue).toArray(),
-                                    buffer.stream().mapToInt(Integer::intValue).toArray()), p, m.state(),
-                            fingerprint(id));
+                    StageCheckpoint.Loop done = new StageCheckpoint.Loop(s + 1, step, Arrays.copyOf(r, s + 1),
+                            ra == null ? null : Arrays.copyOf(ra, s + 1), Arrays.copyOf(stageEnd, s + 1),
+                            Arrays.copyOf(stageFlops, s + 1), ce.stream().mapToDouble(Double::doubleValue).toArray(),
+                            buffer.stream().mapToInt(Integer::intValue).toArray());
+                    StageCheckpoint.write(ckpt, done, p, m.state(), fingerprint(id));
                 }
                 listener.say(String.format(Locale.ROOT, "%s: after %s (step %d): bits/byte %s%s", id, tc.name(), step,
                         fmt(r[s]), ra == null ? "" : ", without the task's identity " + fmt(ra[s])));

@@ -144,8 +144,9 @@ class ClExperimentResumeTest {
         ClResults.Run r = resumed.runs().stream().filter(x -> x.id().equals(kill.id)).findFirst().orElseThrow();
         assertThat(again.steps.get(kill.id)).as("the killed run continued from its checkpoint")
                 .isEqualTo(r.steps() - stepsBeforeCheckpoint);
-        assertThat(again.steps).as("the runs before it came from their files").doesNotContainKeys(
-                resumed.runs().stream().map(ClResults.Run::id).takeWhile(id -> !id.equals(kill.id)).toArray(String[]::new));
+        String[] before = resumed.runs().stream().map(ClResults.Run::id).takeWhile(id -> !id.equals(kill.id))
+                .toArray(String[]::new);
+        assertThat(again.steps).as("the runs before it came from their files").doesNotContainKeys(before);
         assertThat(ckpt).as("removed once every run is saved").doesNotExist();
     }
 
