@@ -1,12 +1,9 @@
 package dev.sparsa.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
 import dev.sparsa.cli.report.ModesReportHtml;
 import dev.sparsa.cli.report.ResultsFiles;
 import dev.sparsa.infer.mode.SparseMode;
-import dev.sparsa.io.AtomicFile;
 import dev.sparsa.perf.Bandwidth;
 import dev.sparsa.perf.BenchRow;
 import dev.sparsa.tensor.Parallel;
@@ -120,11 +117,11 @@ public final class ModesOptions {
         }
         out.println(ModesBench.table(r));
         out.flush();
-        if (json != null) {
-            AtomicFile.write(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(r));
+        if (json != null) {                                     // with the command: sparsa report's section.md
+            ResultsFiles.writeJson(r, Main.typed(spec), json);
         }
-        if (html != null) {
-            ResultsFiles.writePage(ModesReportHtml.render(r), html);
+        if (html != null) {                                     // from the JSON when there is one (report's bytes)
+            ResultsFiles.writePage(json != null ? ResultsFiles.render(json).html() : ModesReportHtml.render(r), html);
         }
         return 0;
     }

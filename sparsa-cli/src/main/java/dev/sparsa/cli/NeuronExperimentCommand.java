@@ -153,8 +153,8 @@ abstract class NeuronExperimentCommand implements Callable<Integer> {
             Corpus valid = valText != null ? Corpus.ofTextFile(valText) : null;
             Object r = run(new Context(par, progress, modelDir, source, train, valid, dir));
             progress.bar().finish();
-            ResultsFiles.writeExperiment(r, dir, json -> NeuronReport.markdown(ResultsFiles.readNeuron(json),
-                    commandLine()), spec.commandLine().getOut(), ProgressBar.clock((System.nanoTime() - t0) / 1e9), n);
+            ResultsFiles.writeExperiment(r, Main.typed(spec), dir, spec.commandLine().getOut(),
+                    ProgressBar.clock((System.nanoTime() - t0) / 1e9), n);
         }
         return 0;
     }
@@ -216,9 +216,4 @@ abstract class NeuronExperimentCommand implements Callable<Integer> {
         return EvalWindows.of(TokenStream.of(valid, m.tokenizer(), m.eos(), tokens), seq);
     }
 
-    /** The command as typed (for the Markdown section). */
-    private String commandLine() {
-        List<String> args = spec.root().commandLine().getParseResult().originalArgs();
-        return "./sparsa " + String.join(" ", args.stream().map(a -> a.contains(" ") ? "'" + a + "'" : a).toList());
-    }
 }

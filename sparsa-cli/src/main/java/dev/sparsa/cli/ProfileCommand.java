@@ -7,6 +7,7 @@ import dev.sparsa.experiment.AttributionExperiment;
 import dev.sparsa.experiment.AttributionResults;
 import dev.sparsa.profile.metric.Attribution;
 import dev.sparsa.cli.report.ResultsFiles;
+import dev.sparsa.cli.report.SummaryTable;
 import dev.sparsa.io.Fetch;
 import dev.sparsa.io.corpus.BrownCorpus;
 import dev.sparsa.io.corpus.Corpus;

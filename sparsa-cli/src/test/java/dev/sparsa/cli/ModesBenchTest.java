@@ -104,10 +104,13 @@ class ModesBenchTest {
         }
         String page = Files.readString(html);
         assertThat(page).contains("Sparse modes side by side", "<svg", "predicted");
-        Path again = tmp.resolve("again.html");
-        CliRun rep = CliRun.of("report", json.toString(), "--out", again.toString());
-        assertThat(rep.code()).as(rep.err()).isZero();
-        assertThat(Files.readString(again)).contains("Sparse modes side by side");
+        // sparsa report: the --html page byte for byte, and a section with the command and the table printed above
+        ReportAgain again = ReportAgain.of(json, tmp.resolve("again"));
+        assertThat(again.html()).isEqualTo(Files.readAllBytes(html));
+        String md = new String(again.markdown(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(root.get("command").asText()).startsWith("./sparsa bench --model ").contains("--modes");
+        assertThat(md).startsWith("### Sparse modes: relu, ").contains("```\n" + root.get("command").asText()
+                + "\n```\n").endsWith(r.out().strip() + "\n");
 
         CliRun second = bench(relu, "cats");                 // the files are found now: no calibration
         assertThat(second.code()).as(second.err()).isZero();

@@ -62,10 +62,9 @@ class NeuronExperimentsTest {
         String md = Files.readString(out.resolve("section.md"));
         assertThat(md).contains("./sparsa experiment " + args.get(1), "|---|");
         assertThat(r.out()).contains(md.strip(), "results:", "report:");
-        Path again = tmp.resolve(args.get(1) + "-again.html");
-        assertThat(CliRun.of("report", out.resolve("results.json").toString(), "--out", again.toString()).code())
-                .isZero();
-        assertThat(Files.readString(again)).isEqualTo(html);
+        assertThat(j.get("command").asText()).startsWith("./sparsa experiment " + args.get(1) + " ");
+        assertThat(md).contains("```\n" + j.get("command").asText() + "\n```");
+        ReportAgain.sameAsWritten(out.resolve("results.json"), tmp.resolve(args.get(1) + "-again"));
         return j;
     }
 
