@@ -46,7 +46,8 @@ class ClExperimentsTest {
         String md = Files.readString(out.resolve("section.md"));
         assertThat(md).contains("./sparsa experiment " + args.get(1), "|---|", "avg final bits/byte");
         assertThat(r.out()).contains(md.strip(), "results:", "report:");
-        ReportAgain.sameAsWritten(out.resolve("results.json"), tmp.resolve(args.get(1) + "-again"));
+        ReportAgain.sameAsWritten(out.resolve("results.json"), Files.createTempDirectory(tmp, args.get(1))
+                .resolve("again"));
         return j;
     }
 

@@ -64,7 +64,8 @@ class NeuronExperimentsTest {
         assertThat(r.out()).contains(md.strip(), "results:", "report:");
         assertThat(j.get("command").asText()).startsWith("./sparsa experiment " + args.get(1) + " ");
         assertThat(md).contains("```\n" + j.get("command").asText() + "\n```");
-        ReportAgain.sameAsWritten(out.resolve("results.json"), tmp.resolve(args.get(1) + "-again"));
+        ReportAgain.sameAsWritten(out.resolve("results.json"), Files.createTempDirectory(tmp, args.get(1))
+                .resolve("again"));
         return j;
     }
 

@@ -75,7 +75,8 @@ class ProfileCommandTest {
         assertThat(again.html()).isEqualTo(Files.readAllBytes(out.resolve("report.html")));
         String summary = r.out().substring(0, r.out().indexOf("results: "));
         assertThat(new String(again.markdown(), java.nio.charset.StandardCharsets.UTF_8))
-                .startsWith("### Profile: toy-relu on ").endsWith("\n```\n" + summary + "```\n");
+                .startsWith("### Profile: toy-relu (synthetic decoder) on text.txt\n")
+                .endsWith("\n```\n" + summary + "```\n");
         try (var s = Files.list(out)) {
             assertThat(s.map(p -> p.getFileName().toString()).sorted().toList())
                     .containsExactly("report.html", "results.json");
