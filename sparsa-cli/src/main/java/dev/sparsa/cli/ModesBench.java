@@ -82,12 +82,16 @@ public final class ModesBench {
      * @param ctx             eval window (null: 256 or the model's max positions)
      * @param calibrateText   in-process calibration text (null: brown-train)
      * @param calibrateTokens in-process calibration tokens
+     * @param calibrationAsked whether --calibrate-tokens or --calibrate-text was given: then a calibration file made
+     *                        on other tokens is not used (the mode is calibrated in-process on the tokens asked, kept
+     *                        in memory, the file left as it is); else an existing file is used as it is
      * @param prompts         greedy-agreement prompts
      * @param agreementTokens tokens dense generates from each prompt
      */
     public record Settings(List<SparseMode> modes, int promptTokens, int decodeTokens, int warmup, int reps,
                            List<Path> qualityModels, Path qualityText, long qualityTokens, Integer ctx,
-                           Path calibrateText, long calibrateTokens, int prompts, int agreementTokens) {
+                           Path calibrateText, long calibrateTokens, boolean calibrationAsked, int prompts,
+                           int agreementTokens) {
         public Settings {
             modes = List.copyOf(modes);
             qualityModels = List.copyOf(qualityModels);
@@ -479,14 +483,20 @@ public final class ModesBench {
         if (kept != null) {
             return SparseModels.of(LlamaWeights.load(files.config(), files.weights()), mode, kept, stats);
         }
-        if (Files.isRegularFile(dest)) {
-            String who = Bench.modelName(files.location()) + ": ";
-            if (notes.stream().noneMatch(n -> n.startsWith(who) && n.contains(dest.getFileName().toString()))) {
-                notes.add(who + "calibration " + dest.getFileName());
-            }
-            return SparseModels.load(files, mode, null, stats).model();
-        }
         ModelConfig cfg = files.config();
+        String who = Bench.modelName(files.location()) + ": ";
+        Calibration.Source have = null;
+        if (Files.isRegularFile(dest)) {
+            have = CalibrationFile.read(dest, mode, ModelShape.of(cfg, files.weights())).source();
+            if (!s.calibrationAsked()) {                        // no --calibrate-tokens / --calibrate-text: the file
+                Calibration.Source h = have;
+                if (notes.stream().noneMatch(n -> n.startsWith(who) && n.contains(dest.getFileName().toString()))) {
+                    notes.add(String.format(Locale.ROOT, "%scalibration %s (%d tokens of %s)", who,
+                            dest.getFileName(), h.tokens(), h.corpus()));
+                }
+                return SparseModels.load(files, mode, null, stats).model();
+            }
+        }
         double target = mode == SparseMode.PREDICTED && relu(cfg) ? Double.NaN : 0.5;
         Tokenizer tok = GenerateCommand.findTokenizer(files, null);
         if (tok == null) {
@@ -498,15 +508,28 @@ public final class ModesBench {
         Corpus c = s.calibrateText() != null ? Corpus.ofTextFile(s.calibrateText()) : ProfileCommand.brown(
                 "brown-train");
         EvalWindows w = EvalWindows.of(TokenStream.of(c, tok, eos.id(), s.calibrateTokens()), window(cfg, s.ctx()));
-        String line = String.format(Locale.ROOT, "%s: no %s; calibrated %s in-process with sparsa calibrate's "
-                        + "defaults (%s, %d tokens of %s)", Bench.modelName(files.location()),
+        if (have != null && have.tokens() == w.stream().size() && have.corpus().equals(c.name())) {
+            if (notes.stream().noneMatch(n -> n.startsWith(who) && n.contains(dest.getFileName().toString()))) {
+                notes.add(String.format(Locale.ROOT, "%scalibration %s (%d tokens of %s, as asked)", who,
+                        dest.getFileName(), have.tokens(), have.corpus()));
+            }
+            return SparseModels.load(files, mode, null, stats).model();
+        }
+        String line = have == null ? String.format(Locale.ROOT, "%s: no %s; calibrated %s in-process with sparsa "
+                        + "calibrate's defaults (%s, %d tokens of %s)", Bench.modelName(files.location()),
                 dest.getFileName(), mode.key(), Double.isNaN(target) ? "exact-zero labels, recall 0.99"
-                        : "target 0.5", w.stream().size(), c.name());
+                        : "target 0.5", w.stream().size(), c.name())
+                : String.format(Locale.ROOT, "%s: %s was made on %d tokens of %s, not the %d tokens of %s asked; "
+                        + "calibrated %s in-process with sparsa calibrate's defaults (%s)",
+                Bench.modelName(files.location()), dest.getFileName(), have.tokens(), have.corpus(),
+                w.stream().size(), c.name(), mode.key(), Double.isNaN(target) ? "exact-zero labels, recall 0.99"
+                        : "target 0.5");
         log.accept("sparsa: " + line + " ...");
         LlamaWeights lw = LlamaWeights.load(cfg, files.weights());
         Calibration cal = new Calibrator(lw, par, log).run(w, c.name(), ModelShape.of(cfg, files.weights()),
                 Calibrator.Options.defaults(mode, target));
-        String refused = writable(dest.getParent());
+        String refused = have != null ? "a calibration file of other tokens is there; it is left as it is"
+                : writable(dest.getParent());
         if (refused == null) {
             try {
                 CalibrationFile.write(dest, cal);

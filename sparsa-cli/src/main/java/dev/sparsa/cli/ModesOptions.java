@@ -53,7 +53,8 @@ public final class ModesOptions {
 
     @Option(names = "--calibrate-tokens", paramLabel = "N", defaultValue = "20000",
             description = "--modes: tokens of an in-process calibration (default ${DEFAULT-VALUE}, sparsa "
-                    + "calibrate's).")
+                    + "calibrate's). Given (or --calibrate-text), a calibration file beside the model made on other "
+                    + "tokens is not used: the mode is calibrated on these, kept in memory, the file left as it is.")
     public long calibrateTokens;
 
     @Option(names = "--agreement-prompts", paramLabel = "N", defaultValue = "4",
@@ -67,6 +68,9 @@ public final class ModesOptions {
 
     @Option(names = "--html", paramLabel = "FILE", description = "--modes: also write the HTML report (atomically).")
     public Path html;
+
+    /** Whether --calibrate-tokens or --calibrate-text was given (set by {@link #run} from the parse result). */
+    boolean calibrationAsked;
 
     /** The settings; one-line usage errors for values that cannot work. */
     public ModesBench.Settings settings(int promptTokens, int decodeTokens, int warmup, int reps) {
@@ -83,7 +87,7 @@ public final class ModesOptions {
             throw new SparsaException.UsageException("--ctx must be at least 2, got " + ctx);
         }
         return new ModesBench.Settings(ms, promptTokens, decodeTokens, warmup, reps, qualityModels, qualityText,
-                qualityTokens, ctx, calibrateText, calibrateTokens, prompts, agreementTokens);
+                qualityTokens, ctx, calibrateText, calibrateTokens, calibrationAsked, prompts, agreementTokens);
     }
 
     /**
@@ -94,6 +98,9 @@ public final class ModesOptions {
     public int run(List<Path> models, int threads, int promptTokens, int decodeTokens, int warmup, int reps,
                    int bandwidthMib, Path json, CommandLine.Model.CommandSpec spec,
                    BiFunction<Parallel, Consumer<String>, BenchRow> reference) throws Exception {
+        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        calibrationAsked = parsed != null && (parsed.hasMatchedOption("--calibrate-tokens")
+                || parsed.hasMatchedOption("--calibrate-text"));
         ModesBench.Settings s = settings(promptTokens, decodeTokens, warmup, reps);
         ModesBench.check(models, s);
         PrintWriter err = spec.commandLine().getErr();
