@@ -236,6 +236,12 @@ class NeuronExperimentsTest {
         }
         assertThat(Files.readString(out.resolve("attribution.html"))).contains("<svg", "cor-gxo");
         assertThat(r.out()).contains("attribution:", "| cor-gxo |");
+        // sparsa report attribution.json: attribution.html byte for byte, attribution.md the section printed above
+        ReportAgain again = ReportAgain.of(out.resolve("attribution.json"), tmp.resolve("profile-again"));
+        assertThat(again.html()).isEqualTo(Files.readAllBytes(out.resolve("attribution.html")));
+        String md = new String(again.markdown(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(md).contains("```\n./sparsa profile --attribution\n```", "| cor-gxo |");
+        assertThat(r.out()).contains(md);
         CliRun bert = CliRun.of("profile", "--model", "minilm", "--attribution", "--out", out.toString());
         assertThat(bert.code()).isEqualTo(2);
         assertThat(bert.err().strip()).startsWith("sparsa: ").contains("no backward for the BERT encoder")
