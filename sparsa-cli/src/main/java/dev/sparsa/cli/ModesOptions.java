@@ -81,7 +81,7 @@ public final class ModesOptions {
             description = "--modes without models of your own (sparsa bench only; no --model): quality on Sparsa's "
                     + "micro-llama (pretrained on brown-train once and cached) for cats/teal/topk and a short "
                     + "ProSparse sparsify of it (cached, with a hash of its spec) for exact/predicted, each calibrated "
-                    + "in-process the first time; speed on small synthetic models (sparsa synth tiny: FATReLU 90% for "
+                    + "in-process the first time; speed on small synthetic models (sparsa synth tiny: FATReLU 90%% for "
                     + "exact/predicted, SiLU for cats/teal/topk; cached). Shorter defaults: 32 prompt + 32 decoded "
                     + "tokens, 4096 quality and calibration tokens, a 256 MiB bandwidth probe. About a minute on 2 "
                     + "cores once the micro-llama is cached. --quality-model DIR: this dense Llama instead of the "
