@@ -216,6 +216,10 @@ public final class EndToEnd implements Callable<Integer> {
      * file as the reference row of the same run.
      */
     private int modes(Synth.Shape s, Path dir, Consumer<String> log) throws Exception {
+        if (modesOptions.quick) {
+            throw new SparsaException.UsageException("--quick is for sparsa bench --modes (bench-e2e measures the "
+                    + "peers on the shape given)");
+        }
         if (modesOptions.qualityModels.isEmpty()) {
             throw new SparsaException.UsageException("--modes needs --quality-model DIR: trained models for the "
                     + "quality rows (a ReLU-family one for exact/predicted, e.g. a ProSparse tiny-llama; a dense one "

@@ -39,7 +39,8 @@ import java.util.function.Consumer;
                 "Peers (llama.cpp, Jlama) are compared by ./sparsa bench-e2e (module sparsa-bench)."})
 public final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR|FILE", description = "Model directory, .safetensors or .gguf.")
+    @Option(names = "--model", paramLabel = "DIR|FILE", description = "Model directory, .safetensors or .gguf "
+            + "(required, but with --modes ... --quick).")
     Path model;
 
     @Option(names = "--gguf", paramLabel = "FILE", description = "Also benchmark this GGUF file (same model).")
@@ -69,6 +70,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Write the results as JSON (atomically).")
     Path json;
 
+    @Option(names = "--cache", paramLabel = "DIR",
+            description = "--modes --quick: where its models are cached (default $SPARSA_CACHE or ~/.cache/sparsa).")
+    Path cache;
+
     @Mixin
     SparseOption sparseOption = new SparseOption();
 
@@ -84,6 +89,26 @@ public final class BenchCommand implements Callable<Integer> {
         if (n < 1 || reps < 1 || warmup < 0 || promptTokens < 1 || decodeTokens < 2 || bandwidthMib < 1) {
             throw new SparsaException.UsageException("--threads, --reps, --prompt-tokens, --bandwidth-mib must be >= 1,"
                     + " --decode-tokens >= 2 (decode speed is timed between the first and the last token), --warmup >= 0");
+        }
+        if (modesOptions.quick) {
+            if (modesOptions.modes == null) {
+                throw new SparsaException.UsageException("--quick is for --modes (e.g. --modes dense,exact,cats,"
+                        + "predicted --quick)");
+            }
+            if (model != null || !sparseOption.sparse.equals("dense") || sparseOption.calibration != null
+                    || !ffn.equals("dense") || gguf != null) {
+                throw new SparsaException.UsageException("--quick brings its own models: give no --model, --sparse, "
+                        + "--calibration, --ffn or --gguf with it (--quality-model DIR: a dense Llama to sparsify "
+                        + "instead of the micro-llama)");
+            }
+            CommandLine.ParseResult p = spec.commandLine().getParseResult();
+            return modesOptions.runQuick(n, p.hasMatchedOption("--prompt-tokens") ? promptTokens : 32,
+                    p.hasMatchedOption("--decode-tokens") ? decodeTokens : 32, warmup, reps,
+                    p.hasMatchedOption("--bandwidth-mib") ? bandwidthMib : 256, json, cache, spec);
+        }
+        if (model == null) {
+            throw new SparsaException.UsageException("--model is required (or bench --modes MODES --quick, which "
+                    + "brings its own)");
         }
         if (modesOptions.modes != null) {
             if (!sparseOption.sparse.equals("dense") || sparseOption.calibration != null || !ffn.equals("dense")

@@ -1,7 +1,9 @@
 package dev.sparsa.cli;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.cli.report.DemoReportHtml;
 import dev.sparsa.cli.report.ResultsFiles;
+import dev.sparsa.cli.report.SummaryTable;
 import dev.sparsa.eval.EvalResult;
 import dev.sparsa.experiment.DemoResults;
 import dev.sparsa.experiment.DenseLlamaCache;
@@ -156,41 +158,9 @@ public final class DemoCommand implements Callable<Integer> {
                         + "figures).");
     }
 
-    /** The Llama part of the summary, from the results. */
+    /** The Llama part of the summary, from the results ({@link DemoReportHtml#llamaSummary}). */
     static String llamaSummary(DemoResults r) {
-        ProSparseDemo.Results l = r.llama();
-        StringBuilder s = new StringBuilder();
-        s.append(String.format(Locale.ROOT, "Llama: dense → ProSparse (%s, %s)%n", l.dense().name(),
-                l.pretrainCached() ? "dense model from the cache" : "dense model pretrained by this run"));
-        s.append(String.format(Locale.ROOT, "%-34s %16s %22s%n", "", "dense", "ProSparse"));
-        s.append(String.format(Locale.ROOT, "%-34s %16s %22s%n", "activation", l.dense().activation(),
-                l.sparse().activation() + (l.sparse().threshold() > 0 ? String.format(Locale.ROOT, " T=%.3g",
-                        l.sparse().threshold()) : "")));
-        s.append(String.format(Locale.ROOT, "%-34s %16.4f %22s%n", "bits/byte (" + l.validTokens() + " tokens)",
-                l.dense().bitsPerByte(), String.format(Locale.ROOT, "%.4f (%+.2f%%)", l.sparse().bitsPerByte(),
-                        100 * (l.sparse().bitsPerByte() / l.dense().bitsPerByte() - 1))));
-        s.append(String.format(Locale.ROOT, "%-34s %16s %22s%n", "zero sparsity", SummaryTable.pct(l.dense()
-                .sparsity()), SummaryTable.pct(l.sparse().sparsity())));
-        var dq = l.dense().profile().qualitySparsity().targets();
-        var sq = l.sparse().profile().qualitySparsity().targets();
-        for (int i = 0; i < dq.size(); i++) {
-            s.append(String.format(Locale.ROOT, "%-34s %16s %22s%n", "PPL-" + SummaryTable.ReportFmt.num(dq.get(i)
-                    .p()) + "% sparsity (profile)", SummaryTable.pct(dq.get(i).point().sparsity()),
-                    SummaryTable.pct(sq.get(i).point().sparsity())));
-        }
-        for (String ffn : List.of("dense", "exact-sparse")) {
-            BenchRow a = dev.sparsa.cli.report.DemoReportHtml.bench(l, "dense", ffn);
-            BenchRow b = dev.sparsa.cli.report.DemoReportHtml.bench(l, "prosparse", ffn);
-            s.append(String.format(Locale.ROOT, "%-34s %16s %22s%n", "decode tok/s, " + ffn + " FFN",
-                    a == null ? "-" : String.format(Locale.ROOT, "%.0f", a.decode().median()),
-                    b == null ? "-" : String.format(Locale.ROOT, "%.0f", b.decode().median())));
-        }
-        s.append(String.format(Locale.ROOT, "demo wall time %s (%.0f s CPU, %d thread(s)): ",
-                ProgressBar.clock(r.seconds()), r.cpuSeconds(), r.threads()));
-        List<String> parts = new java.util.ArrayList<>();
-        r.stageSeconds().forEach((k, v) -> parts.add(k + " " + ProgressBar.clock(v)));
-        s.append(String.join(", ", parts)).append(System.lineSeparator());
-        return s.toString();
+        return DemoReportHtml.llamaSummary(r);
     }
 
     private static Duration cpu() {

@@ -1,7 +1,6 @@
 package dev.sparsa.cli;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.cli.report.NeuronReport;
 import dev.sparsa.cli.report.ResultsFiles;
 import dev.sparsa.experiment.DenseLlamaCache;
 import dev.sparsa.io.Fetch;
@@ -12,7 +11,6 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -136,16 +134,9 @@ final class ExperimentOptions {
             Object r = experiment.apply(new NeuronExperimentCommand.Context(par, progress, modelDir, source, train,
                     valid, dir));
             progress.bar().finish();
-            ResultsFiles.writeExperiment(r, dir, json -> NeuronReport.markdown(ResultsFiles.readNeuron(json),
-                    commandLine(spec)), spec.commandLine().getOut(), ProgressBar.clock((System.nanoTime() - t0) / 1e9),
-                    n);
+            ResultsFiles.writeExperiment(r, Main.typed(spec), dir, spec.commandLine().getOut(),
+                    ProgressBar.clock((System.nanoTime() - t0) / 1e9), n);
         }
         return 0;
-    }
-
-    /** The command as typed (for the Markdown section). */
-    private static String commandLine(CommandLine.Model.CommandSpec spec) {
-        List<String> args = spec.root().commandLine().getParseResult().originalArgs();
-        return "./sparsa " + String.join(" ", args.stream().map(a -> a.contains(" ") ? "'" + a + "'" : a).toList());
     }
 }

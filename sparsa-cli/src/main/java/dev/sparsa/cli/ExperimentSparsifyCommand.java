@@ -217,15 +217,10 @@ public final class ExperimentSparsifyCommand implements Callable<Integer> {
                 progress.bar().finish();
             }
             SparsifyResults done = r;
-            ResultsFiles.writeExperiment(r, dir, json -> SparsifyMarkdown.section(ResultsFiles.readSparsify(json),
-                    commandLine()), spec.commandLine().getOut(), ProgressBar.clock(done.seconds()), n);
+            ResultsFiles.writeExperiment(r, Main.typed(spec), dir, spec.commandLine().getOut(),
+                    ProgressBar.clock(done.seconds()), n);
         }
         return 0;
     }
 
-    /** The command as typed (for the Markdown section). */
-    private String commandLine() {
-        List<String> args = spec.root().commandLine().getParseResult().originalArgs();
-        return "./sparsa " + String.join(" ", args.stream().map(a -> a.contains(" ") ? "'" + a + "'" : a).toList());
-    }
 }

@@ -4,6 +4,8 @@ import dev.sparsa.SparsaException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.List;
+
 /** Entry point of the {@code sparsa} command. Each subcommand is one class in this package. */
 @Command(name = "sparsa", mixinStandardHelpOptions = true, version = "Sparsa 0.1.0",
         description = "Measure, induce and exploit activation sparsity in transformer models.",
@@ -71,6 +73,12 @@ public final class Main implements Runnable {
             return 70;
         });
         return cl.execute(args);
+    }
+
+    /** The command as typed, for a results file's {@code command} field and its Markdown section. */
+    static String typed(CommandLine.Model.CommandSpec spec) {
+        List<String> args = spec.root().commandLine().getParseResult().originalArgs();
+        return "./sparsa " + String.join(" ", args.stream().map(a -> a.contains(" ") ? "'" + a + "'" : a).toList());
     }
 
     static String oneLine(String s) {

@@ -83,12 +83,16 @@ public final class ModesBench {
      * @param ctx             eval window (null: 256 or the model's max positions)
      * @param calibrateText   in-process calibration text (null: brown-train)
      * @param calibrateTokens in-process calibration tokens
+     * @param calibrationAsked whether --calibrate-tokens or --calibrate-text was given: then a calibration file made
+     *                        on other tokens is not used (the mode is calibrated in-process on the tokens asked, kept
+     *                        in memory, the file left as it is); else an existing file is used as it is
      * @param prompts         greedy-agreement prompts
      * @param agreementTokens tokens dense generates from each prompt
      */
     public record Settings(List<SparseMode> modes, int promptTokens, int decodeTokens, int warmup, int reps,
                            List<Path> qualityModels, Path qualityText, long qualityTokens, Integer ctx,
-                           Path calibrateText, long calibrateTokens, int prompts, int agreementTokens) {
+                           Path calibrateText, long calibrateTokens, boolean calibrationAsked, int prompts,
+                           int agreementTokens) {
         public Settings {
             modes = List.copyOf(modes);
             qualityModels = List.copyOf(qualityModels);
@@ -481,14 +485,20 @@ public final class ModesBench {
         if (kept != null) {
             return SparseModels.of(LlamaWeights.load(files.config(), files.weights()), mode, kept, stats);
         }
-        if (Files.isRegularFile(dest)) {
-            String who = Bench.modelName(files.location()) + ": ";
-            if (notes.stream().noneMatch(n -> n.startsWith(who) && n.contains(dest.getFileName().toString()))) {
-                notes.add(who + "calibration " + dest.getFileName());
-            }
-            return SparseModels.load(files, mode, null, stats).model();
-        }
         ModelConfig cfg = files.config();
+        String who = Bench.modelName(files.location()) + ": ";
+        Calibration.Source have = null;
+        if (Files.isRegularFile(dest)) {
+            have = CalibrationFile.read(dest, mode, ModelShape.of(cfg, files.weights())).source();
+            if (!s.calibrationAsked()) {                        // no --calibrate-tokens / --calibrate-text: the file
+                Calibration.Source h = have;
+                if (notes.stream().noneMatch(n -> n.startsWith(who) && n.contains(dest.getFileName().toString()))) {
+                    notes.add(String.format(Locale.ROOT, "%scalibration %s (%d tokens of %s)", who,
+                            dest.getFileName(), h.tokens(), h.corpus()));
+                }
+                return SparseModels.load(files, mode, null, stats).model();
+            }
+        }
         double target = mode == SparseMode.PREDICTED && relu(cfg) ? Double.NaN : 0.5;
         Tokenizer tok = GenerateCommand.findTokenizer(files, null);
         if (tok == null) {
@@ -500,15 +510,28 @@ public final class ModesBench {
         Corpus c = s.calibrateText() != null ? Corpus.ofTextFile(s.calibrateText()) : ProfileCommand.brown(
                 "brown-train");
         EvalWindows w = EvalWindows.of(TokenStream.of(c, tok, eos.id(), s.calibrateTokens()), window(cfg, s.ctx()));
-        String line = String.format(Locale.ROOT, "%s: no %s; calibrated %s in-process with sparsa calibrate's "
-                        + "defaults (%s, %d tokens of %s)", Bench.modelName(files.location()),
+        if (have != null && have.tokens() == w.stream().size() && have.corpus().equals(c.name())) {
+            if (notes.stream().noneMatch(n -> n.startsWith(who) && n.contains(dest.getFileName().toString()))) {
+                notes.add(String.format(Locale.ROOT, "%scalibration %s (%d tokens of %s, as asked)", who,
+                        dest.getFileName(), have.tokens(), have.corpus()));
+            }
+            return SparseModels.load(files, mode, null, stats).model();
+        }
+        String line = have == null ? String.format(Locale.ROOT, "%s: no %s; calibrated %s in-process with sparsa "
+                        + "calibrate's defaults (%s, %d tokens of %s)", Bench.modelName(files.location()),
                 dest.getFileName(), mode.key(), Double.isNaN(target) ? "exact-zero labels, recall 0.99"
-                        : "target 0.5", w.stream().size(), c.name());
+                        : "target 0.5", w.stream().size(), c.name())
+                : String.format(Locale.ROOT, "%s: %s was made on %d tokens of %s, not the %d tokens of %s asked; "
+                        + "calibrated %s in-process with sparsa calibrate's defaults (%s)",
+                Bench.modelName(files.location()), dest.getFileName(), have.tokens(), have.corpus(),
+                w.stream().size(), c.name(), mode.key(), Double.isNaN(target) ? "exact-zero labels, recall 0.99"
+                        : "target 0.5");
         log.accept("sparsa: " + line + " ...");
         LlamaWeights lw = LlamaWeights.load(cfg, files.weights());
         Calibration cal = new Calibrator(lw, par, log).run(w, c.name(), ModelShape.of(cfg, files.weights()),
                 Calibrator.Options.defaults(mode, target));
-        String refused = writable(dest.getParent());
+        String refused = have != null ? "a calibration file of other tokens is there; it is left as it is"
+                : writable(dest.getParent());
         if (refused == null) {
             try {
                 CalibrationFile.write(dest, cal);
@@ -700,60 +723,8 @@ public final class ModesBench {
 
     // ------------------------------------------------------------------ table
 
-    /** The Markdown table of {@code r} (and its reference row). */
+    /** The Markdown table of {@code r} (and its reference row): {@link ModesMarkdown#table}. */
     public static String table(ModesResults r) {
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "Speed on %s (%d prompt + %d decoded tokens, %d threads, median of %d); "
-                        + "quality on %s (first %d tokens, eval protocol) and greedy agreement with dense.%n%n",
-                r.speedModel(), r.promptTokens(), r.decodeTokens(), r.threads(), r.reps(), r.qualityCorpus(),
-                r.qualityTokens()));
-        sb.append("| mode | speed model | prefill tok/s | decode tok/s | prefill vs dense | decode vs dense | "
-                + "sparsity | ideal (bytes) | of ideal | quality model | bits/byte | Δ vs dense | greedy agreement |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-        for (Row x : r.rows()) {
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
-                    x.mode(), x.speedModel(), stats(x.prefill()), stats(x.decode()), times(x.prefillSpeedup()),
-                    times(x.decodeSpeedup()), pct(x.sparsity()), times(x.idealSpeedup()), pct(x.fractionOfIdeal()),
-                    x.qualityModel(), num(x.bitsPerByte()), x.bitsPerByteDelta() == null ? "—"
-                            : String.format(Locale.ROOT, "%+.2f%%", 100 * x.bitsPerByteDelta()),
-                    x.agreement() == null ? "—" : String.format(Locale.ROOT, "%.3f (%d tok)", x.agreement(),
-                            x.agreementTokens())));
-        }
-        if (r.reference() != null) {
-            BenchRow ref = r.reference();
-            sb.append(String.format(Locale.ROOT, "%nReference in the same run: %s %s %s dense: prefill %s, decode %s "
-                    + "tok/s%s", ref.engine(), ref.model(), ref.dtype(), stats(ref.prefill()), stats(ref.decode()),
-                    ref.decode() == null ? " (" + ref.note() + ")" : "; decode vs it:"));
-            if (ref.decode() != null) {
-                for (Row x : r.rows()) {
-                    sb.append(String.format(Locale.ROOT, " %s (%s) %.2fx;", x.mode(), x.speedModel(),
-                            x.decode().median() / ref.decode().median()));
-                }
-            }
-            sb.append('\n');
-        }
-        sb.append(String.format(Locale.ROOT, "%nSpeed rows: %s.%n", r.rows().getFirst().speedActivations()));
-        for (Row x : r.rows()) {
-            for (String n : x.notes()) {
-                sb.append("- ").append(x.mode()).append(": ").append(n).append('\n');
-            }
-        }
-        return sb.toString();
-    }
-
-    static String stats(Stats s) {
-        return s == null ? "—" : String.format(Locale.ROOT, "%.1f [%.1f–%.1f]", s.median(), s.min(), s.max());
-    }
-
-    static String times(Double v) {
-        return v == null ? "—" : String.format(Locale.ROOT, "%.2fx", v);
-    }
-
-    static String pct(Double v) {
-        return v == null || v.isNaN() ? "—" : String.format(Locale.ROOT, "%.1f%%", 100 * v);
-    }
-
-    static String num(Double v) {
-        return v == null ? "—" : String.format(Locale.ROOT, "%.4f", v);
+        return dev.sparsa.cli.report.ModesMarkdown.table(r);
     }
 }

@@ -1,12 +1,16 @@
 package dev.sparsa.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
 import dev.sparsa.cli.report.ModesReportHtml;
 import dev.sparsa.cli.report.ResultsFiles;
+import dev.sparsa.experiment.DenseLlamaCache;
+import dev.sparsa.experiment.ProSparseCache;
 import dev.sparsa.infer.mode.SparseMode;
-import dev.sparsa.io.AtomicFile;
+import dev.sparsa.io.Fetch;
+import dev.sparsa.io.ModelFiles;
+import dev.sparsa.io.corpus.Corpus;
+import dev.sparsa.perf.Synth;
+import dev.sparsa.tensor.DType;
 import dev.sparsa.perf.Bandwidth;
 import dev.sparsa.perf.BenchRow;
 import dev.sparsa.tensor.Parallel;
@@ -19,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * {@code --modes} and its options, shared by {@code sparsa bench} and {@code bench-e2e} ({@link ModesBench}).
@@ -56,7 +61,8 @@ public final class ModesOptions {
 
     @Option(names = "--calibrate-tokens", paramLabel = "N", defaultValue = "20000",
             description = "--modes: tokens of an in-process calibration (default ${DEFAULT-VALUE}, sparsa "
-                    + "calibrate's).")
+                    + "calibrate's). Given (or --calibrate-text), a calibration file beside the model made on other "
+                    + "tokens is not used: the mode is calibrated on these, kept in memory, the file left as it is.")
     public long calibrateTokens;
 
     @Option(names = "--agreement-prompts", paramLabel = "N", defaultValue = "4",
@@ -70,6 +76,20 @@ public final class ModesOptions {
 
     @Option(names = "--html", paramLabel = "FILE", description = "--modes: also write the HTML report (atomically).")
     public Path html;
+
+    @Option(names = "--quick",
+            description = "--modes without models of your own (sparsa bench only; no --model): quality on Sparsa's "
+                    + "micro-llama (pretrained on brown-train once and cached) for cats/teal/topk and a short "
+                    + "ProSparse sparsify of it (cached, with a hash of its spec) for exact/predicted, each calibrated "
+                    + "in-process the first time; speed on small synthetic models (sparsa synth tiny: FATReLU 90%% for "
+                    + "exact/predicted, SiLU for cats/teal/topk; cached). Shorter defaults: 32 prompt + 32 decoded "
+                    + "tokens, 4096 quality and calibration tokens, a 256 MiB bandwidth probe. About a minute on 2 "
+                    + "cores once the micro-llama is cached. --quality-model DIR: this dense Llama instead of the "
+                    + "micro-llama.")
+    public boolean quick;
+
+    /** Whether --calibrate-tokens or --calibrate-text was given (set by {@link #run} from the parse result). */
+    boolean calibrationAsked;
 
     /** The settings; one-line usage errors for values that cannot work. */
     public ModesBench.Settings settings(int promptTokens, int decodeTokens, int warmup, int reps) {
@@ -86,7 +106,86 @@ public final class ModesOptions {
             throw new SparsaException.UsageException("--ctx must be at least 2, got " + ctx);
         }
         return new ModesBench.Settings(ms, promptTokens, decodeTokens, warmup, reps, qualityModels, qualityText,
-                qualityTokens, ctx, calibrateText, calibrateTokens, prompts, agreementTokens);
+                qualityTokens, ctx, calibrateText, calibrateTokens, calibrationAsked, prompts, agreementTokens);
+    }
+
+    /** Shape of {@code --quick}'s synthetic speed models. */
+    static final String QUICK_SHAPE = "tiny";
+
+    /**
+     * {@code bench --modes ... --quick}: obtains its models (see {@code --quick}), then {@link #run} on them. The
+     * quality models, the ProSparse one trained from the dense one by {@link ProSparseCache} on the calibration text
+     * (brown-train) with the threshold searched on the quality text (brown-valid), are cached under {@code --cache}
+     * with a hash of their spec, and so are the calibrations written beside them; the synthetic speed models under
+     * {@code CACHE/synth/quick-*}. Nothing is measured on bad input.
+     *
+     * @param cache Sparsa's cache (null: $SPARSA_CACHE or ~/.cache/sparsa)
+     */
+    public int runQuick(int threads, int promptTokens, int decodeTokens, int warmup, int reps, int bandwidthMib,
+                        Path json, Path cache, CommandLine.Model.CommandSpec spec) throws Exception {
+        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        if (!parsed.hasMatchedOption("--quality-tokens")) {
+            qualityTokens = 4096;
+        }
+        if (!parsed.hasMatchedOption("--calibrate-tokens")) {
+            calibrateTokens = 4096;
+        }
+        if (qualityModels.size() > 1) {
+            throw new SparsaException.UsageException("--quick --quality-model: at most one (a dense Llama folder to "
+                    + "sparsify instead of the micro-llama), got " + qualityModels.size());
+        }
+        settings(promptTokens, decodeTokens, warmup, reps);              // bad values fail before any training
+        Path base = qualityModels.isEmpty() ? null : qualityModels.getFirst();
+        if (base != null) {
+            try (ModelFiles f = ModelFiles.open(base, true)) {
+                if (ModesBench.relu(f.config())) {
+                    throw new SparsaException.UsageException("--quick --quality-model " + base + ": a dense SiLU/GELU "
+                            + "Llama to sparsify is needed, got " + f.config().hiddenAct());
+                }
+            }
+        }
+        Path root = cache != null ? cache : Fetch.defaultCache().root();
+        Supplier<Corpus> train = () -> calibrateText != null ? Corpus.ofTextFile(calibrateText)
+                : ProfileCommand.brown("brown-train");
+        Supplier<Corpus> valid = () -> qualityText != null ? Corpus.ofTextFile(qualityText)
+                : ProfileCommand.brown("brown-valid");
+        TrainProgress progress = new TrainProgress(System.err);
+        Path dense = base;
+        ProSparseCache.Entry sparse;
+        try (Parallel par = new Parallel(threads)) {
+            if (dense == null) {
+                DenseLlamaCache.Spec ms = DenseLlamaCache.Spec.microLlamaBrown();
+                progress.label("pretrain " + ms.name());
+                DenseLlamaCache.Entry e = DenseLlamaCache.obtain(root, ms, () -> ProfileCommand.brown("brown-train"),
+                        () -> ProfileCommand.brown("brown-valid"), par, progress);
+                progress.bar().finish();
+                progress.say((e.cached() ? "cached" : "pretrained") + " dense " + ms.name() + ": " + e.dir());
+                dense = e.dir();
+            }
+            int seq;
+            try (ModelFiles f = ModelFiles.open(dense, true)) {
+                int maxPos = f.config().maxPositions();
+                seq = maxPos > 0 ? Math.min(128, maxPos) : 128;
+            }
+            ProSparseCache.Spec ps = ProSparseCache.Spec.quick(dense.getFileName() + "-prosparse", seq);
+            progress.label("ProSparse " + ps.name());
+            sparse = ProSparseCache.obtain(root, dense, ps, train, valid, par, progress);
+            progress.bar().finish();
+            progress.say((sparse.cached() ? "cached" : "sparsified") + " " + ps.name() + ": " + sparse.dir());
+        }
+        Consumer<String> log = line -> {
+            spec.commandLine().getErr().println(line);
+            spec.commandLine().getErr().flush();
+        };
+        Synth.Shape shape = Synth.SHAPES.get(QUICK_SHAPE);
+        Path synth = root.resolve("synth");
+        Synth.Result relu = Synth.ensure(new Synth.Options(shape, DType.BF16, null, "fatrelu", 0.9, 1),
+                synth.resolve("quick-" + QUICK_SHAPE + "-fatrelu90"), log);
+        Synth.Result silu = Synth.ensure(new Synth.Options(shape, DType.BF16, null, "silu", 0.9, 1),
+                synth.resolve("quick-" + QUICK_SHAPE + "-silu"), log);
+        qualityModels = List.of(dense, sparse.dir());
+        return run(List.of(relu.dir(), silu.dir()), threads, promptTokens, decodeTokens, warmup, reps, bandwidthMib,
+                json, spec, null);
     }
 
     /**
@@ -97,6 +196,9 @@ public final class ModesOptions {
     public int run(List<Path> models, int threads, int promptTokens, int decodeTokens, int warmup, int reps,
                    int bandwidthMib, Path json, CommandLine.Model.CommandSpec spec,
                    BiFunction<Parallel, Consumer<String>, BenchRow> reference) throws Exception {
+        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        calibrationAsked = parsed != null && (parsed.hasMatchedOption("--calibrate-tokens")
+                || parsed.hasMatchedOption("--calibrate-text"));
         ModesBench.Settings s = settings(promptTokens, decodeTokens, warmup, reps);
         ModesBench.check(models, s);
         PrintWriter err = spec.commandLine().getErr();
@@ -120,11 +222,11 @@ public final class ModesOptions {
         }
         out.println(ModesBench.table(r));
         out.flush();
-        if (json != null) {
-            AtomicFile.write(json, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(r));
+        if (json != null) {                                     // with the command: sparsa report's section.md
+            ResultsFiles.writeJson(r, Main.typed(spec), json);
         }
-        if (html != null) {
-            ResultsFiles.writePage(ModesReportHtml.render(r), html);
+        if (html != null) {                                     // from the JSON when there is one (report's bytes)
+            ResultsFiles.writePage(json != null ? ResultsFiles.render(json).html() : ModesReportHtml.render(r), html);
         }
         return 0;
     }

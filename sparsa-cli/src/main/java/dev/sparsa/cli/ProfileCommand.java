@@ -1,12 +1,12 @@
 package dev.sparsa.cli;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.cli.report.NeuronReport;
 import dev.sparsa.eval.EvalWindows;
 import dev.sparsa.experiment.AttributionExperiment;
 import dev.sparsa.experiment.AttributionResults;
 import dev.sparsa.profile.metric.Attribution;
 import dev.sparsa.cli.report.ResultsFiles;
+import dev.sparsa.cli.report.SummaryTable;
 import dev.sparsa.io.Fetch;
 import dev.sparsa.io.corpus.BrownCorpus;
 import dev.sparsa.io.corpus.Corpus;
@@ -109,7 +109,7 @@ public final class ProfileCommand implements Callable<Integer> {
         System.out.println("report:  " + r.html().toAbsolutePath());
         if (attribution) {
             Path json = attribution(dir);
-            System.out.print(NeuronReport.markdown(ResultsFiles.readNeuron(json), "./sparsa profile --attribution"));
+            System.out.print(ResultsFiles.render(json).markdown());
             System.out.println("attribution: " + json.toAbsolutePath());
         }
         return 0;
@@ -140,7 +140,7 @@ public final class ProfileCommand implements Callable<Integer> {
                         List.of("sparsa profile --attribution: the experiment attribution's sweep on the profile's "
                                 + "corpus (see sparsa experiment attribution --help)."));
                 Path json = dir.resolve("attribution.json");
-                ResultsFiles.writeJson(r, json);
+                ResultsFiles.writeJson(r, "./sparsa profile --attribution", json);
                 ResultsFiles.renderReport(json, dir.resolve("attribution.html"));
                 return json;
             }

@@ -104,10 +104,13 @@ class ModesBenchTest {
         }
         String page = Files.readString(html);
         assertThat(page).contains("Sparse modes side by side", "<svg", "predicted");
-        Path again = tmp.resolve("again.html");
-        CliRun rep = CliRun.of("report", json.toString(), "--out", again.toString());
-        assertThat(rep.code()).as(rep.err()).isZero();
-        assertThat(Files.readString(again)).contains("Sparse modes side by side");
+        // sparsa report: the --html page byte for byte, and a section with the command and the table printed above
+        ReportAgain again = ReportAgain.of(json, tmp.resolve("again"));
+        assertThat(again.html()).isEqualTo(Files.readAllBytes(html));
+        String md = new String(again.markdown(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(root.get("command").asText()).startsWith("./sparsa bench --model ").contains("--modes");
+        assertThat(md).startsWith("### Sparse modes: relu, ").contains("```\n" + root.get("command").asText()
+                + "\n```\n").endsWith(r.out().strip() + "\n");
 
         CliRun second = bench(relu, "cats");                 // the files are found now: no calibration
         assertThat(second.code()).as(second.err()).isZero();
@@ -134,6 +137,56 @@ class ModesBenchTest {
         CliRun alone = bench(synth, "predicted");                  // no ReLU quality model: said, not replayed
         assertThat(alone.code()).as(alone.err()).isZero();
         assertThat(alone.out()).contains("predictor speed on random weights").doesNotContain("replayed");
+    }
+
+    /** The calibration's own record of its tokens (the file's source), read back independently of the bench. */
+    static long calibrationTokens(Path model, String mode) {
+        try (var f = dev.sparsa.io.ModelFiles.open(model)) {
+            dev.sparsa.infer.mode.SparseMode m = dev.sparsa.infer.mode.SparseMode.of(mode);
+            return dev.sparsa.infer.mode.CalibrationFile.read(model.resolve("sparsa-calibration-" + mode
+                    + ".safetensors"), m, dev.sparsa.infer.mode.ModelShape.of(f.config(), f.weights())).source()
+                    .tokens();
+        }
+    }
+
+    /** {@code bench --modes cats,topk} on {@code model}, calibrating on {@code tokens} of the text (null: no option). */
+    static CliRun benchTokens(Path model, String tokens) {
+        List<String> a = new ArrayList<>(List.of("bench", "--model", model.toString(), "--modes", "cats,topk",
+                "--quality-text", text, "--ctx", "64", "--quality-tokens", "600", "--prompt-tokens", "8",
+                "--decode-tokens", "6", "--reps", "1", "--warmup", "0", "--bandwidth-mib", "1", "--threads", "2",
+                "--agreement-prompts", "3", "--agreement-tokens", "12"));
+        if (tokens != null) {
+            a.addAll(List.of("--calibrate-text", text, "--calibrate-tokens", tokens));
+        }
+        return CliRun.of(a.toArray(String[]::new));
+    }
+
+    @Test
+    void calibrateTokensIsHonouredWhenAFileOfOtherTokensIsThere() throws Exception {
+        Path m = EvalGolden.load().writeModelDir("silu", tmp.resolve("silu-tokens"));
+        CliRun first = benchTokens(m, "400");
+        assertThat(first.code()).as(first.err()).isZero();
+        assertThat(first.err()).contains("calibrate: ", "over 400 tokens").doesNotContain("over 20000 tokens");
+        assertThat(calibrationTokens(m, "cats")).isEqualTo(400);
+        assertThat(calibrationTokens(m, "topk")).isEqualTo(400);
+        // other tokens asked: calibrated on those (not the file's), the file left as it is
+        CliRun other = benchTokens(m, "200");
+        assertThat(other.code()).as(other.err()).isZero();
+        assertThat(other.err()).contains("over 200 tokens").doesNotContain("over 400 tokens");
+        assertThat(other.out()).contains("sparsa-calibration-cats.safetensors was made on 400 tokens",
+                "not the 200 tokens", "kept in memory for this run");
+        assertThat(calibrationTokens(m, "cats")).isEqualTo(400);
+        // the file's tokens asked: the file, no calibration
+        CliRun same = benchTokens(m, "400");
+        assertThat(same.code()).as(same.err()).isZero();
+        assertThat(same.err()).doesNotContain("calibrate: ");
+        assertThat(same.out()).contains("silu-tokens: calibration sparsa-calibration-cats.safetensors (400 tokens "
+                + "of ");
+        // nothing asked: the file as it is, its tokens said
+        CliRun plain = benchTokens(m, null);
+        assertThat(plain.code()).as(plain.err()).isZero();
+        assertThat(plain.err()).doesNotContain("calibrate: ");
+        assertThat(plain.out()).contains("calibration sparsa-calibration-cats.safetensors (400 tokens of ");
     }
 
     @Test

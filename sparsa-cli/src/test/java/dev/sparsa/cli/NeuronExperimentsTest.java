@@ -62,10 +62,10 @@ class NeuronExperimentsTest {
         String md = Files.readString(out.resolve("section.md"));
         assertThat(md).contains("./sparsa experiment " + args.get(1), "|---|");
         assertThat(r.out()).contains(md.strip(), "results:", "report:");
-        Path again = tmp.resolve(args.get(1) + "-again.html");
-        assertThat(CliRun.of("report", out.resolve("results.json").toString(), "--out", again.toString()).code())
-                .isZero();
-        assertThat(Files.readString(again)).isEqualTo(html);
+        assertThat(j.get("command").asText()).startsWith("./sparsa experiment " + args.get(1) + " ");
+        assertThat(md).contains("```\n" + j.get("command").asText() + "\n```");
+        ReportAgain.sameAsWritten(out.resolve("results.json"), Files.createTempDirectory(tmp, args.get(1))
+                .resolve("again"));
         return j;
     }
 
@@ -236,6 +236,12 @@ class NeuronExperimentsTest {
         }
         assertThat(Files.readString(out.resolve("attribution.html"))).contains("<svg", "cor-gxo");
         assertThat(r.out()).contains("attribution:", "| cor-gxo |");
+        // sparsa report attribution.json: attribution.html byte for byte, attribution.md the section printed above
+        ReportAgain again = ReportAgain.of(out.resolve("attribution.json"), tmp.resolve("profile-again"));
+        assertThat(again.html()).isEqualTo(Files.readAllBytes(out.resolve("attribution.html")));
+        String md = new String(again.markdown(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(md).contains("```\n./sparsa profile --attribution\n```", "| cor-gxo |");
+        assertThat(r.out()).contains(md);
         CliRun bert = CliRun.of("profile", "--model", "minilm", "--attribution", "--out", out.toString());
         assertThat(bert.code()).isEqualTo(2);
         assertThat(bert.err().strip()).startsWith("sparsa: ").contains("no backward for the BERT encoder")

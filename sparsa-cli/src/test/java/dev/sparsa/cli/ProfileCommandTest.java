@@ -70,10 +70,13 @@ class ProfileCommandTest {
         assertThat(html).startsWith("<!DOCTYPE html>").contains("<svg", "Sparsity per layer",
                 "CETT–sparsity curve", "Perplexity vs sparsity", "Active-set reuse", "Predictivity");
         assertThat(html).doesNotContain("<script", "http://", "https://", "src=");
-        // Re-rendering from the JSON alone gives the same page.
-        Path again = dir.resolve("again.html");
-        assertThat(cli("report", out.resolve("results.json").toString(), "--out", again.toString()).code()).isZero();
-        assertThat(Files.readString(again)).isEqualTo(html);
+        // Re-rendering from the JSON alone gives the same page, and a section with the summary printed above.
+        ReportAgain again = ReportAgain.of(out.resolve("results.json"), dir.resolve("again"));
+        assertThat(again.html()).isEqualTo(Files.readAllBytes(out.resolve("report.html")));
+        String summary = r.out().substring(0, r.out().indexOf("results: "));
+        assertThat(new String(again.markdown(), java.nio.charset.StandardCharsets.UTF_8))
+                .startsWith("### Profile: toy-relu (synthetic decoder) on text.txt\n")
+                .endsWith("\n```\n" + summary + "```\n");
         try (var s = Files.list(out)) {
             assertThat(s.map(p -> p.getFileName().toString()).sorted().toList())
                     .containsExactly("report.html", "results.json");
@@ -133,7 +136,8 @@ class ProfileCommandTest {
         Files.writeString(notJson, "{\"schema\": \"something else\"}");
         Run rep = cli("report", notJson.toString());
         assertThat(rep.code()).isEqualTo(2);
-        assertThat(rep.err()).contains("not a Sparsa profile");
+        assertThat(rep.err().strip()).contains("x.json", "\"schema\"", "unknown schema 'something else'")
+                .doesNotContain("\n");
         assertThat(dir.resolve("report.html")).doesNotExist();
     }
 }

@@ -45,6 +45,12 @@ public final class ReportHtml {
                 + "</h1>" + body(r, false));
     }
 
+    /** The profile's Markdown section: a heading and the terminal summary ({@link SummaryTable}) as a code block. */
+    public static String markdown(ProfileResults r) {
+        return "### Profile: " + r.run().model() + " on " + r.run().corpus() + "\n\n```\n" + SummaryTable.render(r)
+                + "```\n";
+    }
+
     /** A self-contained page: the shared style sheet and {@code content} (HTML). */
     static String page(String title, String content) {
         return "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>" + esc(title) + "</title><style>"

@@ -1,4 +1,4 @@
-package dev.sparsa.cli;
+package dev.sparsa.cli.report;
 
 import dev.sparsa.profile.ProfileResults;
 import dev.sparsa.profile.metric.CettMetric;
@@ -6,11 +6,11 @@ import dev.sparsa.profile.metric.CettMetric;
 import java.util.Locale;
 
 /** The terminal summary of a profile: one row per layer plus the headline numbers. */
-final class SummaryTable {
+public final class SummaryTable {
     private SummaryTable() {
     }
 
-    static String render(ProfileResults r) {
+    public static String render(ProfileResults r) {
         StringBuilder s = new StringBuilder();
         ProfileResults.Run run = r.run();
         s.append(String.format(Locale.ROOT, "%s (%s, %s) on %s: %d tokens, %d layers, F = %d%n", run.model(),
@@ -52,13 +52,13 @@ final class SummaryTable {
         return s.toString();
     }
 
-    static String pct(double v) {
+    public static String pct(double v) {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.1f%%", v * 100);
     }
 
     /** Small number formatting shared by the terminal output. */
-    static final class ReportFmt {
-        static String num(double v) {
+    public static final class ReportFmt {
+        public static String num(double v) {
             return v == Math.rint(v) ? String.format(Locale.ROOT, "%.0f", v) : Double.toString(v);
         }
     }
