@@ -58,8 +58,8 @@ public final class FfnLayerCompare implements Callable<Integer> {
     @Option(names = "--kernel", defaultValue = "exact",
             description = "exact (gate-first exact-sparse), predicted (a rank-64 predictor built from W_gate, 30% "
                     + "candidates: PredictedSparseFfn; its batch path keeps each token's candidates) or lte (LteFfn, "
-                    + "SiLU, experts of --expert-size neurons, a random router with τ set so that 1 − sparsity of the "
-                    + "batch's (token, expert) pairs are selected; its batch path reads the union of the tokens' "
+                    + "SiLU, experts of --expert-size neurons, a random router with τ set so that 1 − sparsity of "
+                    + "the batch's (token, expert) pairs are selected; its batch path reads the union of the tokens' "
                     + "experts once). Default: ${DEFAULT-VALUE}.")
     String kernel;
     @Option(names = "--expert-size", defaultValue = "32", description = "LTE expert size (--kernel lte). Default: "

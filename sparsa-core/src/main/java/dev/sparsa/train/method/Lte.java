@@ -513,7 +513,8 @@ public final class Lte implements Method, Backprop.FfnGate {
     }
 
     /** Stage 1's function at inference: the dense FFN with h scaled by the expert scores before the down projection. */
-    private record SoftGated(DenseFfn dense, float[] router, int experts, int expertSize, int dim) implements FfnKernel {
+    private record SoftGated(DenseFfn dense, float[] router, int experts, int expertSize, int dim)
+            implements FfnKernel {
         @Override
         public FfnWeights weights() {
             return dense.weights();
