@@ -34,6 +34,16 @@ public final class LteFfn extends SparseFfnBase {
     private final int expertSize;
     private final int experts;
     private final float tau;
+    private final Selection replay;
+
+    /**
+     * A fixed expert selection in place of the router's ({@code bench --modes}' replay of a trained model's experts on
+     * weights without trained routers): whether the token at position {@code pos} computes expert {@code e}.
+     */
+    @FunctionalInterface
+    public interface Selection {
+        boolean selected(int pos, int expert);
+    }
 
     /** Layer {@code weights.layer()} of {@code routers}; down columns as {@link SparseFfnBase#downTypeFor}. */
     public LteFfn(FfnWeights weights, Activation act, LteRouters routers) {
@@ -45,11 +55,21 @@ public final class LteFfn extends SparseFfnBase {
      * @param downTType  dtype of the stored down columns (F32: exact for quantized sources)
      */
     public LteFfn(FfnWeights weights, Activation act, float[] router, int expertSize, float tau, DType downTType) {
+        this(weights, act, router, expertSize, tau, downTType, null);
+    }
+
+    /**
+     * @param replay the selection to use instead of {@code σ(z_e) > τ} (null: the router's); the router logits are
+     *               still computed (their cost is real), their decision is not used
+     */
+    public LteFfn(FfnWeights weights, Activation act, float[] router, int expertSize, float tau, DType downTType,
+                  Selection replay) {
         super(check(weights, router, expertSize), act, downTType, FfnLayout.BUNDLED, true, Arena.ofAuto());
         this.router = router.clone();
         this.expertSize = expertSize;
         this.experts = weights.intermediateSize() / expertSize;
         this.tau = tau;
+        this.replay = replay;
     }
 
     private static FfnWeights check(FfnWeights w, float[] router, int s) {
@@ -62,6 +82,26 @@ public final class LteFfn extends SparseFfnBase {
                     + "N·D = " + w.intermediateSize() / s * w.hiddenSize());
         }
         return w;
+    }
+
+    /**
+     * Kernels that replay a selection ({@code bench --modes} on weights without trained routers): experts of
+     * {@code expertSize}, a router drawn N(0, 1/D) per layer from {@code seed} (computed every token, as a trained
+     * one would be, its decision unused), layer ℓ selecting by {@code perLayer.apply(ℓ)}; down columns as
+     * {@link SparseFfnBase#downTypeFor}.
+     */
+    public static FfnKernel.Factory replay(int expertSize, long seed,
+                                           java.util.function.IntFunction<Selection> perLayer) {
+        return (w, act) -> {
+            int n = w.intermediateSize() / expertSize;
+            int d = w.hiddenSize();
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed + w.layer());
+            float[] r = new float[n * d];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = (float) (rnd.nextGaussian() / Math.sqrt(d));
+            }
+            return new LteFfn(w, act, r, expertSize, 0.5f, downTypeFor(w), perLayer.apply(w.layer()));
+        };
     }
 
     /** The {@code lte} mode's factory over {@code routers}. */
@@ -79,6 +119,11 @@ public final class LteFfn extends SparseFfnBase {
 
     public float tau() {
         return tau;
+    }
+
+    /** Bytes of the router read per token (F32, N·D). */
+    public long routerBytes() {
+        return 4L * router.length;
     }
 
     /**
@@ -129,7 +174,7 @@ public final class LteFfn extends SparseFfnBase {
         NeuronBundles nb = bundles;
         LteRouters.logits(router, experts, d, x, 0, sc.z, 0);                    // z_e = x·W_r,e
         for (int e = 0; e < experts; e++) {
-            sc.sel[e] = LteRouters.selected(sc.z[e], tau);                           // σ(z_e) > τ
+            sc.sel[e] = replay != null ? replay.selected(pos0, e) : LteRouters.selected(sc.z[e], tau);   // σ(z_e) > τ
         }
         par.forRange(experts, 1, (e0, e1) -> {
             for (int e = e0; e < e1; e++) {
@@ -180,7 +225,8 @@ public final class LteFfn extends SparseFfnBase {
         for (int b = 0; b < batch; b++) {
             LteRouters.logits(router, experts, d, x, b * d, sc.z, 0);               // z_{b,e} = x_b·W_r,e
             for (int e = 0; e < experts; e++) {
-                if (LteRouters.selected(sc.z[e], tau)) {                             // E_b = {e : σ(z_{b,e}) > τ}
+                if (replay != null ? replay.selected(pos0 + b, e)
+                        : LteRouters.selected(sc.z[e], tau)) {                       // E_b = {e : σ(z_{b,e}) > τ}
                     tokens[e * cap + count[e]++] = b;
                 }
             }

@@ -161,4 +161,36 @@ class LteFfnTest {
         }
         return y;
     }
+
+    /** A replayed selection ({@link LteFfn.Selection}) replaces the router's: dense with the other experts masked. */
+    @org.junit.jupiter.api.Test
+    void replayedSelectionReplacesTheRouters() {
+        FfnWeights w = SparseKernelsTest.ffn(DType.F32, 59);
+        Random rnd = new Random(61);
+        float[] router = gaussian(rnd, N * D, 1 / Math.sqrt(D));
+        Activation act = Activation.of("silu", 0f);
+        LteFfn.Selection sel = (pos, e) -> (pos + 2 * e) % 3 == 0;
+        LteFfn k = new LteFfn(w, act, router, S, 0.5f, DType.F32, sel);
+        DenseFfn dense = new DenseFfn(w, act);
+        for (int batch = 1; batch <= 6; batch++) {
+            float[] x = gaussian(rnd, batch * D, 1);
+            int pos0 = 5;
+            float[] want = new float[batch * D];
+            try (Parallel par = Parallel.serial()) {
+                dense.forward(x, batch, pos0, want, dense.newActivations(batch), (layer, pos, xx, xo, gate, a, h, off)
+                        -> {
+                    for (int e = 0; e < N; e++) {
+                        if (!sel.selected(pos, e)) {
+                            java.util.Arrays.fill(h, off + e * S, off + (e + 1) * S, 0f);
+                        }
+                    }
+                }, par);
+            }
+            float[] y = new float[batch * D];
+            try (Parallel par = new Parallel(2)) {
+                k.forward(x, batch, pos0, y, k.newActivations(batch), ActivationTap.NONE, par);
+            }
+            close(y, want, 1e-5, "replayed batch " + batch);
+        }
+    }
 }
