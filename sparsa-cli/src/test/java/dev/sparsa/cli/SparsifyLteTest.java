@@ -85,6 +85,32 @@ class SparsifyLteTest {
     }
 
     @Test
+    void aResumedRunSavesTheSameWeightsAndRouters() throws Exception {
+        TrainFixture f = new TrainFixture(tmp.resolve("in"));
+        Path base = tmp.resolve("base");
+        CliRun pre = CliRun.of(f.pretrain(base, "--steps", "1", "--checkpoint-every", "0"));
+        assertThat(pre.code()).as(pre.err()).isZero();
+        String[] opts = {"--method", "lte", "--expert-size", "16", "--eta", "4", "--stage1-steps", "3",
+            "--stage2-steps", "2", "--dtype", "f32", "--checkpoint-every", "2"};
+        Path whole = tmp.resolve("whole");
+        CliRun a = CliRun.of(f.sparsify(base, whole, opts));
+        assertThat(a.code()).as(a.err()).isZero();
+        Path cut = tmp.resolve("cut");
+        CliRun b = CliRun.of(f.sparsify(base, cut, opts));
+        assertThat(b.code()).as(b.err()).isZero();
+        Files.delete(cut.resolve("checkpoints").resolve("step-00000005.safetensors"));
+        Files.delete(cut.resolve("checkpoints").resolve("step-00000004.safetensors"));
+        Files.delete(cut.resolve(LteRouters.FILE));
+        CliRun resumed = CliRun.of(TrainKillResumeTest.cat(f.sparsify(base, cut, opts), "--resume"));
+        assertThat(resumed.code()).as(resumed.err()).isZero();
+        assertThat(resumed.err()).contains("resumed from", "step 2 of 5");
+        for (String file : List.of("model.safetensors", LteRouters.FILE)) {
+            assertThat(cut.resolve(file)).as(file + " (the routers come back from the stage-1 checkpoint)")
+                    .hasSameBinaryContentAs(whole.resolve(file));
+        }
+    }
+
+    @Test
     void badLteOptionsAreOneLineAndWriteNothing() throws Exception {
         TrainFixture f = new TrainFixture(tmp.resolve("in"));
         Path base = tmp.resolve("base");
