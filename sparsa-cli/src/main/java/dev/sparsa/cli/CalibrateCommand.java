@@ -23,6 +23,7 @@ import dev.sparsa.model.Activation;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.model.llama.LlamaWeights;
 import dev.sparsa.spec.ModelConfig;
+import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -115,6 +116,12 @@ public final class CalibrateCommand implements Callable<Integer> {
             description = "predictor: hidden width (default ${DEFAULT-VALUE}).")
     int rank;
 
+    @Option(names = "--predictor-dtype", paramLabel = "T", defaultValue = "auto",
+            description = "predictor: the dtype its weights run in, f32, bf16 or q8_0; τ is chosen on that "
+                    + "predictor's scores (the file keeps the F32 weights). auto: q8_0 where the hidden size and "
+                    + "--rank are multiples of 32, else bf16. Default: ${DEFAULT-VALUE}.")
+    String predictorDtype;
+
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "8",
             description = "predictor: training epochs (default ${DEFAULT-VALUE}).")
     int epochs;
@@ -140,6 +147,18 @@ public final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object on stdout instead of a table.")
     boolean json;
 
+    /** {@code --predictor-dtype}: null for auto. */
+    static DType predictorDtype(String s) {
+        return switch (s) {
+            case "auto" -> null;
+            case "f32" -> DType.F32;
+            case "bf16" -> DType.BF16;
+            case "q8_0" -> DType.Q8_0;
+            default -> throw new SparsaException.UsageException("--predictor-dtype must be auto, f32, bf16 or q8_0, "
+                    + "got " + s);
+        };
+    }
+
     @Override
     public Integer call() throws Exception {
         SparseMode mode = SparseMode.ofMethod(method);
@@ -159,7 +178,8 @@ public final class CalibrateCommand implements Callable<Integer> {
             }
             double t = target != null ? target : mode == SparseMode.PREDICTED && relu ? Double.NaN : 0.5;
             Calibrator.Options o = new Calibrator.Options(mode, t, recall != null ? recall : 0.99, allocation,
-                    greedyTokens, greedyStep, refine, Predictor.Kind.of(predictor), rank, epochs, lr, heldOut, seed);
+                    greedyTokens, greedyStep, refine, Predictor.Kind.of(predictor), rank, epochs, lr, heldOut, seed,
+                    predictorDtype(predictorDtype));
             int window = window(cfg);
             Tokenizer tok = GenerateCommand.findTokenizer(files, null);
             if (tok == null) {

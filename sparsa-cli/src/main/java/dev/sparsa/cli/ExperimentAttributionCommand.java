@@ -46,7 +46,7 @@ public final class ExperimentAttributionCommand extends NeuronExperimentCommand 
 
     @Override
     void check() {
-        if (model != null && model.toString().equals("minilm")) {
+        if (x.model != null && x.model.toString().equals("minilm")) {
             throw new SparsaException.UnsupportedException("--model minilm: attribution needs ∂L/∂h, and Sparsa has "
                     + "no backward for the BERT encoder (the trainer's backward is the Llama decoder's); run it on a "
                     + "Llama folder");
@@ -61,20 +61,20 @@ public final class ExperimentAttributionCommand extends NeuronExperimentCommand 
         for (String n : names) {
             sc.add(Attribution.Score.of(n));
         }
-        if (text != null) {
+        if (x.text != null) {
             throw new SparsaException.UsageException("attribution trains nothing: give --val-text alone");
         }
     }
 
     @Override
     Object run(Context c) {
-        int seq = pick(this.seq, quick, 128, 256);
-        int vt = pick(valTokens, quick, 4096, 16384);
+        int seq = pick(x.seq, x.quick, 128, 256);
+        int vt = pick(x.valTokens, x.quick, 4096, 16384);
         long t0 = System.nanoTime();
         try (Opened m = open(c.modelDir(), seq)) {
             EvalWindows val = windows(validCorpus(c), m, vt, seq);
             System.err.printf("sparsa: experiment attribution%s: %s (%s), %d windows of %d, %d thread(s)%n",
-                    quick ? " --quick" : "", c.modelDir().getFileName(), m.config().hiddenAct(), val.count(), seq,
+                    x.quick ? " --quick" : "", c.modelDir().getFileName(), m.config().hiddenAct(), val.count(), seq,
                     c.par().threads());
             AttributionResults.Sweep s = AttributionExperiment.llama(m.weights(), val, sc, sp, c.par(),
                     c.progress()::say);
@@ -82,7 +82,7 @@ public final class ExperimentAttributionCommand extends NeuronExperimentCommand 
             return new AttributionResults(AttributionResults.SCHEMA, new AttributionResults.Setup(
                     c.modelDir().getFileName().toString(), c.modelSource(), cfg.hiddenAct(), cfg.numLayers(),
                     cfg.intermediateSize(), sc.stream().map(Attribution.Score::id).toList(), sp, "greedy",
-                    val.count(), seq, val.predictedTokens(), quick, c.par().threads()), s,
+                    val.count(), seq, val.predictedTokens(), x.quick, c.par().threads()), s,
                     (System.nanoTime() - t0) / 1e9, List.of(
                     "Per token and layer the ⌊s·F⌋ neurons with the lowest score have h_i set to 0, in every layer at "
                             + "once, the scores taken from the dense pass (one shot).",

@@ -86,7 +86,7 @@ abstract class ExperimentClCommand extends NeuronExperimentCommand {
         if (tasks != null && taskTexts != null) {
             throw new SparsaException.UsageException("give --tasks or --task-text, not both");
         }
-        if (text != null || valText != null) {
+        if (x.text != null || x.valText != null) {
             throw new SparsaException.UsageException(name() + " trains and validates on its tasks: use --tasks or "
                     + "--task-text, not --text / --val-text");
         }
@@ -94,19 +94,19 @@ abstract class ExperimentClCommand extends NeuronExperimentCommand {
             throw new SparsaException.UsageException("--task-text: a sequence needs at least 2 tasks, got "
                     + taskTexts.size());
         }
-        options = new ClExperiment.Options(pick(windows, quick, 96, 256), pick(epochs, quick, 3, 4),
-                pick(batch, quick, 8, 16), pick(replayRows, quick, 2, 4), pick(buffer, quick, 16, 32),
-                pick(seq, quick, 64, 128), pick(lr, quick, 3e-3f, 2e-3f), pick(warmup, quick, 5, 10), weightDecay,
-                initStd, seed, quick, resume);
+        options = new ClExperiment.Options(pick(windows, x.quick, 96, 256), pick(epochs, x.quick, 3, 4),
+                pick(x.batch, x.quick, 8, 16), pick(replayRows, x.quick, 2, 4), pick(buffer, x.quick, 16, 32),
+                pick(x.seq, x.quick, 64, 128), pick(x.lr, x.quick, 3e-3f, 2e-3f), pick(x.warmup, x.quick, 5, 10),
+                x.weightDecay, initStd, x.seed, x.quick, x.resume);
         if (taskTexts == null) {
-            specs = TaskSequence.parse(tasks != null ? tasks : quick ? TaskSequence.QUICK : TaskSequence.DEFAULT);
+            specs = TaskSequence.parse(tasks != null ? tasks : x.quick ? TaskSequence.QUICK : TaskSequence.DEFAULT);
         }
         method().get();                                                       // the method's own checks
     }
 
     @Override
     final Object run(Context c) {
-        int vt = pick(valTokens, quick, 2048, 8192);
+        int vt = pick(x.valTokens, x.quick, 2048, 8192);
         try (Opened m = open(c.modelDir(), options.seq())) {
             List<TaskSequence.Task> ts = new ArrayList<>();
             if (taskTexts != null) {
@@ -137,7 +137,7 @@ abstract class ExperimentClCommand extends NeuronExperimentCommand {
             }
             ModelConfig relu = m.config().withActivation("relu", 0f);
             System.err.printf("sparsa: experiment %s%s: %s shape (relu, fresh weights), %d task(s), %d thread(s)%n",
-                    name(), quick ? " --quick" : "", c.modelDir().getFileName(), ts.size(), c.par().threads());
+                    name(), x.quick ? " --quick" : "", c.modelDir().getFileName(), ts.size(), c.par().threads());
             return new ClExperiment(name(), relu, c.modelDir().getFileName().toString(), c.modelSource(), ts, options,
                     method(), replays(), methodOptions(), c.out(), c.progress()).run(c.par());
         }
@@ -180,8 +180,8 @@ abstract class ExperimentClCommand extends NeuronExperimentCommand {
 
         @Override
         Supplier<Continual> method() {
-            new Clnp(lambda, graceful, freezeRatio, initStd, seed);
-            return () -> new Clnp(lambda, graceful, freezeRatio, initStd, seed);
+            new Clnp(lambda, graceful, freezeRatio, initStd, x.seed);
+            return () -> new Clnp(lambda, graceful, freezeRatio, initStd, x.seed);
         }
 
         @Override

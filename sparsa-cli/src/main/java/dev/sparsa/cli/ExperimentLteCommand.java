@@ -65,30 +65,30 @@ public final class ExperimentLteCommand extends NeuronExperimentCommand {
 
     @Override
     void check() {
-        int s1 = pick(stage1, quick, 40, 150);
-        int s2 = pick(stage2, quick, 40, 150);
-        options = new LteExperiment.Options(pick(expertSize, quick, 16, 32), s1, s2,
-                etas != null ? etas : quick ? new double[]{0.5, 4} : new double[]{0.5, 2, 8}, separability,
+        int s1 = pick(stage1, x.quick, 40, 150);
+        int s2 = pick(stage2, x.quick, 40, 150);
+        options = new LteExperiment.Options(pick(expertSize, x.quick, 16, 32), s1, s2,
+                etas != null ? etas : x.quick ? new double[]{0.5, 4} : new double[]{0.5, 2, 8}, separability,
                 taus != null ? taus : new double[]{0.3, 0.5, 0.7}, routerLr,
-                lambdas != null ? lambdas : quick ? new double[]{0.05} : new double[]{0.01, 0.05},
-                pick(batch, quick, 8, 16), pick(seq, quick, 64, 128), pick(lr, quick, 2e-3f, 1e-3f),
-                pick(warmup, quick, 5, 20), weightDecay, seed, quick, resume);
+                lambdas != null ? lambdas : x.quick ? new double[]{0.05} : new double[]{0.01, 0.05},
+                pick(x.batch, x.quick, 8, 16), pick(x.seq, x.quick, 64, 128), pick(x.lr, x.quick, 2e-3f, 1e-3f),
+                pick(x.warmup, x.quick, 5, 20), x.weightDecay, x.seed, x.quick, x.resume);
     }
 
     @Override
     Object run(Context c) {
-        int vt = pick(valTokens, quick, 4096, 32768);
+        int vt = pick(x.valTokens, x.quick, 4096, 32768);
         Corpus train = trainCorpus(c);
         Corpus valid = validCorpus(c);
         try (Opened m = open(c.modelDir(), options.seq())) {
             TokenStream ts = TokenStream.of(train, m.tokenizer(), m.eos());
             EvalWindows val = windows(valid, m, vt, options.seq());
-            LteExperiment x = new LteExperiment(m.weights(), c.modelDir().getFileName().toString(), c.modelSource(),
+            LteExperiment lte = new LteExperiment(m.weights(), c.modelDir().getFileName().toString(), c.modelSource(),
                     c.modelDir(), ts, val, options, c.out(), c.progress());
             System.err.printf("sparsa: experiment lte%s: %s (%s), %,d training tokens, %,d validation tokens, %d "
-                            + "thread(s)%n", quick ? " --quick" : "", c.modelDir().getFileName(),
+                            + "thread(s)%n", x.quick ? " --quick" : "", c.modelDir().getFileName(),
                     m.config().hiddenAct(), ts.size(), val.predictedTokens(), c.par().threads());
-            return x.run(c.par());
+            return lte.run(c.par());
         }
     }
 }

@@ -40,7 +40,7 @@ abstract class ExperimentPruneCommand extends NeuronExperimentCommand {
 
     @Override
     Object run(Context c) {
-        int vt = pick(valTokens, quick, 4096, 32768);
+        int vt = pick(x.valTokens, x.quick, 4096, 32768);
         Corpus train = trainCorpus(c);
         Corpus valid = validCorpus(c);
         try (Opened m = open(c.modelDir(), options.seq()); Arena arena = Arena.ofShared()) {
@@ -58,7 +58,7 @@ abstract class ExperimentPruneCommand extends NeuronExperimentCommand {
                 source += "+relu-" + convert;
             }
             System.err.printf("sparsa: experiment %s%s: %s (%s), %,d training tokens, %,d validation tokens, %d "
-                            + "thread(s)%n", name(), quick ? " --quick" : "", c.modelDir().getFileName(),
+                            + "thread(s)%n", name(), x.quick ? " --quick" : "", c.modelDir().getFileName(),
                     start.config().hiddenAct(), ts.size(), val.predictedTokens(), c.par().threads());
             return new PruneExperiment(name(), start, c.modelDir().getFileName().toString(), source, ts, val,
                     options, c.out(), c.progress()).run(c.par());
@@ -111,9 +111,9 @@ abstract class ExperimentPruneCommand extends NeuronExperimentCommand {
             }
             return new PruneExperiment.Options(ratios != null ? ratios : new double[]{0.5, 0.7, 0.9},
                     pruners != null ? pruners : List.of("magnitude", "wanda"), apShare, 0.2,
-                    pick(rounds, quick, 2, 3), pick(roundSteps, quick, 8, 25), pick(batch, quick, 8, 16),
-                    pick(seq, quick, 64, 128), pick(lr, quick, 1e-3f, 1e-3f), pick(warmup, quick, 2, 10),
-                    weightDecay, seed, quick, resume);
+                    pick(rounds, x.quick, 2, 3), pick(roundSteps, x.quick, 8, 25), pick(x.batch, x.quick, 8, 16),
+                    pick(x.seq, x.quick, 64, 128), pick(x.lr, x.quick, 1e-3f, 1e-3f),
+                    pick(x.warmup, x.quick, 2, 10), x.weightDecay, x.seed, x.quick, x.resume);
         }
 
         @Override
@@ -154,9 +154,9 @@ abstract class ExperimentPruneCommand extends NeuronExperimentCommand {
         @Override
         PruneExperiment.Options options() {
             return new PruneExperiment.Options(new double[]{0.5}, List.of("magnitude"), 0, impRatio,
-                    pick(rounds, quick, 4, 6), pick(roundSteps, quick, 10, 30), pick(batch, quick, 8, 16),
-                    pick(seq, quick, 64, 128), pick(lr, quick, 1e-3f, 1e-3f), pick(warmup, quick, 2, 10),
-                    weightDecay, seed, quick, resume);
+                    pick(rounds, x.quick, 4, 6), pick(roundSteps, x.quick, 10, 30), pick(x.batch, x.quick, 8, 16),
+                    pick(x.seq, x.quick, 64, 128), pick(x.lr, x.quick, 1e-3f, 1e-3f),
+                    pick(x.warmup, x.quick, 2, 10), x.weightDecay, x.seed, x.quick, x.resume);
         }
     }
 }

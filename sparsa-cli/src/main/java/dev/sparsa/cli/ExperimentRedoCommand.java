@@ -78,14 +78,14 @@ public final class ExperimentRedoCommand extends NeuronExperimentCommand {
         if (genres != null && phaseTexts != null) {
             throw new SparsaException.UsageException("give --genres or --phase-text, not both");
         }
-        if (text != null || valText != null) {
+        if (x.text != null || x.valText != null) {
             throw new SparsaException.UsageException("redo trains and validates on genres: use --genres or "
                     + "--phase-text, not --text / --val-text");
         }
-        options = new RedoExperiment.Options(pick(stepsPerPhase, quick, 60, 150),
-                taus != null ? taus : new double[]{0, 0.025, 0.1}, pick(redoEvery, quick, 10, 25), tau, initStd,
-                pick(batch, quick, 8, 16), pick(seq, quick, 64, 128), pick(lr, quick, 3e-3f, 2e-3f),
-                pick(warmup, quick, 5, 20), weightDecay, seed, quick, resume);
+        options = new RedoExperiment.Options(pick(stepsPerPhase, x.quick, 60, 150),
+                taus != null ? taus : new double[]{0, 0.025, 0.1}, pick(redoEvery, x.quick, 10, 25), tau, initStd,
+                pick(x.batch, x.quick, 8, 16), pick(x.seq, x.quick, 64, 128), pick(x.lr, x.quick, 3e-3f, 2e-3f),
+                pick(x.warmup, x.quick, 5, 20), x.weightDecay, x.seed, x.quick, x.resume);
         if (genres != null) {
             if (new LinkedHashSet<>(genres).size() != genres.size()) {
                 throw new SparsaException.UsageException("--genres: a genre is listed twice");
@@ -96,7 +96,7 @@ public final class ExperimentRedoCommand extends NeuronExperimentCommand {
 
     @Override
     Object run(Context c) {
-        int vt = pick(valTokens, quick, 4096, 16384);
+        int vt = pick(x.valTokens, x.quick, 4096, 16384);
         try (Opened m = open(c.modelDir(), options.seq())) {
             List<RedoExperiment.Phase> phases = new ArrayList<>();
             if (phaseTexts != null) {
@@ -114,7 +114,7 @@ public final class ExperimentRedoCommand extends NeuronExperimentCommand {
                             new Corpus(all.name() + "-valid", va), m, vt));
                 }
             } else {
-                for (String g : genres != null ? genres : quick ? List.of("a", "j", "k")
+                for (String g : genres != null ? genres : x.quick ? List.of("a", "j", "k")
                         : List.of("a", "g", "j", "k", "n")) {
                     BrownCorpus.Genre ge = BrownCorpus.Genre.of(g);
                     if (ge.validDocuments() == 0) {
@@ -128,7 +128,7 @@ public final class ExperimentRedoCommand extends NeuronExperimentCommand {
             }
             ModelConfig relu = m.config().withActivation("relu", 0f);
             System.err.printf("sparsa: experiment redo%s: %s shape (relu, fresh weights), %d genre(s), %d thread(s)%n",
-                    quick ? " --quick" : "", c.modelDir().getFileName(), phases.size(), c.par().threads());
+                    x.quick ? " --quick" : "", c.modelDir().getFileName(), phases.size(), c.par().threads());
             return new RedoExperiment(relu, c.modelDir().getFileName().toString(), c.modelSource(), phases, options,
                     c.out(), c.progress()).run(c.par());
         }

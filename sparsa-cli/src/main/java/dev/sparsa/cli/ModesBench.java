@@ -12,6 +12,7 @@ import dev.sparsa.eval.TokenStream;
 import dev.sparsa.infer.LteFfn;
 import dev.sparsa.infer.Predictor;
 import dev.sparsa.infer.PredictorFfn;
+import dev.sparsa.tensor.DType;
 import dev.sparsa.infer.ReplayFfn;
 import dev.sparsa.infer.SparseStats;
 import dev.sparsa.infer.mode.Calibration;
@@ -365,22 +366,22 @@ public final class ModesBench {
      * A trained model's predicted-kernel reads, per layer and position ({@link ReplayFfn.Trace}), to time the predicted
      * mode on weights without trained structure.
      */
-    record Replay(String source, List<ReplayFfn.Trace> traces, Predictor.Kind kind, int rank) {
+    record Replay(String source, List<ReplayFfn.Trace> traces, Predictor.Kind kind, int rank, DType dtype) {
         /** The speed model's layers over the replay kernel (layer ℓ replays trained layer ⌊ℓ·L₀/L⌋). */
         LlamaModel model(ModelFiles files) {
             ModelConfig cfg = files.config();
             int layers = cfg.numLayers();
             return LlamaModel.of(LlamaWeights.load(cfg, files.weights()), (fw, a) -> new ReplayFfn(fw, a,
-                    traces.get(fw.layer() * traces.size() / layers), kind, rank, 7), null);
+                    traces.get(fw.layer() * traces.size() / layers), kind, rank, dtype, 7), null);
         }
 
         String note() {
             double k = traces.stream().mapToDouble(ReplayFfn.Trace::keptShare).average().orElse(Double.NaN);
             double c = traces.stream().mapToDouble(ReplayFfn.Trace::candidateShare).average().orElse(Double.NaN);
             return String.format(Locale.ROOT, "speed: the reads of %s's predicted kernel (trained; %d positions, "
-                            + "candidates %.1f%%, kept %.1f%%, %s predictor rank %d) replayed on these weights "
-                            + "(ReplayFfn)", source, traces.getFirst().candidates().size(), 100 * c, 100 * k,
-                    kind.key(), rank);
+                            + "candidates %.1f%%, kept %.1f%%, %s predictor rank %d in %s) replayed on these "
+                            + "weights (ReplayFfn)", source, traces.getFirst().candidates().size(), 100 * c, 100 * k,
+                    kind.key(), rank, CalibrationFile.key(dtype));
         }
     }
 
@@ -438,7 +439,8 @@ public final class ModesBench {
             for (int l = 0; l < cfg.numLayers(); l++) {
                 traces.add(new ReplayFfn.Trace(f, cand.get(l), kept.get(l)));
             }
-            Replay r = new Replay(Bench.modelName(qp), traces, p0.predictor().kind(), p0.predictorRank());
+            Replay r = new Replay(Bench.modelName(qp), traces, p0.predictor().kind(), p0.predictorRank(),
+                    p0.predictor().dtype());
             log.accept("sparsa: " + r.note());
             return r;
         }

@@ -1,13 +1,9 @@
 package dev.sparsa.cli;
 
 import dev.sparsa.SparsaException;
-import dev.sparsa.cli.report.NeuronReport;
-import dev.sparsa.cli.report.ResultsFiles;
 import dev.sparsa.eval.EosToken;
 import dev.sparsa.eval.EvalWindows;
 import dev.sparsa.eval.TokenStream;
-import dev.sparsa.experiment.DenseLlamaCache;
-import dev.sparsa.io.Fetch;
 import dev.sparsa.io.ModelFiles;
 import dev.sparsa.io.corpus.Corpus;
 import dev.sparsa.io.tokenizer.Tokenizer;
@@ -15,76 +11,25 @@ import dev.sparsa.model.llama.LlamaWeights;
 import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Parallel;
 import picocli.CommandLine;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * What {@code sparsa experiment redo|ap|sap|attribution} share: the options every one of them has, finding the
- * model (the given folder, or with {@code --quick} and no {@code --model} the micro-llama that Sparsa pretrains on
- * Brown once and caches), the corpora (Brown, or {@code --text}/{@code --val-text}), and writing
- * {@code OUT/results.json}, {@code OUT/report.html} and {@code OUT/section.md} (printed too).
+ * What {@code sparsa experiment redo|ap|sap|attribution|lte|clnp|sparcl} share: the options every one of them has
+ * ({@link ExperimentOptions}, a mixin: a subclass declares only its own options, reads the shared ones as
+ * {@code x.NAME}), the run and print tail ({@link ExperimentOptions#run}: the model, the corpora, results.json,
+ * report.html and section.md), opening the model and the Brown corpora.
  */
 abstract class NeuronExperimentCommand implements Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", order = 1,
-            description = "The starting model (Hugging Face Llama folder with tokenizer.json). Required without "
-                    + "--quick; --quick without it uses the micro-llama Sparsa pretrains on Brown once (cached).")
-    Path model;
-
-    @Option(names = "--quick", order = 2, description = "The reduced version (a few minutes on 2 cores; checks the "
-            + "pipeline, not the figures EXPERIMENTS.md reports).")
-    boolean quick;
-
-    @Option(names = "--out", paramLabel = "DIR", order = 3,
-            description = "Output folder (default out/experiment/NAME, --quick: out/experiment/NAME-quick).")
-    Path out;
-
-    @Option(names = "--text", paramLabel = "FILE", order = 20,
-            description = "Train on this UTF-8 text (a document a line) instead of brown-train.")
-    Path text;
-
-    @Option(names = "--val-text", paramLabel = "FILE", order = 21,
-            description = "Validate on this text instead of brown-valid.")
-    Path valText;
-
-    @Option(names = "--val-tokens", paramLabel = "N", order = 22,
-            description = "Validation tokens (default: the experiment's; see its description).")
-    Integer valTokens;
-
-    @Option(names = "--batch", paramLabel = "N", order = 23, description = "Sequences per step.")
-    Integer batch;
-
-    @Option(names = "--seq", paramLabel = "N", order = 24, description = "Tokens per sequence and validation window.")
-    Integer seq;
-
-    @Option(names = "--lr", paramLabel = "LR", order = 25, description = "Learning rate (constant after warm-up).")
-    Float lr;
-
-    @Option(names = "--warmup", paramLabel = "N", order = 26, description = "Warm-up steps.")
-    Integer warmup;
-
-    @Option(names = "--weight-decay", defaultValue = "0.1", paramLabel = "W", order = 27,
-            description = "AdamW weight decay on matrices (default ${DEFAULT-VALUE}).")
-    float weightDecay;
-
-    @Option(names = "--seed", defaultValue = "1234", paramLabel = "N", order = 28,
-            description = "Seed of the data order and of initializations (default ${DEFAULT-VALUE}).")
-    long seed;
-
-    @Option(names = "--threads", paramLabel = "N", order = 29,
-            description = "Worker threads (default: all processors).")
-    Integer threads;
-
-    @Option(names = "--resume", order = 30,
-            description = "Take the runs already finished under OUT/runs/ (same options).")
-    boolean resume;
+    /** The shared options (each subclass declares only its own). */
+    @Mixin
+    ExperimentOptions x;
 
     /** The experiment's name ({@code redo}, ...). */
     abstract String name();
@@ -106,57 +51,18 @@ abstract class NeuronExperimentCommand implements Callable<Integer> {
     }
 
     static int pick(Integer given, boolean quick, int q, int full) {
-        return given != null ? given : quick ? q : full;
+        return ExperimentOptions.pick(given, quick, q, full);
     }
 
     static float pick(Float given, boolean quick, float q, float full) {
-        return given != null ? given : quick ? q : full;
+        return ExperimentOptions.pick(given, quick, q, full);
     }
 
     @Override
-    public final Integer call() throws Exception {
-        if (threads != null && threads < 1) {
-            throw new SparsaException.UsageException("--threads must be >= 1, got " + threads);
-        }
-        if (trains() && (text == null) != (valText == null)) {
-            throw new SparsaException.UsageException("give --text and --val-text together (or neither: Brown)");
-        }
-        if (model == null && !quick) {
-            throw new SparsaException.UsageException("--model DIR is required without --quick (" + modelHint() + ")");
-        }
-        if (valTokens != null && valTokens < 2) {
-            throw new SparsaException.UsageException("--val-tokens must be >= 2, got " + valTokens);
-        }
+    public final Integer call() {
+        x.check(trains(), modelHint());
         check();
-        Path dir = out != null ? out : Path.of("out", "experiment", quick ? name() + "-quick" : name());
-        if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            throw new SparsaException.UsageException("--out " + dir + " exists and is not a directory");
-        }
-        int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        TrainProgress progress = new TrainProgress(System.err);
-        long t0 = System.nanoTime();
-        try (Parallel par = new Parallel(n)) {
-            Path modelDir = model;
-            String source = "given";
-            if (modelDir == null) {
-                DenseLlamaCache.Spec ms = DenseLlamaCache.Spec.microLlamaBrown();
-                progress.label("pretrain " + ms.name());
-                DenseLlamaCache.Entry e = DenseLlamaCache.obtain(Fetch.defaultCache().root(), ms,
-                        () -> ProfileCommand.brown("brown-train"), () -> ProfileCommand.brown("brown-valid"), par,
-                        progress);
-                progress.bar().finish();
-                progress.say((e.cached() ? "cached" : "pretrained") + " dense " + ms.name() + ": " + e.dir());
-                modelDir = e.dir();
-                source = "cached-pretrain";
-            }
-            Corpus train = text != null ? Corpus.ofTextFile(text) : null;
-            Corpus valid = valText != null ? Corpus.ofTextFile(valText) : null;
-            Object r = run(new Context(par, progress, modelDir, source, train, valid, dir));
-            progress.bar().finish();
-            ResultsFiles.writeExperiment(r, dir, json -> NeuronReport.markdown(ResultsFiles.readNeuron(json),
-                    commandLine()), spec.commandLine().getOut(), ProgressBar.clock((System.nanoTime() - t0) / 1e9), n);
-        }
-        return 0;
+        return x.run(name(), spec, this::run);
     }
 
     /** What --model should be, for the error without it. */
@@ -216,9 +122,4 @@ abstract class NeuronExperimentCommand implements Callable<Integer> {
         return EvalWindows.of(TokenStream.of(valid, m.tokenizer(), m.eos(), tokens), seq);
     }
 
-    /** The command as typed (for the Markdown section). */
-    private String commandLine() {
-        List<String> args = spec.root().commandLine().getParseResult().originalArgs();
-        return "./sparsa " + String.join(" ", args.stream().map(a -> a.contains(" ") ? "'" + a + "'" : a).toList());
-    }
 }

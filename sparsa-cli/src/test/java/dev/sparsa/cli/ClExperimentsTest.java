@@ -119,6 +119,16 @@ class ClExperimentsTest {
         assertThat(m.get(1).get(0).asDouble()).as("task 1 isolated: no forgetting at all")
                 .isEqualTo(m.get(0).get(0).asDouble());
         assertThat(c.get("metrics").get("averageForgetting").asDouble()).isZero();
+        // without the task's identity: all claimed neurons; the same network after the first task and for task 2
+        JsonNode agn = c.get("agnosticBitsPerByte");
+        assertThat(agn.get(0)).isEqualTo(m.get(0));
+        assertThat(agn.get(1).get(1)).isEqualTo(m.get(1).get(1));
+        assertThat(c.get("agnosticMetrics").get("averageFinal").asDouble()).isCloseTo((agn.get(1).get(0)
+                .asDouble() + agn.get(1).get(1).asDouble()) / 2, within(1e-9));
+        assertThat(j.get("runs").get(0).get("agnosticBitsPerByte").isNull()).isTrue();
+        assertThat(Files.readString(out.resolve("report.html"))).contains("clnp task-agnostic: bits/byte");
+        assertThat(Files.readString(out.resolve("section.md"))).contains("| clnp task-agnostic |",
+                "| clnp task-agnostic after ");
         JsonNode pt = c.get("perTask");
         int total = 2 * 64;                                                    // 2 layers × FFN 64
         double free0 = pt.get("freeNeurons").get(0).asDouble();

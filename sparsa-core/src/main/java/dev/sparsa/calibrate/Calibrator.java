@@ -7,6 +7,7 @@ import dev.sparsa.infer.SparseStats;
 import dev.sparsa.infer.TealAttention;
 import dev.sparsa.infer.TealFfn;
 import dev.sparsa.infer.mode.Calibration;
+import dev.sparsa.infer.mode.CalibrationFile;
 import dev.sparsa.infer.mode.ModelShape;
 import dev.sparsa.infer.mode.SparseMode;
 import dev.sparsa.model.Activation;
@@ -20,10 +21,12 @@ import dev.sparsa.model.llama.LlamaWeights;
 import dev.sparsa.profile.metric.Attribution;
 import dev.sparsa.profile.metric.InverseNormal;
 import dev.sparsa.spec.ModelConfig;
+import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Gemm;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.train.FfnGradients;
 
+import java.lang.foreign.Arena;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -71,10 +74,11 @@ public final class Calibrator {
      * @param lr           predicted: AdamW learning rate
      * @param heldOut      predicted: share of tokens held out for τ, recall and precision
      * @param seed         every random choice
+     * @param predictorDtype predicted: the dtype the predictor runs in (null: Q8_0 where the shapes allow, else BF16)
      */
     public record Options(SparseMode mode, double target, double recall, String allocation, int greedyTokens,
                           double greedyStep, int refine, Predictor.Kind kind, int rank, int epochs, double lr, double heldOut,
-                          long seed) {
+                          long seed, DType predictorDtype) {
 
         public Options {
             if (!mode.calibrated()) {
@@ -97,7 +101,20 @@ public final class Calibrator {
         /** Defaults for {@code mode} at {@code target} (recall 0.99, uniform TEAL, an MLP predictor of width 128). */
         public static Options defaults(SparseMode mode, double target) {
             return new Options(mode, target, 0.99, "uniform", 512, 0.05, 2, Predictor.Kind.MLP, 128, 8, 1e-3, 0.1,
-                    1234);
+                    1234, null);
+        }
+
+        /** The predictor's dtype: the one asked for, else Q8_0 where D and r are multiples of 32, else BF16. */
+        DType predictorDtype(int hidden) {
+            if (predictorDtype != null) {
+                if (predictorDtype.quantized() && (hidden % predictorDtype.blockSize() != 0
+                        || rank % predictorDtype.blockSize() != 0)) {
+                    throw new SparsaException.UsageException("--predictor-dtype q8_0 needs the hidden size (" + hidden
+                            + ") and --rank (" + rank + ") to be multiples of 32; use bf16 or f32");
+                }
+                return predictorDtype;
+            }
+            return hidden % 32 == 0 && rank % 32 == 0 ? DType.Q8_0 : DType.BF16;
         }
     }
 
@@ -478,6 +495,7 @@ public final class Calibrator {
                 0.01, o.seed());
         List<Predictor> predictors = new ArrayList<>();
         List<Calibration.Layer> out = new ArrayList<>();
+        DType dtype = o.predictorDtype(cfg.hiddenSize());
         for (int l = 0; l < layers; l++) {
             long t0 = System.nanoTime();
             PredictorData.Layer d = data.layer(l);
@@ -488,16 +506,18 @@ public final class Calibrator {
                         + "tokens to choose τ (need at least " + (int) Math.ceil(1 / o.heldOut()) + ")");
             }
             PredictorTrainer.Result r = PredictorTrainer.train(d, train, to, par);
-            PredictorTrainer.Eval e = PredictorTrainer.chooseThreshold(r.predictor(), d, train, n, o.recall(), par);
+            Predictor run = r.predictor().as(dtype, Arena.ofAuto());          // τ for the weights inference reads
+            PredictorTrainer.Eval e = PredictorTrainer.chooseThreshold(run, d, train, n, o.recall(), par);
             predictors.add(r.predictor());
             out.add(Calibration.Layer.predicted(cats ? labelT[l] : Float.NaN, e.tau(), e.recall(), e.precision(),
                     1 - e.candidates()));
             log.accept(String.format("calibrate: layer %d predictor: loss %.4f, held-out recall %.3f, precision %.3f,"
-                            + " candidates %.1f%% (active %.1f%%), %.1f s", l, r.loss(), e.recall(), e.precision(),
-                    100 * e.candidates(), 100 * e.activeShare(), (System.nanoTime() - t0) / 1e9));
+                            + " candidates %.1f%% (active %.1f%%), %s, %.1f s", l, r.loss(), e.recall(), e.precision(),
+                    100 * e.candidates(), 100 * e.activeShare(), CalibrationFile.key(dtype),
+                    (System.nanoTime() - t0) / 1e9));
         }
         Calibration.PredictorSpec spec = new Calibration.PredictorSpec(o.kind(), o.rank(), cats ? "cats" : "nonzero",
-                o.epochs(), o.lr(), o.heldOut());
+                o.epochs(), o.lr(), o.heldOut(), dtype);
         return new Calibration(SparseMode.PREDICTED, shape, src, cats ? o.target() : Double.NaN, o.recall(), null,
                 spec, Double.NaN, out, predictors);
     }

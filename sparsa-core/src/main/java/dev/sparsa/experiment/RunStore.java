@@ -5,11 +5,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.sparsa.SparsaException;
 import dev.sparsa.io.AtomicFile;
+import dev.sparsa.train.Checkpoint;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * The finished runs of an experiment, one file each ({@code OUT/runs/ID.json}: the run's fingerprint, the options
@@ -40,6 +46,35 @@ public final class RunStore {
         }
     }
 
+    /** The folder of the run files, {@code out/runs}. */
+    public Path dir() {
+        return dir;
+    }
+
+    /** Whether finished runs are taken from the folder ({@code --resume}). */
+    public boolean resuming() {
+        return resume;
+    }
+
+    /**
+     * What differs between a saved fingerprint and the current one, by option: "--lr is 0.001 there, 0.002 now;
+     * ..." ({@link Checkpoint#mismatch}; a record's value by the fields that differ).
+     */
+    public static String differences(Map<?, ?> saved, Map<String, String> now) {
+        List<String> d = new ArrayList<>();
+        Set<Object> keys = new LinkedHashSet<>(now.keySet());
+        keys.addAll(saved.keySet());
+        for (Object k : keys) {
+            Object had = saved.get(k);
+            String is = now.get(k);
+            if (!Objects.equals(had == null ? null : had.toString(), is)) {
+                d.add(Checkpoint.mismatch(k.toString(), had == null ? "absent" : had.toString(),
+                        is == null ? "absent" : is));
+            }
+        }
+        return String.join("; ", d);
+    }
+
     /** The saved value of {@code id} when resuming and its fingerprint matches; null when not resuming or absent. */
     public <T> T load(String id, Map<String, String> fingerprint, Class<T> type) {
         Path f = dir.resolve(id + ".json");
@@ -50,8 +85,9 @@ public final class RunStore {
             var node = JSON.readTree(f.toFile());
             Map<?, ?> saved = JSON.treeToValue(node.get("fingerprint"), Map.class);
             if (!fingerprint.equals(saved)) {
-                throw new SparsaException.UsageException(f + ": made with other options or another model; use another"
-                        + " --out, or leave out --resume to start over");
+                throw new SparsaException.UsageException(f + ": made with other options or another model ("
+                        + differences(saved, fingerprint) + "); use another --out, or leave out --resume to start "
+                        + "over");
             }
             return JSON.treeToValue(node.get("value"), type);
         } catch (IOException | NullPointerException e) {

@@ -1,9 +1,12 @@
 package dev.sparsa.infer;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
+
+import java.lang.foreign.Arena;
 
 /**
  * An activation predictor of one FFN layer: from the FFN input x, one logit per neuron saying how likely it is to be
@@ -69,6 +72,29 @@ public record Predictor(Kind kind, Tensor w1, float[] b1, Tensor w2, float[] b2)
                 + 4L * ((b1 == null ? 0 : b1.length) + (b2 == null ? 0 : b2.length));
     }
 
+    /**
+     * This predictor with W1 and W2 stored as {@code dtype} ({@link Kernels#convert}; biases stay F32): the weights
+     * it runs with. A predictor is read whole for every token, so at TinyLlama shape (D 2048, F 5632, r 128) its F32
+     * weights are 3.9 MB a layer, as much as the candidate gate rows it saves; Q8_0 reads 1.04 MB. Calibration
+     * chooses τ on the scores of the converted predictor, so the recall it reports is the one inference gets.
+     */
+    public Predictor as(DType dtype, Arena arena) {
+        if (w1.dtype() == dtype && w2.dtype() == dtype) {
+            return this;
+        }
+        return new Predictor(kind, Kernels.convert(w1, dtype, arena), b1, Kernels.convert(w2, dtype, arena), b2);
+    }
+
+    /** Whether W1 and W2 can be stored as {@code dtype} (block formats need D and r to be multiples of the block). */
+    public boolean fits(DType dtype) {
+        return !dtype.quantized() || (inputs() % dtype.blockSize() == 0 && rank() % dtype.blockSize() == 0);
+    }
+
+    /** The weights' dtype (W1's; {@link #as} converts both). */
+    public DType dtype() {
+        return w1.dtype();
+    }
+
     /** Scratch of length {@link #rank()} for {@link #scores}. */
     public float[] newHidden() {
         return new float[rank()];
@@ -76,6 +102,17 @@ public record Predictor(Kind kind, Tensor w1, float[] b1, Tensor w2, float[] b2)
 
     /** {@code s = P(x[xOff .. xOff+D))} into {@code s[0 .. F)}; {@code z} (length r) is the hidden layer. */
     public void scores(float[] x, int xOff, float[] z, float[] s, Parallel par) {
+        hidden(x, xOff, z, par);
+        Kernels.matvec(w2, z, s, par);                                    // s = W2 z
+        if (kind == Kind.MLP) {
+            for (int i = 0; i < b2.length; i++) {
+                s[i] += b2[i];                                            // (+ b2)
+            }
+        }
+    }
+
+    /** The hidden layer {@code z = W1 x} (lowrank) or {@code ReLU(W1 x + b1)} (mlp) into {@code z[0 .. r)}. */
+    public void hidden(float[] x, int xOff, float[] z, Parallel par) {
         int r = rank();
         par.forRange(r, 16, (from, to) -> {
             for (int j = from; j < to; j++) {
@@ -87,9 +124,17 @@ public record Predictor(Kind kind, Tensor w1, float[] b1, Tensor w2, float[] b2)
                 z[j] = Math.max(0f, z[j] + b1[j]);                        // z = ReLU(W1 x + b1)
             }
         }
-        Kernels.matvec(w2, z, s, par);                                    // s = W2 z
+    }
+
+    /**
+     * The scores of neurons [from, to) from the hidden layer, {@code s_i = W2[i,:]·z (+ b2_i)}, serially: the same
+     * float operations as {@link #scores}, so a kernel can score a slice of neurons where it uses them (one fork-join
+     * and one pass over the scores fewer per token).
+     */
+    public void scoreRange(int from, int to, float[] z, float[] s) {
+        Kernels.matvecRange(w2, from, to, z, s);                          // s = W2 z, rows [from, to)
         if (kind == Kind.MLP) {
-            for (int i = 0; i < b2.length; i++) {
+            for (int i = from; i < to; i++) {
                 s[i] += b2[i];                                            // (+ b2)
             }
         }

@@ -28,9 +28,9 @@ import java.util.Arrays;
  * <p><b>Layout</b> ({@link FfnLayout}). By default {@link FfnLayout#BUNDLED} with the gate row inside the record:
  * this kernel reads the gate of the candidates only, so a candidate's gate row, up row and down column are one
  * contiguous read ({@link NeuronBundles}, PowerInfer-2's neuron clusters). Memory: a copy at load of |W_gate| +
- * |W_up| + |W_down^T|; the mmap'd originals are read only by the recall measurement. Per token: the predictor, then
- * one parallel pass over fixed neuron slices (candidate gate rows, decision, up rows, {@code h_i d_i} into the
- * slice's partial output), then y = Σ of the partials in slice order (the same bits for any thread count; see
+ * |W_up| + |W_down^T|; the mmap'd originals are read only by the recall measurement. Per token: the predictor's
+ * hidden layer, then one parallel pass over fixed neuron slices (the slice's predictor scores, candidate gate rows,
+ * decision, up rows, {@code h_i d_i} into the slice's partial output), then y = Σ of the partials in slice order (the same bits for any thread count; see
  * {@link GateSparseFfn}). A batch (prefill chunk, batched decode) keeps each token's own candidates and kept set but
  * reads each neuron's record once for all the tokens that need it: gate row for the tokens whose candidates hold it,
  * up row for those that keep it, down column once for the union ({@link #bundledBatch}).
@@ -235,11 +235,14 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
         float t = label.magnitudeThreshold();
         float thr = tau;
         boolean tapped = tap.wants(w.layer());
-        predictor.scores(x, xo, sc.z, s, par);                      // s = P(x)
+        float[] z = sc.z;
+        Predictor pr = predictor;
+        pr.hidden(x, xo, z, par);                                   // z = hidden layer of P(x)
         par.forRange(SLICES, 1, (s0, s1) -> {
             for (int sl = s0; sl < s1; sl++) {
                 int from = sliceStart(sl, f);
                 int to = sliceStart(sl + 1, f);
+                pr.scoreRange(from, to, z, s);                      // s = P(x) on the slice's neurons
                 float[] p = parts[sl];
                 if (!tapped) {
                     Arrays.fill(p, 0f);

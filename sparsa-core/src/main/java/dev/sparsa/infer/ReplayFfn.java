@@ -8,6 +8,8 @@ import dev.sparsa.model.FfnWeights;
 import dev.sparsa.tensor.NeuronBundles;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
+import dev.sparsa.tensor.VectorOps;
+import dev.sparsa.tensor.DType;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -74,11 +76,18 @@ public final class ReplayFfn implements FfnKernel {
      * @param rank  its rank
      */
     public ReplayFfn(FfnWeights weights, Activation act, Trace trace, Predictor.Kind kind, int rank, long seed) {
+        this(weights, act, trace, kind, rank, DType.F32, seed);
+    }
+
+    /** @param dtype the dtype of the trained predictor's weights ({@link Predictor#as}) */
+    public ReplayFfn(FfnWeights weights, Activation act, Trace trace, Predictor.Kind kind, int rank, DType dtype,
+                     long seed) {
         this.w = weights;
         this.act = act;
         int f = weights.intermediateSize();
         int d = weights.hiddenSize();
-        this.predictor = randomPredictor(kind, rank, d, f, new SplittableRandom(seed ^ weights.layer()));
+        this.predictor = randomPredictor(kind, rank, d, f, new SplittableRandom(seed ^ weights.layer()))
+                .as(dtype, Arena.ofAuto());
         this.bundles = NeuronBundles.of(weights.gate(), weights.up(), weights.down(),
                 SparseFfnBase.downTypeFor(weights), Arena.ofAuto());                 // as PredictorFfn's records
         int n = trace.candidates().size();
@@ -149,12 +158,16 @@ public final class ReplayFfn implements FfnKernel {
         final float[] z;
         final float[] scores;
         final float[][] parts;
+        final int[] active;
+        final float[] coef;
 
         Scratch(int capacity, int f, int d, int rank) {
             super(capacity, f);
             z = new float[rank];
             scores = new float[f];
             parts = new float[SparseFfnBase.SLICES][d];
+            active = new int[f];
+            coef = new float[f];
         }
     }
 
@@ -163,6 +176,13 @@ public final class ReplayFfn implements FfnKernel {
         return new Scratch(capacity, w.intermediateSize(), w.hiddenSize(), predictor.rank());
     }
 
+    /**
+     * Per token the structure of {@link PredictorFfn}'s fused one-token pass, so the replay times that kernel: the
+     * predictor's hidden layer, then one parallel pass over the fixed neuron slices (the slice's predictor scores,
+     * the gate rows of its recorded candidates, the up rows of its recorded kept neurons, {@code h_i d_i} into the
+     * slice's partial output four neurons at a time), then y = Σ of the partials in slice order. With a tap the down
+     * sums run after it, over the same per-slice lists in the same order (the same bits).
+     */
     @Override
     public void forward(float[] x, int batch, int pos0, float[] y, FfnActivations acts, ActivationTap tap,
                         Parallel par) {
@@ -172,63 +192,120 @@ public final class ReplayFfn implements FfnKernel {
         acts.check(batch, w.intermediateSize());
         int d = w.hiddenSize();
         int f = w.intermediateSize();
+        int slices = SparseFfnBase.SLICES;
+        boolean tapped = tap.wants(w.layer());
         NeuronBundles nb = bundles;
+        Predictor pr = predictor;
+        float[] g = sc.gate;
+        float[] a = sc.act;
+        float[] up = sc.up;
+        float[] h = sc.h;
+        float[] z = sc.z;
+        float[] scores = sc.scores;
+        float[][] parts = sc.parts;
+        int[] active = sc.active;
+        float[] coef = sc.coef;
         for (int b = 0; b < batch; b++) {
             int o = b * f;
             int xo = b * d;
             int p = Math.floorMod(pos0 + b, cand.length);
             int[] c = cand[p];
             int[] k = kept[p];
-            predictor.scores(x, xo, sc.z, sc.scores, par);          // the predictor's work (scores unused)
-            Arrays.fill(sc.gate, o, o + f, 0f);
-            Arrays.fill(sc.act, o, o + f, 0f);
-            Arrays.fill(sc.up, o, o + f, 0f);
-            Arrays.fill(sc.h, o, o + f, 0f);
-            float[] g = sc.gate;
-            float[] a = sc.act;
-            float[] up = sc.up;
-            float[] h = sc.h;
-            par.forRange(c.length, 64, (from, to) -> {              // g_i = W_gate[i,:]·x, i ∈ C
-                for (int j = from; j < to; j++) {
-                    g[o + c[j]] = nb.dotGate(c[j], x, xo);
-                }
-            });
-            par.forRange(k.length, 64, (from, to) -> {              // h_i = g_i·(W_up[i,:]·x), i ∈ K
-                for (int j = from; j < to; j++) {
-                    int i = k[j];
-                    up[o + i] = nb.dotUp(i, x, xo);
-                    a[o + i] = g[o + i];
-                    h[o + i] = g[o + i] * up[o + i];
-                }
-            });
-            if (tap.wants(w.layer())) {
-                tap.onFfn(w.layer(), pos0 + b, x, xo, g, a, h, o);
-            }
-            float[][] parts = sc.parts;
-            par.forRange(SparseFfnBase.SLICES, 1, (s0, s1) -> {     // y = Σ_{i∈K} h_i d_i, per slice of K
-                for (int s = s0; s < s1; s++) {
-                    float[] part = parts[s];
-                    Arrays.fill(part, 0f);
-                    int j0 = (int) ((long) k.length * s / SparseFfnBase.SLICES);
-                    int j1 = (int) ((long) k.length * (s + 1) / SparseFfnBase.SLICES);
-                    for (int j = j0; j < j1; j++) {
-                        int i = k[j];
-                        if (h[o + i] != 0f) {
-                            nb.axpyDown(i, h[o + i], part, 0, 0, d);
+            pr.hidden(x, xo, z, par);                               // the predictor's work (scores unused)
+            par.forRange(slices, 1, (s0, s1) -> {
+                for (int sl = s0; sl < s1; sl++) {
+                    int from = SparseFfnBase.sliceStart(sl, f);
+                    int to = SparseFfnBase.sliceStart(sl + 1, f);
+                    pr.scoreRange(from, to, z, scores);
+                    Arrays.fill(g, o + from, o + to, 0f);
+                    Arrays.fill(a, o + from, o + to, 0f);
+                    Arrays.fill(up, o + from, o + to, 0f);
+                    Arrays.fill(h, o + from, o + to, 0f);
+                    float[] part = parts[sl];
+                    if (!tapped) {
+                        Arrays.fill(part, 0f);
+                    }
+                    int kj = lowerBound(k, from);
+                    int n = from;
+                    int done = from;
+                    for (int cj = lowerBound(c, from); cj < c.length && c[cj] < to; cj++) {
+                        int i = c[cj];
+                        float gi = nb.dotGate(i, x, xo);            // g_i = W_gate[i,:]·x, i ∈ C
+                        g[o + i] = gi;
+                        while (kj < k.length && k[kj] < i) {
+                            kj++;                                   // (K ⊆ C by the trace's contract)
+                        }
+                        if (kj < k.length && k[kj] == i) {          // h_i = g_i·(W_up[i,:]·x), i ∈ K
+                            kj++;
+                            float ui = nb.dotUp(i, x, xo);
+                            up[o + i] = ui;
+                            a[o + i] = gi;
+                            float hi = gi * ui;
+                            h[o + i] = hi;
+                            if (hi != 0f) {
+                                active[n] = i;
+                                coef[n++] = hi;
+                            }
+                            if (!tapped && n - done == 4) {         // part += Σ h_i d_i, while the record is hot
+                                down(active, coef, done, n, part, d);
+                                done = n;
+                            }
                         }
                     }
-                }
-            });
-            par.forRange(d, 512, (c0, c1) -> {
-                for (int col = c0; col < c1; col++) {
-                    float sum = 0f;
-                    for (int s = 0; s < SparseFfnBase.SLICES; s++) {
-                        sum += parts[s][col];
+                    if (!tapped) {
+                        down(active, coef, done, n, part, d);
                     }
-                    y[xo + col] = sum;
                 }
             });
+            if (tapped) {
+                tap.onFfn(w.layer(), pos0 + b, x, xo, g, a, h, o);
+                par.forRange(slices, 1, (s0, s1) -> {               // the down sums over what the tap left
+                    for (int sl = s0; sl < s1; sl++) {
+                        int from = SparseFfnBase.sliceStart(sl, f);
+                        int to = SparseFfnBase.sliceStart(sl + 1, f);
+                        int n = from;
+                        for (int i = from; i < to; i++) {
+                            if (h[o + i] != 0f) {
+                                active[n] = i;
+                                coef[n++] = h[o + i];
+                            }
+                        }
+                        float[] part = parts[sl];
+                        Arrays.fill(part, 0f);
+                        down(active, coef, from, n, part, d);
+                    }
+                });
+            }
+            par.forRange(d, 512, (c0, c1) -> VectorOps.sumParts(parts, slices, y, xo, c0, c1)); // y = Σ_s part_s
         }
+    }
+
+    // part += Σ_k coef[k]·d_{active[k]} for k in [k0, k1), four neurons per pass over part
+    private void down(int[] active, float[] coef, int k0, int k1, float[] part, int d) {
+        NeuronBundles nb = bundles;
+        int k = k0;
+        for (; k + 4 <= k1; k += 4) {
+            nb.axpyDown4(active[k], active[k + 1], active[k + 2], active[k + 3], coef[k], coef[k + 1], coef[k + 2],
+                    coef[k + 3], part, 0, 0, d);
+        }
+        for (; k < k1; k++) {
+            nb.axpyDown(active[k], coef[k], part, 0, 0, d);
+        }
+    }
+
+    // the first index j of the ascending list with list[j] >= v
+    static int lowerBound(int[] list, int v) {
+        int lo = 0;
+        int hi = list.length;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (list[mid] < v) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
     }
 
     @Override

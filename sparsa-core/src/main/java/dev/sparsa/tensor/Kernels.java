@@ -322,6 +322,32 @@ public final class Kernels {
     }
 
     /**
+     * W converted to dtype {@code out} (same shape) in {@code arena}: each row dequantized ({@link #getRow}) and
+     * quantized again with {@link Quant} (ggml's reference quantizers; quantized outputs need {@code cols} to be a
+     * multiple of 32). Deterministic: the same input gives the same bytes. {@code w} itself when it is already
+     * {@code out}.
+     */
+    public static Tensor convert(Tensor w, DType out, Arena arena) {
+        if (w.dtype() == out) {
+            return w;
+        }
+        int rows = w.rows();
+        int cols = w.cols();
+        if (out.quantized() && cols % out.blockSize() != 0) {
+            throw new IllegalArgumentException(w.describe() + ": cannot convert to " + out + ", a row of " + cols
+                    + " is not a multiple of " + out.blockSize());
+        }
+        long outRowBytes = out.bytesFor(cols);
+        MemorySegment dst = arena.allocate(Math.multiplyExact(outRowBytes, (long) rows), 64);
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            getRow(w, r, row, 0);
+            Quant.quantize(out, row, 0, cols, dst, r * outRowBytes);
+        }
+        return new Tensor(w.name(), out, w.shape().clone(), dst);
+    }
+
+    /**
      * W^T as a new 2-D tensor {@code [cols, rows]} of dtype {@code out} in {@code arena} (e.g. W_down [D, F] →
      * [F, D] for {@link #axpyRows}). Quantized outputs use {@link Quant} (ggml's reference quantizers) and need
      * {@code rows} to be a multiple of 32. Reads each input row once; heap use is 32 × cols floats.

@@ -171,7 +171,7 @@ public final class Checkpoint {
      * ({@code key NUL value NUL}, UTF-8): a flipped bit in a weight or in the step, data position or options is
      * found.
      */
-    private static long crc(List<Tensor> ts, Map<String, ?> md) {
+    public static long crc(List<Tensor> ts, Map<String, ?> md) {
         CRC32C c = new CRC32C();
         byte[] buf = new byte[1 << 16];
         for (Tensor t : ts) {
@@ -222,7 +222,7 @@ public final class Checkpoint {
     }
 
     /** "--lr is 0.001 there, 0.002 now"; the model config by the fields that differ. */
-    static String mismatch(String key, String had, String now) {
+    public static String mismatch(String key, String had, String now) {
         String what = Trainer.optionOf(key);
         if (had != null && had.endsWith("]") && now.endsWith("]") && had.indexOf('[') > 0 && now.indexOf('[') > 0) {
             List<String> a = fields(had);

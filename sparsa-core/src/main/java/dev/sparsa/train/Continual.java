@@ -17,8 +17,9 @@ import java.lang.foreign.Arena;
  * each task is evaluated with (CLNP: that task's sub-network), the share of a task's training windows to drop before
  * an epoch (SparCL's DDR), and the non-zero weights and computed gradient entries of each matrix (the FLOP count).
  *
- * <p>The sequence loop creates a fresh {@link AdamW} per task; a method holds its state itself. Runs of a sequence are
- * resumed whole (the experiment's run store), so {@link #state()} is not used.
+ * <p>The sequence loop creates a fresh {@link AdamW} per task; a method holds its state itself, and gives it between
+ * tasks through {@link #state()} / {@link #restore} (the experiment's per-stage checkpoint: a run resumed after task k
+ * continues to the same bits; what {@link #startTask} makes again from the weights need not be kept).
  */
 public interface Continual extends Method {
 
@@ -58,6 +59,15 @@ public interface Continual extends Method {
         return p.weights();
     }
 
+    /**
+     * The network every task is evaluated with when the task is not known (task-agnostic evaluation), for a method
+     * whose {@link #weightsFor} gives each task its own network (CLNP: all the neurons any task claimed); null for a
+     * method that evaluates one network for every task already (the default).
+     */
+    default LlamaWeights agnosticWeights(LlamaParams p, Arena arena) {
+        return null;
+    }
+
     /** Share of the current task's remaining training windows to drop, easiest first, before epoch e (0-based). */
     default double removeShare(int task, int epoch) {
         return 0;
@@ -71,6 +81,21 @@ public interface Continual extends Method {
     /** Gradient entries of the weight {@code name} computed at the step just taken; -1: all of them. */
     default long gradientNonZeros(String name) {
         return -1;
+    }
+
+    /** Doubles as comma-separated shortest round-trip strings (for {@link #state()}). */
+    static String doubles(double[] v) {
+        StringBuilder b = new StringBuilder();
+        for (double x : v) {
+            b.append(b.isEmpty() ? "" : ",").append(x);
+        }
+        return b.toString();
+    }
+
+    /** The inverse of {@link #doubles(double[])}. */
+    static double[] doubles(String s) {
+        return s.isEmpty() ? new double[0] : java.util.Arrays.stream(s.split(",")).mapToDouble(Double::parseDouble)
+                .toArray();
     }
 
     /** Per-task diagnostics for the results (a value per task, by name). */

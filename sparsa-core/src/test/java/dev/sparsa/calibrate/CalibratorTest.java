@@ -115,7 +115,7 @@ class CalibratorTest {
     @Test
     void tealGreedyAllocationReachesTheTargetAndBeatsUniformOnItsOwnError() {
         Calibrator.Options o = new Calibrator.Options(SparseMode.TEAL, 0.4, Double.NaN, "greedy", 128, 0.2, 1,
-                null, 0, 0, 0, 0, 1);
+                null, 0, 0, 0, 0, 1, null);
         Calibration c = calibrate(o);
         double[] weightsOfProjections = Calibrator.projectionWeights(cfg);
         for (Calibration.Layer l : c.layers()) {

@@ -5,7 +5,6 @@ import dev.sparsa.io.corpus.Corpus;
 import dev.sparsa.io.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -14,53 +13,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** The protocol's token stream and windows on hand-checkable inputs. */
 class TokenStreamTest {
 
-    /** UTF-8 bytes as tokens, id = byte + 1 (id 0 is free for EOS); each token one byte. */
-    static final Tokenizer BYTES = new Tokenizer() {
-        public int[] encode(String text, boolean addSpecial) {
-            byte[] b = text.getBytes(StandardCharsets.UTF_8);
-            int[] ids = new int[b.length];
-            for (int i = 0; i < b.length; i++) {
-                ids[i] = (b[i] & 0xff) + 1;
-            }
-            return ids;
-        }
-
-        public String decode(int[] ids, boolean skipSpecial) {
-            byte[] b = new byte[ids.length];
-            for (int i = 0; i < ids.length; i++) {
-                b[i] = (byte) (ids[i] - 1);
-            }
-            return new String(b, StandardCharsets.UTF_8);
-        }
-
-        public int vocabSize() {
-            return 257;
-        }
-
-        public String token(int id) {
-            return String.valueOf(id);
-        }
-
-        public int bosId() {
-            return -1;
-        }
-
-        public int eosId() {
-            return 0;
-        }
-
-        public boolean isSpecial(int id) {
-            return id == 0;
-        }
-
-        @Override
-        public int tokenBytes(int id) {
-            return 1;
-        }
-    };
+    static final ByteTokenizer BYTES = ByteTokenizer.BYTES;
 
     static TokenStream stream(String... lines) {
-        return TokenStream.of(new Corpus("t", List.of(lines)), BYTES, 0);
+        return BYTES.stream(lines);
     }
 
     @Test
@@ -143,40 +99,8 @@ class TokenStreamTest {
 
     @Test
     void documentBytesSettleTheDifferenceOnTheFirstTokens() {
-        Tokenizer inflated = new Tokenizer() { // each token claims 2 bytes more than it has: a prefix of sorts
-            public int[] encode(String text, boolean addSpecial) {
-                return BYTES.encode(text, addSpecial);
-            }
-
-            public String decode(int[] ids, boolean skipSpecial) {
-                return BYTES.decode(ids, skipSpecial);
-            }
-
-            public int vocabSize() {
-                return 257;
-            }
-
-            public String token(int id) {
-                return "";
-            }
-
-            public int bosId() {
-                return -1;
-            }
-
-            public int eosId() {
-                return 0;
-            }
-
-            public boolean isSpecial(int id) {
-                return false;
-            }
-
-            @Override
-            public int tokenBytes(int id) {
-                return id == 'a' + 1 ? 3 : 1;
-            }
-        };
+        // each token claims 2 bytes more than it has: a prefix of sorts
+        Tokenizer inflated = BYTES.withBytes(id -> id == 'a' + 1 ? 3 : 1);
         int[] out = new int[4];
         TokenStream.documentBytes(inflated, new int[] {'a' + 1, 'b' + 1, 'c' + 1}, 3, out, 1);
         assertThat(out).containsExactly(0, 1, 1, 1); // 3 + 1 + 1 = 5 > 3: −2 from the first token

@@ -132,6 +132,52 @@ class BundledSparseFfnTest {
         }
     }
 
+    /**
+     * A predictor stored as BF16 or Q8_0 ({@link Predictor#as}) scores with its own weights: its scores are those of
+     * an F32 predictor holding its dequantized weights (within float summation order), it reads fewer bytes, and the
+     * bundled kernel, which scores each slice inside its one pass, picks the same candidates as the split twin, which
+     * scores all neurons first (same recall and precision counts, same outputs, same bits for 1, 2, 3 threads).
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"BF16", "Q8_0"})
+    void aQuantizedPredictorScoresWithItsOwnWeightsOnBothPaths(DType pdt) {
+        FfnWeights w = ffn(DType.Q8_0, 53);
+        Activation relu = Activation.of("relu", 0f);
+        Predictor p = SparseKernelsTest.exactPredictor(w);
+        Predictor q = p.as(pdt, java.lang.foreign.Arena.ofAuto());
+        assertThat(q.dtype()).isEqualTo(pdt);
+        assertThat(q.w2().dtype()).isEqualTo(pdt);
+        assertThat(q.bytes()).isLessThan(p.bytes() / 2 + 1);
+        assertThat(p.as(DType.F32, java.lang.foreign.Arena.ofAuto())).isSameAs(p);
+        Predictor deq = new Predictor(q.kind(), Tensor.f32("w1", Kernels.toFloats(q.w1()), q.w1().shape()), null,
+                Tensor.f32("w2", Kernels.toFloats(q.w2()), q.w2().shape()), null);
+        Random rnd = new Random(59);
+        float[] x = gaussian(rnd, D, 1);
+        float[] sq = new float[F];
+        float[] sd = new float[F];
+        float[] sp = new float[F];
+        try (Parallel par = new Parallel(2)) {
+            q.scores(x, 0, q.newHidden(), sq, par);
+            deq.scores(x, 0, deq.newHidden(), sd, par);
+            p.scores(x, 0, p.newHidden(), sp, par);
+        }
+        close(sq, sd, 1e-4, pdt + " scores vs its dequantized F32 twin");
+        assertThat(sq).as("the conversion changed the scores").isNotEqualTo(sp);
+        for (float tau : new float[] {0f, 0.5f}) {
+            SparseStats sb = new SparseStats(1);
+            SparseStats ss = new SparseStats(1);
+            PredictorFfn bundled = new PredictorFfn(w, relu, q, tau, new NeuronRule.NonZero(), sb);
+            PredictorFfn split = new PredictorFfn(w, relu, q, tau, new NeuronRule.NonZero(), ss, FfnLayout.SPLIT);
+            assertThat(bundled.predictorBytes()).isEqualTo(q.bytes());
+            float[] y = run(bundled, x, 1, 2, ActivationTap.NONE);
+            close(y, run(split, x, 1, 2, ActivationTap.NONE), 1e-5, pdt + " τ " + tau);
+            assertThat(run(bundled, x, 1, 1, ActivationTap.NONE)).isEqualTo(y);
+            assertThat(run(bundled, x, 1, 3, WATCH)).isEqualTo(y);
+            assertThat(sb.recall(0)).isEqualTo(ss.recall(0));
+            assertThat(sb.precision(0)).isEqualTo(ss.precision(0));
+        }
+    }
+
     /** Each token of {@code x} through the kernel's one-token path, one call per token. */
     static float[] perToken(FfnKernel k, float[] x, int batch, int threads) {
         float[] y = new float[batch * D];

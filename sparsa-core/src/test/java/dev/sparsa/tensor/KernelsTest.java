@@ -331,4 +331,43 @@ class KernelsTest {
             assertThat(got[j]).as("%s column %d", type, j).isEqualTo((float) Math.sqrt(ss));
         }
     }
+
+    /**
+     * {@link Kernels#convert}: each row quantized by {@link Quant} from the source's dequantized row, so converting
+     * F32 → Q8_0 gives the bytes of quantizing the rows one by one, Q8_0 → F32 gives the dequantized values, and a
+     * Q8_0 → BF16 → ... chain keeps the shape; a row that is not whole blocks is refused.
+     */
+    @Test
+    void convertQuantizesEachRowFromItsDequantizedValues() {
+        Random rnd = new Random(71);
+        int rows = 5;
+        int cols = 64;
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) rnd.nextGaussian();
+        }
+        Tensor f32 = Tensor.f32("w", v, rows, cols);
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor q = Kernels.convert(f32, DType.Q8_0, arena);
+            assertThat(q.dtype()).isEqualTo(DType.Q8_0);
+            assertThat(q.shape()).containsExactly(rows, cols);
+            MemorySegment want = arena.allocate(DType.Q8_0.bytesFor((long) rows * cols));
+            for (int r = 0; r < rows; r++) {
+                Quant.quantizeQ8_0(v, r * cols, cols, want, r * DType.Q8_0.bytesFor(cols));
+            }
+            assertThat(q.data().toArray(ValueLayout.JAVA_BYTE)).isEqualTo(want.toArray(ValueLayout.JAVA_BYTE));
+            float[] deq = Kernels.toFloats(q);
+            Tensor back = Kernels.convert(q, DType.F32, arena);
+            assertThat(Kernels.toFloats(back)).isEqualTo(deq);
+            Tensor bf = Kernels.convert(q, DType.BF16, arena);
+            float[] bfv = Kernels.toFloats(bf);
+            for (int i = 0; i < v.length; i++) {
+                assertThat(bfv[i]).isEqualTo(Half.bf16ToFloat(Half.floatToBf16(deq[i])));
+            }
+            assertThat(Kernels.convert(q, DType.Q8_0, arena)).isSameAs(q);
+            Tensor odd = Tensor.f32("odd", new float[3 * 48], 3, 48);
+            assertThatThrownBy(() -> Kernels.convert(odd, DType.Q8_0, arena))
+                    .hasMessageContaining("odd F32[3, 48]: cannot convert to Q8_0, a row of 48 is not a multiple of 32");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package dev.sparsa.cli.report;
 
+import dev.sparsa.experiment.cl.ClMetrics;
 import dev.sparsa.experiment.cl.ClResults;
 
 import java.util.ArrayList;
@@ -22,6 +23,9 @@ final class ClReport {
     private ClReport() {
     }
 
+    /** The label of a run's evaluation without the task's identity. */
+    static final String AGNOSTIC = "task-agnostic";
+
     static Page page(ClResults r) {
         ClResults.Setup s = r.setup();
         String setup = String.format(Locale.ROOT, "%s shape (%s, %d layers, hidden %d, FFN %d, %,d parameters), "
@@ -39,30 +43,54 @@ final class ClReport {
                     opt(x.metrics().bwt()), opt(x.metrics().fwt()), String.format(Locale.ROOT, "%.4g",
                             (double) x.flops()), replay > 0 ? String.format(Locale.ROOT, "%.3f", (double) x.flops()
                             / replay) : "–", Integer.toString(x.steps())));
+            if (x.agnosticMetrics() != null) {                               // the same run without the task's id
+                ClMetrics a = x.agnosticMetrics();
+                rows.add(List.of(x.id() + " " + AGNOSTIC, f4(a.averageFinal()), opt(a.averageForgetting()),
+                        opt(a.bwt()), opt(a.fwt()), "″", "″", "″"));
+            }
         }
         sec.add(new Section("Summary", "Average final bits/byte over the tasks (lower is better); forgetting: mean "
                 + "over earlier tasks of final − best bits/byte (≥ 0 forgot); BWT: mean R[j][j] − R[T−1][j] (< 0 "
                 + "forgetting); FWT: mean b_j − R[j−1][j]; training multiply-adds counted (non-zero weights × "
-                + "tokens), and their ratio to replay's.", List.of(),
+                + "tokens), and their ratio to replay's. A method with a network per task (CLNP) is evaluated twice: "
+                + "task-aware (task j with its own network, as the task is known) and " + AGNOSTIC + " (every task "
+                + "with all the neurons any task uses: the same run, so the same multiply-adds).", List.of(),
                 List.of(new Table(List.of("run", "avg final bits/byte", "avg forgetting", "BWT", "FWT",
                         "multiply-adds", "× replay", "steps"), rows))));
         double lo = Double.MAX_VALUE;
         double hi = -Double.MAX_VALUE;
         for (ClResults.Run x : r.runs()) {
-            for (double[] row : x.bitsPerByte()) {
-                for (double v : row) {
-                    lo = Math.min(lo, v);
-                    hi = Math.max(hi, v);
+            double[][][] both = x.agnosticBitsPerByte() == null ? new double[][][]{x.bitsPerByte()}
+                    : new double[][][]{x.bitsPerByte(), x.agnosticBitsPerByte()};
+            for (double[][] m : both) {
+                for (double[] row : m) {
+                    for (double v : row) {
+                        lo = Math.min(lo, v);
+                        hi = Math.max(hi, v);
+                    }
                 }
             }
         }
         List<String> heat = new ArrayList<>();
         List<List<String>> mrows = new ArrayList<>();
         for (ClResults.Run x : r.runs()) {
-            heat.add(heatMap(x.id() + ": bits/byte R[stage][task]", x.stages(), s.tasks(), x.bitsPerByte(), lo, hi));
+            boolean two = x.agnosticBitsPerByte() != null;
+            heat.add(heatMap(x.id() + (two ? " task-aware" : "") + ": bits/byte R[stage][task]", x.stages(),
+                    s.tasks(), x.bitsPerByte(), lo, hi));
+            if (two) {
+                heat.add(heatMap(x.id() + " " + AGNOSTIC + ": bits/byte R[stage][task]", x.stages(), s.tasks(),
+                        x.agnosticBitsPerByte(), lo, hi));
+            }
             for (int i = 0; i < x.stages().size(); i++) {
                 List<String> row = new ArrayList<>(List.of(x.id() + " after " + x.stages().get(i)));
                 for (double v : x.bitsPerByte()[i]) {
+                    row.add(f4(v));
+                }
+                mrows.add(row);
+            }
+            for (int i = 0; two && i < x.stages().size(); i++) {
+                List<String> row = new ArrayList<>(List.of(x.id() + " " + AGNOSTIC + " after " + x.stages().get(i)));
+                for (double v : x.agnosticBitsPerByte()[i]) {
                     row.add(f4(v));
                 }
                 mrows.add(row);
@@ -78,7 +106,9 @@ final class ClReport {
         }
         mrows.add(0, start);
         sec.add(new Section("Accuracy matrices", "Each task's validation bits/byte after each training stage (rows: "
-                + "the stage just finished; columns: the task evaluated; one colour scale, darker is lower/better).",
+                + "the stage just finished; columns: the task evaluated; one colour scale, darker is lower/better). "
+                + "CLNP twice: task-aware (task j with the neurons of tasks ≤ j) and " + AGNOSTIC + " (every task with "
+                + "all the claimed neurons); the two agree on the first row and for j ≥ the stage.",
                 heat, List.of(new Table(mh, mrows))));
         List<Svg.Series> ce = new ArrayList<>();
         int maxSteps = 1;

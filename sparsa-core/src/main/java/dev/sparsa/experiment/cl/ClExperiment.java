@@ -14,10 +14,13 @@ import dev.sparsa.train.Schedule;
 import dev.sparsa.train.TrainContext;
 import dev.sparsa.train.Trainer;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -39,7 +42,11 @@ import java.util.function.Supplier;
  * </ul>
  * A task's training is {@code epochs} passes over its pool of at most {@code windowsPerTask} windows of seq + 1
  * tokens, {@code batch} windows a step in a fresh seeded order each epoch (the remainder of an epoch is dropped); a
- * fresh AdamW (constant rate after warm-up) per task. Runs are kept in OUT/runs ({@link RunStore}) for --resume.
+ * fresh AdamW (constant rate after warm-up) per task. Finished runs are kept in OUT/runs ({@link RunStore}) for
+ * --resume, and a run under way leaves its state after each stage ({@code StageCheckpoint}), from which --resume
+ * continues it to the same bits. A method with a network per task (CLNP) is evaluated twice after each stage: each
+ * task with its own network (R) and every task with the one network of all its neurons ({@link
+ * Continual#agnosticWeights}, R′).
  */
 public final class ClExperiment {
 
@@ -99,7 +106,7 @@ public final class ClExperiment {
         this.o = o;
         this.method = method;
         this.methodReplays = methodReplays;
-        this.methodOptions = Map.copyOf(methodOptions);
+        this.methodOptions = Collections.unmodifiableMap(new LinkedHashMap<>(methodOptions));   // in given order
         this.store = new RunStore(out, o.resume());
         this.listener = listener;
         int total = 0;
@@ -154,6 +161,14 @@ public final class ClExperiment {
                 r -> String.format(Locale.ROOT, "average final bits/byte %.4f%s, %.3g multiply-adds",
                         r.metrics().averageFinal(), r.metrics().bwt() == null ? ""
                                 : String.format(Locale.ROOT, ", BWT %+.4f", r.metrics().bwt()), (double) r.flops()));
+        for (Runs.Plan<ClResults.Run> pl : plans) {                            // every run file is written now
+            Path f = StageCheckpoint.file(store, pl.id());
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException e) {
+                throw new SparsaException(f + ": cannot delete a stage checkpoint: " + e.getMessage(), e);
+            }
+        }
         ClResults.Setup setup = new ClResults.Setup(modelName, modelSource, config.hiddenAct(), config.numLayers(),
                 config.hiddenSize(), config.intermediateSize(), config.vocabSize(), LlamaParams.count(config),
                 tasks.stream().map(TaskSequence.Task::name).toList(),
@@ -185,16 +200,45 @@ public final class ClExperiment {
         int stride = seq + 1;
         int stages = joint ? 1 : tasks.size();
         double[][] r = new double[stages][tasks.size()];
+        double[][] ra = null;                // task-agnostic R, for a method with task-specific networks (CLNP)
         int[] stageEnd = new int[stages];
         long[] stageFlops = new long[stages];
         List<Double> ce = new ArrayList<>();
         List<Integer> buffer = new ArrayList<>();
         int step = 0;
+        Path ckpt = StageCheckpoint.file(store, id);
         try (Arena arena = Arena.ofShared()) {
             LlamaParams p = LlamaParams.init(config, o.initStd(), o.seed(), arena);
+            int first = 0;
+            if (store.resuming() && Files.isRegularFile(ckpt)) {                 // after a kill: the last stage done
+                StageCheckpoint.State st = StageCheckpoint.read(ckpt, p, fingerprint(id));
+                StageCheckpoint.Loop l = st.loop();
+                m.restore(st.method());
+                first = l.stages();
+                step = l.step();
+                if (l.agnostic() != null) {
+                    ra = new double[stages][];
+                }
+                for (int s = 0; s < first; s++) {
+                    r[s] = l.bitsPerByte()[s].clone();
+                    if (ra != null) {
+                        ra[s] = l.agnostic()[s].clone();
+                    }
+                    stageEnd[s] = l.stageEndStep()[s];
+                    stageFlops[s] = l.stageFlops()[s];
+                }
+                for (double c : l.ce()) {
+                    ce.add(c);
+                }
+                for (int w : l.buffer()) {
+                    buffer.add(w);
+                }
+                listener.say(String.format(Locale.ROOT, "%s: resumed after stage %d of %d (step %d) from %s", id,
+                        first, stages, step, ckpt.getFileName()));
+            }
             Backprop bp = new Backprop(p, rowsPer, seq);
             int[] batch = new int[rowsPer * stride];
-            for (int s = 0; s < stages; s++) {
+            for (int s = first; s < stages; s++) {
                 List<Integer> pool = new ArrayList<>();
                 for (int k = joint ? 0 : s; k < (joint ? tasks.size() : s + 1); k++) {
                     for (int w : pools[k]) {
@@ -268,15 +312,36 @@ public final class ClExperiment {
                                 par, listener).bitsPerByte(w);
                     }
                 }
+                try (Arena ev = Arena.ofShared()) {
+                    LlamaWeights wa = m.agnosticWeights(p, ev);                // no task identity: one network
+                    if (wa != null) {
+                        if (ra == null) {
+                            ra = new double[stages][];
+                        }
+                        ra[s] = new double[tasks.size()];
+                        for (int j = 0; j < tasks.size(); j++) {
+                            ra[s][j] = new Continual.Task(j, tasks.size(), tasks.get(j).name(), p,
+                                    tasks.get(j).valid(), par, listener).bitsPerByte(wa);
+                        }
+                    }
+                }
                 stageEnd[s] = step;
                 stageFlops[s] = flops;
-                listener.say(String.format(Locale.ROOT, "%s: after %s (step %d): bits/byte %s", id, tc.name(), step,
-                        fmt(r[s])));
+                if (s < stages - 1) {                                          // the last: the run file follows
+                    StageCheckpoint.Loop done = new StageCheckpoint.Loop(s + 1, step, Arrays.copyOf(r, s + 1),
+                            ra == null ? null : Arrays.copyOf(ra, s + 1), Arrays.copyOf(stageEnd, s + 1),
+                            Arrays.copyOf(stageFlops, s + 1), ce.stream().mapToDouble(Double::doubleValue).toArray(),
+                            buffer.stream().mapToInt(Integer::intValue).toArray());
+                    StageCheckpoint.write(ckpt, done, p, m.state(), fingerprint(id));
+                }
+                listener.say(String.format(Locale.ROOT, "%s: after %s (step %d): bits/byte %s%s", id, tc.name(), step,
+                        fmt(r[s]), ra == null ? "" : ", without the task's identity " + fmt(ra[s])));
             }
             long total = Arrays.stream(stageFlops).sum();
             List<String> stageNames = joint ? List.of("joint")
                     : tasks.stream().map(TaskSequence.Task::name).toList();
-            return new ClResults.Run(id, describe(id), stageNames, r, ClMetrics.of(r, start), step, stageEnd,
+            return new ClResults.Run(id, describe(id), stageNames, r, ClMetrics.of(r, start), ra,
+                    ra == null ? null : ClMetrics.of(ra, start), step, stageEnd,
                     ce.stream().mapToDouble(Double::doubleValue).toArray(), stageFlops, total, m.perTask(),
                     (System.nanoTime() - t0) / 1e9);
         }
@@ -362,19 +427,36 @@ public final class ClExperiment {
         return b.toString();
     }
 
+    /**
+     * Everything a run's result depends on, an option a key (named as on the command line when they differ on
+     * resume: {@link RunStore#differences}).
+     */
     private Map<String, String> fingerprint(String id) {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("model", modelName + " " + config);
+        m.put("model", modelName);
+        m.put("config", config.toString());
         StringBuilder g = new StringBuilder();
         for (int k = 0; k < tasks.size(); k++) {
             TaskSequence.Task t = tasks.get(k);
-            g.append(t.name()).append(' ').append(t.genres()).append(' ').append(t.train().size()).append('/')
-                    .append(t.valid().predictedTokens()).append('/').append(pools[k].length).append(';');
+            g.append(k == 0 ? "" : "; ").append(t.name()).append(' ').append(t.genres()).append(' ')
+                    .append(t.train().size()).append('/').append(t.valid().predictedTokens()).append('/')
+                    .append(pools[k].length);
         }
         m.put("tasks", g.toString());
-        m.put("options", o.toString().replace("resume=" + o.resume(), ""));
+        m.put("windowsPerTask", Integer.toString(o.windowsPerTask()));
+        m.put("epochs", Integer.toString(o.epochs()));
+        m.put("batch", Integer.toString(o.batch()));
+        m.put("replayRows", Integer.toString(o.replayRows()));
+        m.put("buffer", Integer.toString(o.bufferPerTask()));
+        m.put("seq", Integer.toString(o.seq()));
+        m.put("lr", Float.toString(o.lr()));
+        m.put("warmup", Integer.toString(o.warmup()));
+        m.put("weightDecay", Float.toString(o.weightDecay()));
+        m.put("initStd", Double.toString(o.initStd()));
+        m.put("seed", Long.toString(o.seed()));
+        m.put("quick", Boolean.toString(o.quick()));
         if (id.equals(experiment)) {
-            m.put("method", methodOptions.toString());
+            methodOptions.forEach((k, v) -> m.put("method." + k, v));
         }
         m.put("run", id);
         return m;

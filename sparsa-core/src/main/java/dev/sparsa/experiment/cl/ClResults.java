@@ -35,7 +35,12 @@ public record ClResults(String schema, String experiment, Setup setup, double[] 
     /**
      * @param id              {@code sequential}, {@code joint}, {@code replay}, {@code clnp} or {@code sparcl}
      * @param stages          the training stages in order (one per task; joint: one)
-     * @param bitsPerByte     R[stage][task]: each task's validation bits/byte after each stage
+     * @param bitsPerByte     R[stage][task]: each task's validation bits/byte after each stage (a method with
+     *                        task-specific networks, CLNP: task-aware, task j with its own network)
+     * @param agnosticBitsPerByte the same without the task's identity: every task with the one network of all the
+     *                        neurons any task uses (CLNP); null when the method evaluates one network for every
+     *                        task already (the baselines, SparCL: R is task-agnostic)
+     * @param agnosticMetrics the metrics of {@code agnosticBitsPerByte}; null with it
      * @param stageEndStep    the global step each stage ends at
      * @param ce              training-batch CE at every step (nats)
      * @param stageFlops      counted training multiply-adds of each stage (incl. DDR's scoring passes)
@@ -44,7 +49,7 @@ public record ClResults(String schema, String experiment, Setup setup, double[] 
      *                        windows kept by DDR...)
      */
     public record Run(String id, String description, List<String> stages, double[][] bitsPerByte, ClMetrics metrics,
-                      int steps, int[] stageEndStep, double[] ce, long[] stageFlops, long flops,
+                      double[][] agnosticBitsPerByte, ClMetrics agnosticMetrics, int steps, int[] stageEndStep, double[] ce, long[] stageFlops, long flops,
                       Map<String, double[]> perTask, double seconds) {
     }
 }

@@ -1,6 +1,7 @@
 package dev.sparsa.infer.mode;
 
 import dev.sparsa.infer.Predictor;
+import dev.sparsa.tensor.DType;
 import dev.sparsa.infer.SparseStats;
 
 import java.util.List;
@@ -27,7 +28,7 @@ public record Calibration(SparseMode mode, ModelShape model, Source source, doub
                           List<Predictor> predictors, List<float[]> importance) {
 
     /** The current file version; readers refuse newer ones. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
 
     public Calibration {
         layers = List.copyOf(layers);
@@ -64,8 +65,11 @@ public record Calibration(SparseMode mode, ModelShape model, Source source, doub
      * @param epochs    training epochs
      * @param lr        AdamW learning rate
      * @param heldOut   share of the calibration tokens held out to choose τ and measure recall / precision
+     * @param dtype     the dtype the predictor's W1 and W2 run in ({@link Predictor#as}; the file keeps the trained
+     *                  F32 weights, τ was chosen on the converted predictor's scores); F32 in version-1 files
      */
-    public record PredictorSpec(Predictor.Kind kind, int rank, String labels, int epochs, double lr, double heldOut) {
+    public record PredictorSpec(Predictor.Kind kind, int rank, String labels, int epochs, double lr, double heldOut,
+                                DType dtype) {
     }
 
     /**

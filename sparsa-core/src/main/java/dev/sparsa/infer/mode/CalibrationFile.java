@@ -88,6 +88,11 @@ public final class CalibrationFile {
         SafetensorsWriter.write(path, tensors, meta);
     }
 
+    /** A predictor dtype as files and options name it: {@code f32}, {@code bf16}, {@code q8_0}. */
+    public static String key(DType t) {
+        return t.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     /** Attribution: the tensor of layer l's neuron weights, {@code [F]} F32. */
     static String importanceName(int l) {
         return "layers." + l + ".attribution.weight";
@@ -126,6 +131,7 @@ public final class CalibrationFile {
             pn.put("epochs", p.epochs());
             pn.put("lr", p.lr());
             pn.put("held_out", p.heldOut());
+            pn.put("dtype", key(p.dtype()));
         }
         if (c.mode() == SparseMode.ATTRIBUTION) {
             ObjectNode an = root.putObject("attribution");
@@ -275,8 +281,19 @@ public final class CalibrationFile {
                         "cats labels need a target, nonzero labels none");
                 int rank = p.count("rank");
                 p.check("rank", rank >= 1, "must be >= 1");
+                DType dtype = DType.F32;                            // version 1: F32 predictors
+                if (version >= 2) {
+                    String dt = p.text("dtype");
+                    dtype = switch (dt) {
+                        case "f32" -> DType.F32;
+                        case "bf16" -> DType.BF16;
+                        case "q8_0" -> DType.Q8_0;
+                        default -> throw FormatException.of(path, "predictor.dtype must be f32, bf16 or q8_0, got "
+                                + dt);
+                    };
+                }
                 spec = new Calibration.PredictorSpec(kind, rank, labels, p.count("epochs"), p.number("lr"),
-                        p.number("held_out"));
+                        p.number("held_out"), dtype);
             }
             case ATTRIBUTION -> {
                 Fields a = r.object("attribution");
@@ -376,7 +393,12 @@ public final class CalibrationFile {
             Tensor w2 = tensor(path, f, pre + "w2", arena, ff, r);
             float[] b1 = mlp ? Kernels.toFloats(tensor(path, f, pre + "b1", arena, r)) : null;
             float[] b2 = mlp ? Kernels.toFloats(tensor(path, f, pre + "b2", arena, ff)) : null;
-            out.add(new Predictor(spec.kind(), w1, b1, w2, b2));
+            Predictor p = new Predictor(spec.kind(), w1, b1, w2, b2);
+            if (!p.fits(spec.dtype())) {
+                throw FormatException.of(path, "predictor.dtype " + key(spec.dtype()) + " needs the hidden size ("
+                        + d + ") and the rank (" + r + ") to be multiples of " + spec.dtype().blockSize());
+            }
+            out.add(p);
         }
         return out;
     }

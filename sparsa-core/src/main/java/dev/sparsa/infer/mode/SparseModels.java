@@ -5,6 +5,7 @@ import dev.sparsa.infer.ExactSparseFfn;
 import dev.sparsa.infer.GateSparseFfn;
 import dev.sparsa.infer.LteFfn;
 import dev.sparsa.infer.NeuronRule;
+import dev.sparsa.infer.Predictor;
 import dev.sparsa.infer.PredictorFfn;
 import dev.sparsa.infer.SparseStats;
 import dev.sparsa.infer.TealAttention;
@@ -19,6 +20,7 @@ import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.model.llama.LlamaWeights;
 import dev.sparsa.spec.ModelConfig;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 
 /**
@@ -110,7 +112,8 @@ public final class SparseModels {
             case TEAL -> (fw, act) -> new TealFfn(fw, act, c.layers().get(fw.layer()).tealThreshold(), stats);
             case PREDICTED -> (fw, act) -> {
                 Calibration.Layer l = c.layers().get(fw.layer());
-                return new PredictorFfn(fw, act, c.predictors().get(fw.layer()), l.tau(), label(c, l), stats);
+                Predictor p = c.predictors().get(fw.layer()).as(c.predictor().dtype(), Arena.ofAuto());
+                return new PredictorFfn(fw, act, p, l.tau(), label(c, l), stats);  // the dtype τ was chosen for
             };
             case LTE -> throw new IllegalArgumentException("--sparse lte's kernels need the routers: LteFfn.factory");
             case ATTRIBUTION -> (fw, act) -> new GateSparseFfn(fw, act, new NeuronRule.Attributed(

@@ -39,7 +39,8 @@ import java.util.SplittableRandom;
  * an earlier task's computation. In a Llama every FFN neuron writes into the shared residual stream, so the same
  * cut is made at evaluation: task j is evaluated with the neurons claimed by tasks ≤ j only (the later ones masked:
  * their down columns zeroed in a copy), which gives task j exactly its own network, as CLNP's task-specific heads do
- * (CLNP is task-incremental: the task is known at test time). Attention, embeddings, norms and the LM head are shared
+ * (CLNP is task-incremental: the task is known at test time). Without the task's identity ({@link
+ * #agnosticWeights}) every task runs the network of all the claimed neurons: the experiment reports both. Attention, embeddings, norms and the LM head are shared
  * by every task: they train with task 1 and are frozen from task 2 on (else every earlier task would drift); so later
  * tasks learn only through their new FFN neurons, as the paper's later tasks learn only through free neurons (and
  * may reuse the frozen ones: the reuse count).
@@ -99,6 +100,39 @@ public final class Clnp implements Continual {
     public Map<String, String> options() {
         return Map.of("lambda", Float.toString(lambda), "graceful", Double.toString(graceful), "freezeRatio",
                 Double.toString(freezeRatio));
+    }
+
+    /**
+     * Between tasks: each layer's owners ({@code owner.L}: comma-separated, −1 free) and the per-task diagnostics
+     * ({@code perTask.KEY}: doubles in their shortest round-trip form). The frozen masks and snapshots are made
+     * again by {@link #startTask} from the owners and the weights.
+     */
+    @Override
+    public Map<String, String> state() {
+        Map<String, String> m = new LinkedHashMap<>();
+        if (owner != null) {
+            for (int l = 0; l < owner.length; l++) {
+                m.put("owner." + l, Arrays.stream(owner[l]).mapToObj(Integer::toString)
+                        .collect(java.util.stream.Collectors.joining(",")));
+            }
+        }
+        perTask.forEach((k, v) -> m.put("perTask." + k, Continual.doubles(v)));
+        return m;
+    }
+
+    @Override
+    public void restore(Map<String, String> state) {
+        List<int[]> own = new java.util.ArrayList<>();
+        for (int l = 0; state.containsKey("owner." + l); l++) {
+            own.add(Arrays.stream(state.get("owner." + l).split(",")).mapToInt(Integer::parseInt).toArray());
+        }
+        owner = own.isEmpty() ? null : own.toArray(int[][]::new);
+        perTask.clear();
+        state.forEach((k, v) -> {
+            if (k.startsWith("perTask.")) {
+                perTask.put(k.substring("perTask.".length()), Continual.doubles(v));
+            }
+        });
     }
 
     /** Each layer's owners (−1 free), a copy. */
@@ -279,6 +313,21 @@ public final class Clnp implements Continual {
         for (int l = 0; l < keep.length; l++) {
             for (int i = 0; i < keep[l].length; i++) {
                 keep[l][i] = owner[l][i] >= 0 && owner[l][i] <= task;
+            }
+        }
+        return masked(p, keep, arena);
+    }
+
+    /**
+     * Without the task's identity: every task runs the network of all claimed neurons (tasks ≤ the last finished);
+     * the free ones have zero down columns and contribute 0 anyway, so this is the trained weights as they are.
+     */
+    @Override
+    public LlamaWeights agnosticWeights(LlamaParams p, Arena arena) {
+        boolean[][] keep = new boolean[owner.length][owner[0].length];
+        for (int l = 0; l < keep.length; l++) {
+            for (int i = 0; i < keep[l].length; i++) {
+                keep[l][i] = owner[l][i] >= 0;
             }
         }
         return masked(p, keep, arena);

@@ -128,6 +128,8 @@ public final class SparCl implements Continual {
             for (int i = 0; i < ps.size(); i++) {
                 index.put(ps.get(i).name(), i);
             }
+        }
+        if (weightMask.isEmpty()) {                                            // the first task (not restored)
             for (String n : linears(p.config())) {
                 LlamaParams.Param q = p.param(n);
                 float[] w = Clnp.values(q);
@@ -147,6 +149,67 @@ public final class SparCl implements Continual {
         taskStart = true;
         swapped = 0;
         updates = 0;
+    }
+
+    /**
+     * Between tasks: each masked matrix's weight and gradient masks ({@code mask.NAME}, {@code grad.NAME}: the bits
+     * packed little-endian, Base64), their non-zero counts ({@code nnz.NAME}: "weights,gradients"), the step count
+     * that places the next mask update, and the per-task diagnostics.
+     */
+    @Override
+    public Map<String, String> state() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("steps", Integer.toString(steps));
+        for (String n : weightMask.keySet()) {
+            m.put("mask." + n, bits(weightMask.get(n)));
+            m.put("grad." + n, bits(gradMask.get(n)));
+            m.put("nnz." + n, weightNnz.get(n) + "," + gradNnz.get(n));
+        }
+        perTask.forEach((k, v) -> m.put("perTask." + k, Continual.doubles(v)));
+        return m;
+    }
+
+    @Override
+    public void restore(Map<String, String> state) {
+        steps = Integer.parseInt(state.getOrDefault("steps", "0"));
+        weightMask.clear();
+        gradMask.clear();
+        weightNnz.clear();
+        gradNnz.clear();
+        perTask.clear();
+        state.forEach((k, v) -> {
+            if (k.startsWith("mask.")) {
+                String n = k.substring("mask.".length());
+                String[] nz = state.get("nnz." + n).split(",");
+                weightMask.put(n, bits(v));
+                gradMask.put(n, bits(state.get("grad." + n)));
+                weightNnz.put(n, Long.parseLong(nz[0]));
+                gradNnz.put(n, Long.parseLong(nz[1]));
+            } else if (k.startsWith("perTask.")) {
+                perTask.put(k.substring("perTask.".length()), Continual.doubles(v));
+            }
+        });
+    }
+
+    // a mask as its length, a colon and its bits packed little-endian in Base64
+    static String bits(boolean[] m) {
+        byte[] b = new byte[(m.length + 7) / 8];
+        for (int i = 0; i < m.length; i++) {
+            if (m[i]) {
+                b[i >> 3] |= (byte) (1 << (i & 7));
+            }
+        }
+        return m.length + ":" + java.util.Base64.getEncoder().encodeToString(b);
+    }
+
+    static boolean[] bits(String s) {
+        int c = s.indexOf(':');
+        boolean[] m = new boolean[Integer.parseInt(s.substring(0, c))];
+        byte[] b = java.util.Base64.getDecoder().decode(s.substring(c + 1));
+        for (int i = 0; i < m.length; i++) {
+            m[i] = (b[i >> 3] >> (i & 7) & 1) != 0;
+        }
+        return m;
     }
 
     /** The matrices SparCL masks, by HF name: q, k, v, o, gate, up, down of every layer. */

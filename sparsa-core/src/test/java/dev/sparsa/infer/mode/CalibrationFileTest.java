@@ -9,6 +9,7 @@ import dev.sparsa.io.SafetensorsFile;
 import dev.sparsa.io.SafetensorsWriter;
 import dev.sparsa.io.TinyModels;
 import dev.sparsa.spec.ModelConfig;
+import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -60,6 +61,10 @@ class CalibrationFileTest {
     }
 
     static Calibration predicted(ModelShape s, Predictor.Kind kind) {
+        return predicted(s, kind, DType.F32);
+    }
+
+    static Calibration predicted(ModelShape s, Predictor.Kind kind, DType dtype) {
         List<Predictor> ps = new ArrayList<>();
         int d = CFG.hiddenSize();
         int f = CFG.intermediateSize();
@@ -78,7 +83,7 @@ class CalibrationFileTest {
                     mlp ? new float[f] : null));
         }
         return new Calibration(SparseMode.PREDICTED, s, source(), 0.5, 0.99, null,
-                new Calibration.PredictorSpec(kind, r, "cats", 8, 1e-3, 0.1), Double.NaN,
+                new Calibration.PredictorSpec(kind, r, "cats", 8, 1e-3, 0.1, dtype), Double.NaN,
                 List.of(Calibration.Layer.predicted(0.1f, -1.5f, 0.99, 0.6, 0.3),
                         Calibration.Layer.predicted(0.2f, -0.5f, 0.99, 0.55, 0.25)), ps);
     }
@@ -87,8 +92,8 @@ class CalibrationFileTest {
     void everyModeRoundTrips() {
         ModelShape s = ModelShape.of(CFG, weights(1));
         for (Calibration c : List.of(cats(s), teal(s), topk(s), predicted(s, Predictor.Kind.MLP),
-                predicted(s, Predictor.Kind.LOW_RANK))) {
-            Path p = tmp.resolve(c.mode().key() + ".safetensors");
+                predicted(s, Predictor.Kind.LOW_RANK), predicted(s, Predictor.Kind.MLP, DType.BF16))) {
+            Path p = tmp.resolve(c.mode().key() + c.hashCode() + ".safetensors");
             CalibrationFile.write(p, c);
             Calibration back = CalibrationFile.read(p, c.mode(), s);
             assertThat(CalibrationFile.json(back)).isEqualTo(CalibrationFile.json(c));
@@ -112,15 +117,31 @@ class CalibrationFileTest {
 
     /** Writes {@code c} with its JSON changed by {@code edit}. */
     Path edited(Calibration c, Consumer<ObjectNode> edit) throws Exception {
+        return edited(c, edit, "1", false);
+    }
+
+    /** Writes {@code c} (its tensors too when {@code tensors}) as a file of {@code version}, its JSON edited. */
+    Path edited(Calibration c, Consumer<ObjectNode> edit, String version, boolean tensors) throws Exception {
         ObjectMapper om = new ObjectMapper();
         ObjectNode root = (ObjectNode) om.readTree(CalibrationFile.json(c));
         edit.accept(root);
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", CalibrationFile.FORMAT);
-        meta.put("version", "1");
+        meta.put("version", version);
         meta.put("calibration", om.writeValueAsString(root));
+        List<Tensor> ts = new ArrayList<>();
+        if (tensors) {
+            Path full = Files.createTempFile(tmp, "full", ".safetensors");
+            CalibrationFile.write(full, c);
+            try (SafetensorsFile f = SafetensorsFile.open(full)) {
+                for (SafetensorsFile.Entry e : f.entries()) {
+                    Tensor t = f.tensor(e.name());
+                    ts.add(Tensor.f32(e.name(), Kernels.toFloats(t), t.shape()));
+                }
+            }
+        }
         Path p = Files.createTempFile(tmp, "cal", ".safetensors");
-        SafetensorsWriter.write(p, List.of(), meta);
+        SafetensorsWriter.write(p, ts, meta);
         return p;
     }
 
@@ -156,9 +177,9 @@ class CalibrationFileTest {
         SafetensorsWriter.write(model, List.of(Tensor.f32("x", new float[4], 4)), Map.of("format", "pt"));
         fails(model, SparseMode.CATS, s, "not a Sparsa calibration file", "'pt'");
         Path v2 = tmp.resolve("v2.safetensors");
-        SafetensorsWriter.write(v2, List.of(), Map.of("format", CalibrationFile.FORMAT, "version", "2",
+        SafetensorsWriter.write(v2, List.of(), Map.of("format", CalibrationFile.FORMAT, "version", "3",
                 "calibration", "{}"));
-        fails(v2, SparseMode.CATS, s, "calibration version 2 is not one this Sparsa reads");
+        fails(v2, SparseMode.CATS, s, "calibration version 3 is not one this Sparsa reads (1..2)");
         Path broken = tmp.resolve("broken.safetensors");
         SafetensorsWriter.write(broken, List.of(), Map.of("format", CalibrationFile.FORMAT, "version", "1",
                 "calibration", "{\"mode\": "));
@@ -196,5 +217,28 @@ class CalibrationFileTest {
             SafetensorsWriter.write(bad, ts, f.stringMetadata());
         }
         fails(bad, SparseMode.PREDICTED, s, "tensor layers.1.predictor.w1 is F32[8, 32], expected F32[8, 64]");
+    }
+
+    @Test
+    void thePredictorDtypeIsStoredAndVersionOneFilesRunF32() throws Exception {
+        ModelShape s = ModelShape.of(CFG, weights(1));
+        Path p = tmp.resolve("bf16.safetensors");
+        CalibrationFile.write(p, predicted(s, Predictor.Kind.MLP, DType.BF16));
+        assertThat(CalibrationFile.read(p, SparseMode.PREDICTED, s).predictor().dtype()).isEqualTo(DType.BF16);
+        assertThat(CalibrationFile.json(predicted(s, Predictor.Kind.MLP, DType.BF16))).contains("\"dtype\" : \"bf16\"");
+        // a version-1 file has no dtype: its predictors ran (and had τ chosen) in F32
+        Path v1 = edited(predicted(s, Predictor.Kind.MLP, DType.BF16),
+                r -> ((ObjectNode) r.get("predictor")).remove("dtype"), "1", true);
+        Calibration back = CalibrationFile.read(v1, SparseMode.PREDICTED, s);
+        assertThat(back.predictor().dtype()).isEqualTo(DType.F32);
+        assertThat(back.predictors()).hasSize(2);
+        fails(edited(predicted(s, Predictor.Kind.MLP), r -> ((ObjectNode) r.get("predictor")).put("dtype", "q4_0"),
+                "2", true), SparseMode.PREDICTED, s, "predictor.dtype must be f32, bf16 or q8_0, got q4_0");
+        fails(edited(predicted(s, Predictor.Kind.MLP), r -> ((ObjectNode) r.get("predictor")).remove("dtype"),
+                "2", true), SparseMode.PREDICTED, s, "calibration.predictor.dtype is missing");
+        // Q8_0 blocks of 32: this predictor's rank 8 does not fit
+        fails(edited(predicted(s, Predictor.Kind.MLP), r -> ((ObjectNode) r.get("predictor")).put("dtype", "q8_0"),
+                "2", true), SparseMode.PREDICTED, s, "predictor.dtype q8_0 needs the hidden size (64) and the rank (8) "
+                + "to be multiples of 32");
     }
 }

@@ -1,5 +1,6 @@
 package dev.sparsa.train.method;
 
+import dev.sparsa.eval.ByteTokenizer;
 import dev.sparsa.eval.EvalWindows;
 import dev.sparsa.eval.TokenStream;
 import dev.sparsa.io.corpus.Corpus;
@@ -11,59 +12,18 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /** A tiny ReLU Llama config and text for the continual-learning method tests (vocabulary 11: letters a..j + EOS). */
-final class ClTiny {
+public final class ClTiny {
     private ClTiny() {
     }
 
-    static final ModelConfig CFG = new ModelConfig("llama", 8, 12, 2, 2, 1, 4, 11, 32, 1e-5f, 10000f, null, "relu",
-            0f, false, false, 0, 0, 0);
+    public static final ModelConfig CFG = new ModelConfig("llama", 8, 12, 2, 2, 1, 4, 11, 32, 1e-5f, 10000f, null,
+            "relu", 0f, false, false, 0, 0, 0);
 
-    /** a..j → 1..10, EOS 0; one byte a token. */
-    static final Tokenizer LETTERS = new Tokenizer() {
-        public int[] encode(String text, boolean addSpecial) {
-            int[] ids = new int[text.length()];
-            for (int i = 0; i < ids.length; i++) {
-                ids[i] = 1 + Math.floorMod(text.charAt(i) - 'a', 10);
-            }
-            return ids;
-        }
+    /** a..j → 1..10, EOS 0; one byte a token (the token-stream tests' byte tokenizer with 11 ids). */
+    public static final Tokenizer LETTERS = ByteTokenizer.LETTERS;
 
-        public String decode(int[] ids, boolean skipSpecial) {
-            StringBuilder b = new StringBuilder();
-            for (int id : ids) {
-                b.append((char) ('a' + id - 1));
-            }
-            return b.toString();
-        }
-
-        public int vocabSize() {
-            return 11;
-        }
-
-        public String token(int id) {
-            return String.valueOf(id);
-        }
-
-        public int bosId() {
-            return -1;
-        }
-
-        public int eosId() {
-            return 0;
-        }
-
-        public boolean isSpecial(int id) {
-            return id == 0;
-        }
-
-        @Override
-        public int tokenBytes(int id) {
-            return 1;
-        }
-    };
-
-    /** Lines of letters with a seed-dependent bias. */
-    static EvalWindows windows(long seed, int lines, int ctx) {
+    /** Lines of 12 letters with a seed-dependent bias (a task's text). */
+    public static List<String> lines(long seed, int lines) {
         SplittableRandom r = new SplittableRandom(seed);
         List<String> out = new ArrayList<>();
         for (int i = 0; i < lines; i++) {
@@ -73,11 +33,21 @@ final class ClTiny {
             }
             out.add(b.toString());
         }
-        return EvalWindows.of(TokenStream.of(new Corpus("t" + seed, out), LETTERS, 0), ctx);
+        return out;
+    }
+
+    /** The token stream of {@link #lines}. */
+    public static TokenStream stream(long seed, int lines) {
+        return TokenStream.of(new Corpus("t" + seed, lines(seed, lines)), LETTERS, 0);
+    }
+
+    /** The windows of ctx tokens of {@link #lines}. */
+    public static EvalWindows windows(long seed, int lines, int ctx) {
+        return EvalWindows.of(stream(seed, lines), ctx);
     }
 
     /** Training rows: seqs × (t + 1) ids from the windows' stream. */
-    static int[] batch(EvalWindows w, int seqs, int t, int at) {
+    public static int[] batch(EvalWindows w, int seqs, int t, int at) {
         int[] ids = w.stream().ids();
         int[] b = new int[seqs * (t + 1)];
         for (int i = 0; i < b.length; i++) {

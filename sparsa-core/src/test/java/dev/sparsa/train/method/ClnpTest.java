@@ -119,7 +119,30 @@ class ClnpTest {
             m.endTask(task2);
             // task 1's view is its own network: identical to what it was after task 1's pruning
             assertThat(m.perTask().get("reusedShare")[1]).isBetween(0.0, 1.0);
+            // without the task's identity: all claimed neurons = the weights as they are (free ones give 0) = the
+            // last task's own network; task 1's own network is it only when task 2 claimed nothing
+            int[] ids = {1, 4, 2, 7, 3, 9, 5};
+            float[] agnostic = logits(m.agnosticWeights(p, arena), ids, par);
+            assertThat(agnostic).containsExactly(logits(p.weights(), ids, par));
+            assertThat(agnostic).containsExactly(logits(m.weightsFor(1, p, arena), ids, par));
+            float[] first = logits(m.weightsFor(0, p, arena), ids, par);
+            if (m.perTask().get("claimedNeurons")[1] == 0) {
+                assertThat(agnostic).containsExactly(first);
+            } else {
+                assertThat(agnostic).isNotEqualTo(first);
+            }
+            // the state between tasks comes back whole
+            Clnp back = new Clnp(0.01f, 0.05, 0.5, 0.02, 9);
+            back.restore(m.state());
+            assertThat(back.owners()).isDeepEqualTo(m.owners());
+            assertThat(back.perTask().keySet()).containsExactlyElementsOf(m.perTask().keySet());
+            m.perTask().forEach((k, v) -> assertThat(back.perTask().get(k)).containsExactly(v));
         }
+    }
+
+    static float[] logits(LlamaWeights w, int[] ids, Parallel par) {
+        LlamaModel mo = LlamaModel.of(w, DenseFfn::new);
+        return mo.forward(mo.newCache(ids.length), ids, true, ActivationTap.NONE, par).clone();
     }
 
     @Test

@@ -105,7 +105,31 @@ class SparClTest {
                 }
             }
             assertThat(changed).as("shrink and expand change the mask").isTrue();
+            // the state between tasks comes back whole: masks, counts, the step count, the diagnostics
+            m.endTask(new Continual.Task(0, 2, "one", p, data, par, new Trainer.Listener() {
+            }));
+            SparCl back = new SparCl(0.75, 3, 0.25, 1, 0.5, new double[]{0.2});
+            back.restore(m.state());
+            for (String n : SparCl.linears(ClTiny.CFG)) {
+                assertThat(back.weightMask(n)).as(n).containsExactly(m.weightMask(n));
+                assertThat(back.gradientMask(n)).as(n).containsExactly(m.gradientMask(n));
+                assertThat(back.weightNonZeros(n)).isEqualTo(m.weightNonZeros(n));
+            }
+            assertThat(back.state()).isEqualTo(m.state());
         }
+    }
+
+    @Test
+    void maskBitsRoundTrip() {
+        for (int n : new int[]{0, 1, 7, 8, 9, 61}) {
+            boolean[] m = new boolean[n];
+            for (int i = 0; i < n; i++) {
+                m[i] = (i * 7 + n) % 3 == 0;
+            }
+            assertThat(SparCl.bits(SparCl.bits(m))).as("length %d", n).containsExactly(m);
+        }
+        assertThat(SparCl.bits(new boolean[]{true, false, false, true, false, false, false, false, true}))
+                .isEqualTo("9:CQE=");                                          // 0b00001001, 0b00000001
     }
 
     static long count(boolean[] m) {
