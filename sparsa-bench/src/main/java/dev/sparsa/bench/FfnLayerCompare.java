@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 
 import dev.sparsa.infer.ExactSparseFfn;
 import dev.sparsa.infer.FfnLayout;
+import dev.sparsa.infer.LteFfn;
 import dev.sparsa.infer.NeuronRule;
 import dev.sparsa.infer.PredictedSparseFfn;
 import dev.sparsa.infer.PredictorFfn;
@@ -19,6 +20,7 @@ import dev.sparsa.model.DenseFfn;
 import dev.sparsa.model.FfnActivations;
 import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.FfnWeights;
+import dev.sparsa.model.LteRouters;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
@@ -36,7 +38,8 @@ import picocli.CommandLine.Option;
  * active sets). Prints one Markdown table.
  */
 @Command(name = "ffn-compare", mixinStandardHelpOptions = true,
-        description = "Dense vs exact-sparse (split, bundled) FFN layer at LLaMA2-7B shape, interleaved timing.")
+        description = "Dense vs exact-sparse (split, bundled), predicted or LTE FFN layer at LLaMA2-7B shape, "
+                + "interleaved timing.")
 public final class FfnLayerCompare implements Callable<Integer> {
     @Option(names = "--dtypes", split = ",", defaultValue = "BF16,Q8_0,Q4_0")
     List<DType> dtypes;
@@ -53,10 +56,15 @@ public final class FfnLayerCompare implements Callable<Integer> {
     @Option(names = "--f", defaultValue = "11008")
     int f;
     @Option(names = "--kernel", defaultValue = "exact",
-            description = "exact (gate-first exact-sparse) or predicted (a rank-64 predictor built from W_gate, 30% "
-                    + "candidates: PredictedSparseFfn; its batch path keeps each token's candidates). Default: "
-                    + "${DEFAULT-VALUE}.")
+            description = "exact (gate-first exact-sparse), predicted (a rank-64 predictor built from W_gate, 30% "
+                    + "candidates: PredictedSparseFfn; its batch path keeps each token's candidates) or lte (LteFfn, "
+                    + "SiLU, experts of --expert-size neurons, a random router with τ set so that 1 − sparsity of "
+                    + "the batch's (token, expert) pairs are selected; its batch path reads the union of the tokens' "
+                    + "experts once). Default: ${DEFAULT-VALUE}.")
     String kernel;
+    @Option(names = "--expert-size", defaultValue = "32", description = "LTE expert size (--kernel lte). Default: "
+            + "${DEFAULT-VALUE}.")
+    int expertSize;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new FfnLayerCompare()).execute(args));
@@ -64,17 +72,27 @@ public final class FfnLayerCompare implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!kernel.equals("exact") && !kernel.equals("predicted")) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--kernel must be exact or predicted, got "
-                    + kernel);
+        if (!kernel.equals("exact") && !kernel.equals("predicted") && !kernel.equals("lte")) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--kernel must be exact, predicted or lte, "
+                    + "got " + kernel);
+        }
+        if (kernel.equals("lte") && (expertSize < 1 || f % expertSize != 0)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--expert-size " + expertSize
+                    + " must divide --f " + f);
         }
         System.out.printf(Locale.ROOT, "FFN layer D %d x F %d, %s kernels, %d threads, %d interleaved repetitions; load "
                 + "average %s%n%n", d, f, kernel, threads, reps, load());
-        System.out.println("| dtype | sparsity | batch | active (union) | ideal | dense ms | split ms | bundled ms |"
-                + (batches.size() > 1 || batches.get(0) > 1 ? " per-token ms |" : "")
-                + " split speedup | bundled speedup | bundled / ideal | bundled GB/s | dense GB/s |");
-        System.out.println("|---|---|---|---|---|---|---|---|" + (batches.size() > 1 || batches.get(0) > 1 ? "---|" : "")
-                + "---|---|---|---|---|");
+        if (kernel.equals("lte")) {
+            System.out.println("| dtype | sparsity | batch | experts per token (union) | ideal | dense ms | lte ms | "
+                    + "per-token ms | speedup | per-token speedup | lte / ideal | lte GB/s | dense GB/s |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        } else {
+            System.out.println("| dtype | sparsity | batch | active (union) | ideal | dense ms | split ms | bundled ms |"
+                    + (batches.size() > 1 || batches.get(0) > 1 ? " per-token ms |" : "")
+                    + " split speedup | bundled speedup | bundled / ideal | bundled GB/s | dense GB/s |");
+            System.out.println("|---|---|---|---|---|---|---|---|"
+                    + (batches.size() > 1 || batches.get(0) > 1 ? "---|" : "") + "---|---|---|---|---|");
+        }
         try (Parallel par = new Parallel(threads)) {
             for (DType t : dtypes) {
                 try (Arena arena = Arena.ofShared()) {
@@ -83,7 +101,11 @@ public final class FfnLayerCompare implements Callable<Integer> {
                     long denseBytes = w.gate().data().byteSize() + w.up().data().byteSize() + w.down().data().byteSize();
                     for (double sp : sparsities) {
                         for (int batch : batches) {
-                            row(w, t, sp, batch, denseBytes, par);
+                            if (kernel.equals("lte")) {
+                                lteRow(w, t, sp, batch, denseBytes, par);
+                            } else {
+                                row(w, t, sp, batch, denseBytes, par);
+                            }
                         }
                     }
                 }
@@ -200,6 +222,82 @@ public final class FfnLayerCompare implements Callable<Integer> {
         sb.append(String.format(Locale.ROOT, " %.2fx | %.2fx | %.2f | %.1f | %.1f |", sSplit, sBund, sBund / ideal,
                 sparseBytes / med[2] / 1e6, denseBytes / med[0] / 1e6));
         System.out.println(sb);
+        System.out.flush();
+    }
+
+    /**
+     * LTE: dense SiLU against {@link LteFfn} (batch path) and its one-token path in a loop. Ideal = dense bytes /
+     * (router F32 + the union of the batch's selected experts' [gate | up | down] records).
+     */
+    private void lteRow(FfnWeights w, DType t, double sp, int batch, long denseBytes, Parallel par) {
+        float[] x = Inputs.gaussian(batch * d, 5);
+        int n = f / expertSize;
+        float[] router = Inputs.gaussian(n * d, 7);
+        for (int j = 0; j < router.length; j++) {
+            router[j] /= (float) Math.sqrt(d);             // N(0, 1/D) as LTE draws it: σ(z) not saturated
+        }
+        float[] z = new float[batch * n];
+        for (int b = 0; b < batch; b++) {
+            LteRouters.logits(router, n, d, x, b * d, z, b * n);
+        }
+        float[] sorted = z.clone();
+        Arrays.sort(sorted);
+        int keep = (int) Math.max(1, Math.min(z.length - 1, Math.round((1 - sp) * z.length)));
+        // τ between two logits: exactly `keep` (token, expert) pairs have σ(z) > τ
+        float tau = LteRouters.sigmoid(0.5f * (sorted[z.length - keep - 1] + sorted[z.length - keep]));
+        int u = 0;
+        for (int e = 0; e < n; e++) {
+            boolean any = false;
+            for (int b = 0; b < batch; b++) {
+                any |= LteRouters.selected(z[b * n + e], tau);
+            }
+            u += any ? 1 : 0;
+        }
+        int pairs = 0;
+        for (float v : z) {
+            pairs += LteRouters.selected(v, tau) ? 1 : 0;          // what the kernel will select
+        }
+        Activation act = Activation.of("silu", 0f);
+        DType down = t.quantized() ? DType.Q8_0 : t;
+        FfnKernel dense = new DenseFfn(w, act);
+        LteFfn lte = new LteFfn(w, act, router, expertSize, tau, down);
+        double perNeuron = w.gate().rowBytes() + w.up().rowBytes() + down.bytesFor(d);
+        double sparseBytes = 4.0 * n * d + (double) u * expertSize * perNeuron;
+        FfnActivations da = dense.newActivations(batch);
+        FfnActivations la = lte.newActivations(batch);
+        FfnActivations one = lte.newActivations(1);
+        float[] y = new float[batch * d];
+        float[] xr = new float[d];
+        float[] yr = new float[d];
+        double[][] ms = new double[3][reps];
+        int inner = Math.max(1, (int) (2e8 / denseBytes / batch));   // ~ 0.2 GB of dense reads per timing
+        for (int rep = -3; rep < reps; rep++) {                      // 3 warm-up rounds
+            for (int k = 0; k < 3; k++) {
+                long t0 = System.nanoTime();
+                for (int it = 0; it < inner; it++) {
+                    switch (k) {
+                        case 0 -> dense.forward(x, batch, 0, y, da, ActivationTap.NONE, par);
+                        case 1 -> lte.forward(x, batch, 0, y, la, ActivationTap.NONE, par);
+                        default -> {
+                            for (int b = 0; b < batch; b++) {
+                                System.arraycopy(x, b * d, xr, 0, d);
+                                lte.forward(xr, 1, b, yr, one, ActivationTap.NONE, par);
+                                System.arraycopy(yr, 0, y, b * d, d);
+                            }
+                        }
+                    }
+                }
+                if (rep >= 0) {
+                    ms[k][rep] = (System.nanoTime() - t0) / 1e6 / inner;
+                }
+            }
+        }
+        double ideal = denseBytes / sparseBytes;
+        double sLte = medianRatio(ms[0], ms[1]);
+        System.out.println(String.format(Locale.ROOT, "| %s | %.2f | %d | %d of %d (%d) | %.2fx | %.2f | %.2f | %.2f | "
+                + "%.2fx | %.2fx | %.2f | %.1f | %.1f |", t, sp, batch, pairs / batch, n, u, ideal, median(ms[0]),
+                median(ms[1]), median(ms[2]), sLte, medianRatio(ms[0], ms[2]), sLte / ideal,
+                sparseBytes / median(ms[1]) / 1e6, denseBytes / median(ms[0]) / 1e6));
         System.out.flush();
     }
 

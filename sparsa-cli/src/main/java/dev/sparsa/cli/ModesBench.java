@@ -9,6 +9,7 @@ import dev.sparsa.eval.EvalResult;
 import dev.sparsa.eval.EvalWindows;
 import dev.sparsa.eval.Evaluator;
 import dev.sparsa.eval.TokenStream;
+import dev.sparsa.infer.LteFfn;
 import dev.sparsa.infer.Predictor;
 import dev.sparsa.infer.PredictorFfn;
 import dev.sparsa.tensor.DType;
@@ -25,6 +26,7 @@ import dev.sparsa.io.tokenizer.Tokenizer;
 import dev.sparsa.model.ActivationTap;
 import dev.sparsa.model.Activation;
 import dev.sparsa.model.FfnKernel;
+import dev.sparsa.model.LteRouters;
 import dev.sparsa.model.llama.KvCache;
 import dev.sparsa.model.llama.LlamaModel;
 import dev.sparsa.model.llama.LlamaWeights;
@@ -61,7 +63,8 @@ import java.util.function.Consumer;
  * teacher-forced on dense's tokens). Modes are driven through {@link SparseModels}, so every mode of
  * {@link SparseMode} appears here without code of its own. On {@code sparsa synth} weights the predicted speed row
  * replays a ReLU-family quality model's recorded reads ({@link Replay}, {@link ReplayFfn}) instead of a predictor of
- * random activations. A mode whose calibration file is missing is calibrated
+ * random activations; on a speed model without LTE routers the lte row replays the expert selection of the first
+ * quality model that has them ({@link LteReplay}, {@link LteFfn#replay}), and its quality comes from that model. A mode whose calibration file is missing is calibrated
  * in-process with {@code sparsa calibrate}'s defaults and the file written beside the model (said on stderr and in
  * the row's note), so the next run reuses it.
  */
@@ -153,6 +156,27 @@ public final class ModesBench {
         return fallback;
     }
 
+    /** The first of {@code models} (configs {@code cfgs}) with LTE routers in its folder; -1 when none. */
+    static int lteModel(List<Path> models, List<ModelConfig> cfgs) {
+        for (int i = 0; i < models.size(); i++) {
+            try {
+                SparseModels.checkCompatible(SparseMode.LTE, cfgs.get(i));
+            } catch (SparsaException e) {
+                continue;
+            }
+            if (LteRouters.present(folder(models.get(i)))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The folder of a model (a folder, or a file in it). */
+    static Path folder(Path model) {
+        Path m = model.toAbsolutePath().normalize();
+        return Files.isDirectory(m) ? m : m.getParent();
+    }
+
     static boolean relu(ModelConfig c) {
         return Activation.of(c.hiddenAct(), c.fatreluThreshold()).zeroBelow();
     }
@@ -189,7 +213,12 @@ public final class ModesBench {
             if (sp[i] < 0) {
                 SparseModels.checkCompatible(m, speed.getFirst());
             }
-            qp[i] = qualityModelFor(m, cfgs);
+            qp[i] = m == SparseMode.LTE ? lteModel(q, cfgs) : qualityModelFor(m, cfgs);
+            if (qp[i] < 0 && m == SparseMode.LTE) {
+                throw new SparsaException.UsageException("--quality-model: no model for --modes lte among " + q
+                        + ": lte needs a trained LTE model folder with " + LteRouters.FILE + " (sparsa sparsify "
+                        + "--method lte)");
+            }
             if (qp[i] < 0) {
                 throw new SparsaException.UsageException("--quality-model: no model for --modes " + m.key()
                         + " among " + q + " (exact needs a ReLU-family model)");
@@ -280,22 +309,30 @@ public final class ModesBench {
             String dtype = files.weights().tensor("model.layers.0.mlp.gate_proj.weight").dtype().name();
             Replay replay = modes.contains(SparseMode.PREDICTED) && synthetic(files) ? replay(s, par, log, held)
                     : null;
+            LteReplay lteReplay = modes.contains(SparseMode.LTE) && !LteRouters.present(folder(model))
+                    ? lteReplay(s, par, log) : null;
             String activations = !synthetic(files) ? "trained weights" : replay != null ? "random weights (sparsa "
-                    + "synth); predicted replays a trained model's reads (see its note)" : "random weights (sparsa "
+                    + "synth); predicted replays a trained model's reads (see its note)"
+                    : !modes.contains(SparseMode.PREDICTED) ? "random weights (sparsa synth)" : "random weights (sparsa "
                     + "synth): for predicted, a predictor of random activations";
+            if (lteReplay != null) {
+                activations += "; lte replays a trained LTE model's expert selection (see its note)";
+            }
             Stats dPre = null;
             Stats dDec = null;
             for (SparseMode m : modes) {
                 List<String> notes = new ArrayList<>();
                 boolean replayed = m == SparseMode.PREDICTED && replay != null;
+                boolean lteReplayed = m == SparseMode.LTE && lteReplay != null;
                 long l0 = System.nanoTime();
-                LlamaModel timed = replayed ? replay.model(files) : load(files, m, s, par, log, notes, null, held);
+                LlamaModel timed = replayed ? replay.model(files) : lteReplayed ? lteReplay.model(files)
+                        : load(files, m, s, par, log, notes, null, held);
                 log.accept(String.format(Locale.ROOT, "%s --sparse %s: loaded in %.1f s", Bench.modelName(model),
                         m.key(), (System.nanoTime() - l0) / 1e9));
                 Bench.Timings t = Bench.time(timed, ids, s.decodeTokens(), s.warmup(), s.reps(), par, log);
                 timed = null;                                   // its copies (bundles) may go before the next load
                 SparseStats decodeStats = new SparseStats(cfg.numLayers());   // what the decoded tokens alone skip
-                LlamaModel measured = replayed ? replay.model(files)
+                LlamaModel measured = replayed ? replay.model(files) : lteReplayed ? lteReplay.model(files)
                         : load(files, m, s, par, log, notes, decodeStats, held);
                 SkipTap tap = SkipTap.record(measured, ids, s.decodeTokens(), par);
                 double bytes = bytesPerToken(files, measured, m, tap, decodeStats, context);
@@ -305,6 +342,13 @@ public final class ModesBench {
                     bytes = denseBytes;
                 }
                 Double recall = decodeStats.hasPredictor() ? decodeStats.recall(-1) : null;
+                if (lteReplayed) {
+                    notes.add(lteReplay.note(files.config()));
+                } else if (m == SparseMode.LTE) {
+                    notes.add(String.format(Locale.ROOT, "speed: routers trained, the speed model's own %s (share "
+                            + "%.1f%% of the experts over the decoded tokens)", LteRouters.FILE, 100 * (1
+                            - tap.skipped())));
+                }
                 if (replayed) {
                     notes.add(replay.note());
                 } else if (m == SparseMode.PREDICTED && synthetic(files)) {
@@ -406,6 +450,107 @@ public final class ModesBench {
         }
     }
 
+    /**
+     * A trained LTE model's expert selection per layer and position ({@code sel.get(ℓ).get(pos)[e]}), to time the
+     * {@code lte} mode on weights without trained routers: layer ℓ of the speed model replays trained layer
+     * ⌊ℓ·L₀/L⌋, its expert e (experts of {@link #speedExpertSize}) trained expert ⌊e·N₀/N⌋, positions wrap around
+     * the trace; the kernel ({@link LteFfn#replay}) computes a random router of the same shape each token and reads
+     * exactly the replayed experts.
+     */
+    record LteReplay(String source, int expertSize, int experts, List<List<boolean[]>> sel) {
+        /** Experts of the trained size when it divides F, else the largest size below it that does. */
+        int speedExpertSize(int f) {
+            int s = Math.min(expertSize, f);
+            while (f % s != 0) {
+                s--;
+            }
+            return s;
+        }
+
+        LlamaModel model(ModelFiles files) {
+            ModelConfig cfg = files.config();
+            int layers = cfg.numLayers();
+            int s = speedExpertSize(cfg.intermediateSize());
+            int n = cfg.intermediateSize() / s;
+            return LlamaModel.of(LlamaWeights.load(cfg, files.weights()), LteFfn.replay(s, 7, l -> {
+                List<boolean[]> t = sel.get(l * sel.size() / layers);
+                return (pos, e) -> t.get(pos % t.size())[(int) ((long) e * experts / n)];
+            }), null);
+        }
+
+        double share() {
+            long k = 0;
+            long all = 0;
+            for (List<boolean[]> layer : sel) {
+                for (boolean[] p : layer) {
+                    for (boolean b : p) {
+                        k += b ? 1 : 0;
+                    }
+                    all += p.length;
+                }
+            }
+            return (double) k / all;
+        }
+
+        String note(ModelConfig speed) {
+            int s = speedExpertSize(speed.intermediateSize());
+            return String.format(Locale.ROOT, "speed: routers replayed from %s (its trained routers' expert "
+                            + "selection per layer and position over %d positions of the bench prompt and greedy "
+                            + "tokens: %.1f%% of %d experts of %d) on these weights as %d experts of %d; a random "
+                            + "router of that shape is computed each token, its scores unused (LteFfn.replay)",
+                    source, sel.getFirst().size(), 100 * share(), experts, expertSize,
+                    speed.intermediateSize() / s, s);
+        }
+    }
+
+    /**
+     * Records the expert selection of the first LTE quality model (routers in its folder) over a prompt and greedy
+     * tokens of the bench's lengths.
+     */
+    static LteReplay lteReplay(Settings s, Parallel par, Consumer<String> log) {
+        List<ModelConfig> cfgs = configs(s.qualityModels());
+        int pick = lteModel(s.qualityModels(), cfgs);
+        if (pick < 0) {
+            throw new SparsaException.UsageException("--modes lte: the speed model has no " + LteRouters.FILE
+                    + " and no --quality-model has one to replay (train one with sparsa sparsify --method lte)");
+        }
+        Path qp = s.qualityModels().get(pick);
+        try (ModelFiles files = ModelFiles.open(qp)) {
+            ModelConfig cfg = files.config();
+            LteRouters r = LteRouters.read(folder(qp), cfg);
+            LlamaModel m = SparseModels.lte(LlamaWeights.load(cfg, files.weights()), r);
+            int maxPos = cfg.maxPositions() > 0 ? cfg.maxPositions() : Integer.MAX_VALUE;
+            int decode = Math.max(2, Math.min(s.decodeTokens(), maxPos / 2));
+            int[] ids = BenchPrompt.ids(files, GenerateCommand.findTokenizer(files, null),
+                    Math.max(1, Math.min(s.promptTokens(), maxPos - decode)), 7);
+            int n = r.experts();
+            int d = cfg.hiddenSize();
+            List<List<boolean[]>> sel = new ArrayList<>();
+            for (int l = 0; l < cfg.numLayers(); l++) {
+                sel.add(new ArrayList<>());
+            }
+            float[] z = new float[n];
+            ActivationTap tap = (layer, pos, x, xo, gate, a, h, off) -> {
+                LteRouters.logits(r.router(layer), n, d, x, xo, z, 0);
+                boolean[] e = new boolean[n];
+                for (int k = 0; k < n; k++) {
+                    e[k] = LteRouters.selected(z[k], r.tau());  // what the trained model's kernel computed
+                }
+                sel.get(layer).add(e);
+            };
+            KvCache cache = m.newCache(ids.length + decode);
+            int next = Sampler.argmax(m.forward(cache, ids, false, tap, par));
+            for (int i = 1; i < decode; i++) {
+                next = Sampler.argmax(m.decode(cache, next, tap, par));
+            }
+            LteReplay rep = new LteReplay(Bench.modelName(qp), r.expertSize(), n, sel);
+            log.accept(String.format(Locale.ROOT, "sparsa: lte: replaying %s's expert selection (%.1f%% of %d "
+                    + "experts of %d over %d positions)", rep.source(), 100 * rep.share(), n, r.expertSize(),
+                    sel.getFirst().size()));
+            return rep;
+        }
+    }
+
     /** Whether {@code files} were written by {@code sparsa synth} (its marker file in the folder). */
     static boolean synthetic(ModelFiles files) {
         Path p = files.location().toAbsolutePath().normalize();
@@ -447,6 +592,9 @@ public final class ModesBench {
             } else if (k instanceof ReplayFfn r) {              // the same, with the replayed candidate share
                 bytes -= gate + up + down;
                 bytes += r.predictorBytes() + r.candidateShare() * gate + kept * (up + down) / f;
+            } else if (k instanceof LteFfn lte) {               // router + |E|·S·(gate row + up row + down column)
+                bytes -= gate + up + down;
+                bytes += lte.routerBytes() + kept * (gate + up + down) / f;
             } else if (k instanceof PredictorFfn p) {           // P + |C|·gate row + |I|·(up row + down column)
                 double cand = stats.hasPredictor() ? stats.candidateShare(l) : 1;
                 bytes -= gate + up + down;

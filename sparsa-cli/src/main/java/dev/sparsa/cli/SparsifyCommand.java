@@ -20,6 +20,7 @@ import dev.sparsa.train.method.Methods;
 import dev.sparsa.train.Schedule;
 import dev.sparsa.train.TrainData;
 import dev.sparsa.train.Trainer;
+import dev.sparsa.train.method.Lte;
 import dev.sparsa.train.method.ProSparse;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -41,7 +42,11 @@ import java.util.concurrent.Callable;
                 + "Hugging Face folder.",
                 "Methods: prosparse (ReLU substitution, L1 on the FFN activations with a sine-staged λ, then FATReLU "
                         + "threshold shifting), relu (the plain swap, the control), relu2 (ReLU²), relufy (ReLU Strikes "
-                        + "Back: the swap, then also ReLU after the norms), drelu (ReLU on gate and up, TurboSparse).",
+                        + "Back: the swap, then also ReLU after the norms), drelu (ReLU on gate and up, TurboSparse), "
+                        + "lte (Learn To be Efficient: experts of --expert-size neurons by balanced k-means, sigmoid "
+                        + "routers trained with the efficiency loss --eta for --stage1-steps, then hard expert "
+                        + "selection for --stage2-steps; the routers are saved beside the weights, --sparse lte runs "
+                        + "them).",
                 "--distill ALPHA adds self-distillation from the starting model: loss = (1-α)·CE + α·KL(teacher || "
                         + "student) + λ·L1."})
 public final class SparsifyCommand implements Callable<Integer> {
@@ -50,7 +55,7 @@ public final class SparsifyCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--method", required = true, paramLabel = "M",
-            description = "prosparse, relu, relu2, relufy or drelu.")
+            description = "prosparse, relu, relu2, relufy, drelu or lte.")
     String method;
 
     @Option(names = "--model", required = true, paramLabel = "DIR",
@@ -61,7 +66,8 @@ public final class SparsifyCommand implements Callable<Integer> {
     TrainOptions t;
 
     @Option(names = "--steps", paramLabel = "N",
-            description = "Optimizer steps (prosparse: stages x --stage-steps, do not give; others: default 300).")
+            description = "Optimizer steps (prosparse: stages x --stage-steps, lte: --stage1-steps + --stage2-steps, "
+                    + "do not give; others: default 300).")
     Integer steps;
 
     @Option(names = "--stage-steps", defaultValue = "100", paramLabel = "S",
@@ -83,6 +89,32 @@ public final class SparsifyCommand implements Callable<Integer> {
                     + "${DEFAULT-VALUE} = 1 percent).")
     double tolerance;
 
+    @Option(names = "--expert-size", paramLabel = "S",
+            description = "lte: neurons per expert, must divide the FFN width (default 32, the paper's).")
+    Integer expertSize;
+
+    @Option(names = "--eta", paramLabel = "E",
+            description = "lte: efficiency loss coefficient η >= 0 (default 2).")
+    Float eta;
+
+    @Option(names = "--stage1-steps", paramLabel = "N",
+            description = "lte: stage 1 steps, routers and model with soft scores and the efficiency loss (default "
+                    + "150).")
+    Integer stage1;
+
+    @Option(names = "--stage2-steps", paramLabel = "N",
+            description = "lte: stage 2 steps, hard selection at τ = 0.5, routers fixed, model fine-tuned (default "
+                    + "150).")
+    Integer stage2;
+
+    @Option(names = "--separability", paramLabel = "C",
+            description = "lte: separability loss coefficient (pushes scores away from τ; default 0).")
+    Float separability;
+
+    @Option(names = "--router-lr", paramLabel = "LR",
+            description = "lte: learning rate of the routers' Adam (default 0.01).")
+    Float routerLr;
+
     @Option(names = "--distill", defaultValue = "0", paramLabel = "ALPHA",
             description = "Self-distillation weight α in [0, 1] from the starting model (default ${DEFAULT-VALUE}).")
     float distill;
@@ -98,7 +130,8 @@ public final class SparsifyCommand implements Callable<Integer> {
         Method m = method();
         Schedule.Kind sk = Schedule.Kind.of(schedule);
         // (Integer throughout: a mixed Integer/int conditional would unbox prosparse's null --steps)
-        Integer stepsAsked = m instanceof ProSparse ? steps : steps != null ? steps : Integer.valueOf(300);
+        Integer stepsAsked = m instanceof ProSparse || m instanceof Lte ? steps : steps != null ? steps
+                : Integer.valueOf(300);
         Trainer.Options o = t.trainer(stepsAsked, sk, distill);
         m.steps(o.steps());
         Trainer.checkOut(t.out, t.resume, t.checkpointEvery);
@@ -116,6 +149,10 @@ public final class SparsifyCommand implements Callable<Integer> {
             if (cfg.maxPositions() > 0 && t.seq > cfg.maxPositions()) {
                 throw new SparsaException.UsageException("--seq " + t.seq + " exceeds the model's max positions "
                         + cfg.maxPositions());
+            }
+            if (m instanceof Lte l && cfg.intermediateSize() % l.expertSize() != 0) {
+                throw new SparsaException.UsageException("--expert-size " + l.expertSize() + " must divide the "
+                        + "model's FFN width " + cfg.intermediateSize());
             }
             Tokenizer tok = GenerateCommand.findTokenizer(files, null);
             if (tok == null) {
@@ -148,6 +185,9 @@ public final class SparsifyCommand implements Callable<Integer> {
             }
             HfExport.write(t.out, p.withConfig(r.config()), r.config(), t.outputDType(),
                     HfExport.TOKENIZER_FILES.stream().map(n -> model.resolve(n)).toList());
+            if (m instanceof Lte l) {
+                l.routers().write(t.out);                           // beside the weights: --sparse lte reads them
+            }
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("command", "sparsify");
             s.put("method", m.name());
@@ -158,6 +198,10 @@ public final class SparsifyCommand implements Callable<Integer> {
             s.put("hiddenAct", r.config().hiddenAct());
             s.put("fatreluThreshold", r.config().fatreluThreshold());
             s.put("methodSummary", r.method());
+            if (m instanceof Lte l) {
+                s.put("routers", Map.of("file", dev.sparsa.model.LteRouters.FILE, "expertSize", l.expertSize(),
+                        "experts", r.config().intermediateSize() / l.expertSize(), "tau", l.tau()));
+            }
             if (before != null) {
                 s.put("start", Map.of("bitsPerByte", before.bitsPerByte(), "sparsity", before.sparsity()));
             }
@@ -175,6 +219,35 @@ public final class SparsifyCommand implements Callable<Integer> {
     }
 
     private Method method() {
+        boolean lte = method.equals("lte");
+        for (Object[] o : new Object[][] {{"--expert-size", expertSize}, {"--eta", eta},
+                {"--stage1-steps", stage1}, {"--stage2-steps", stage2}, {"--separability", separability},
+                {"--router-lr", routerLr}}) {
+            if (!lte && o[1] != null) {
+                throw new SparsaException.UsageException(o[0] + " applies to lte only (not " + method + ")");
+            }
+        }
+        if (lte) {
+            if (fatrelu != null) {
+                throw new SparsaException.UsageException("--fatrelu-threshold applies to prosparse only (lte selects "
+                        + "experts by its routers)");
+            }
+            int s1 = stage1 == null ? 150 : stage1;
+            int s2 = stage2 == null ? 150 : stage2;
+            if (s1 < 0 || s2 < 0) {
+                throw new SparsaException.UsageException((s1 < 0 ? "--stage1-steps" : "--stage2-steps")
+                        + " must be >= 0, got " + (s1 < 0 ? s1 : s2));
+            }
+            if (s1 + s2 < 1) {
+                throw new SparsaException.UsageException("--stage1-steps + --stage2-steps must be >= 1, got 0");
+            }
+            int es = expertSize == null ? 32 : expertSize;
+            if (es < 1) {
+                throw new SparsaException.UsageException("--expert-size must be >= 1, got " + es);
+            }
+            return new Lte(es, s1, s2, eta == null ? 2f : eta, separability == null ? 0f : separability, 0.5f,
+                    routerLr == null ? 0.01f : routerLr, t.seed);
+        }
         if (method.equals("prosparse")) {
             Float th = null;
             if (fatrelu != null && !fatrelu.equals("auto")) {

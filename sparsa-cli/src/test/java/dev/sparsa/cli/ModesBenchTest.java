@@ -189,6 +189,62 @@ class ModesBenchTest {
         assertThat(plain.out()).contains("calibration sparsa-calibration-cats.safetensors (400 tokens of ");
     }
 
+    /** The SiLU model with random LTE routers (experts of 16, N(0, 1/D) rows: about half the experts per token). */
+    static Path lteModel(Path dir) {
+        Path m = EvalGolden.load().writeModelDir("silu", dir);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+        List<float[]> rs = new ArrayList<>();
+        for (int l = 0; l < 2; l++) {
+            float[] r = new float[11 * 64];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = (float) (rnd.nextGaussian() / 8);
+            }
+            rs.add(r);
+        }
+        new dev.sparsa.model.LteRouters(16, 0.5f, 64, 176, rs).write(m);
+        return m;
+    }
+
+    @Test
+    void lteRowRunsTheRoutersOrReplaysATrainedSelection() throws Exception {
+        Path lte = lteModel(tmp.resolve("silu-lte"));
+        Path json = tmp.resolve("lte.json");
+        CliRun own = bench(lte, "lte", "--json", json.toString());
+        assertThat(own.code()).as(own.err()).isZero();
+        assertThat(own.out()).contains("| lte |", "routers trained, the speed model's own lte_routers.safetensors");
+        JsonNode row = JSON.readTree(json.toFile()).get("rows").get(1);
+        assertThat(row.get("mode").asText()).isEqualTo("lte");
+        assertThat(row.get("quality_model").asText()).isEqualTo("silu-lte");
+        assertThat(row.get("sparsity").asDouble()).as("about half the experts skipped").isBetween(0.2, 0.8);
+        assertThat(row.get("ideal_speedup").asDouble()).isGreaterThan(1);
+        assertThat(row.get("bits_per_byte").asDouble()).isFinite().isPositive();
+        assertThat(row.get("bits_per_byte_delta").asDouble()).as("skipping experts costs quality").isNotZero();
+        assertThat(row.get("greedy_agreement").asDouble()).isBetween(0.0, 1.0);
+
+        Path synth = EvalGolden.load().writeModelDir("silu", tmp.resolve("silu-synth"));
+        Files.writeString(synth.resolve(dev.sparsa.perf.Synth.MARKER), "{}");
+        Path json2 = tmp.resolve("lte-replay.json");
+        CliRun rep = bench(synth, "lte", "--quality-model", lte.toString(), "--json", json2.toString());
+        assertThat(rep.code()).as(rep.err()).isZero();
+        assertThat(rep.out()).contains("routers replayed from silu-lte", "as 11 experts of 16",
+                "lte replays a trained LTE model's expert selection");
+        JsonNode r2 = JSON.readTree(json2.toFile()).get("rows").get(1);
+        assertThat(r2.get("quality_model").asText()).isEqualTo("silu-lte");
+        assertThat(r2.get("bits_per_byte").asDouble()).as("quality from the trained model")
+                .isEqualTo(row.get("bits_per_byte").asDouble());
+        // the replayed share is the trained model's (the same prompt and the trained model's greedy tokens)
+        assertThat(r2.get("sparsity").asDouble()).isBetween(0.2, 0.8);
+        java.util.regex.Matcher share = java.util.regex.Pattern.compile("tokens: ([0-9.]+)% of 11 experts of 16")
+                .matcher(rep.out());
+        assertThat(share.find()).as(rep.out()).isTrue();
+        assertThat(1 - r2.get("sparsity").asDouble()).isCloseTo(Double.parseDouble(share.group(1)) / 100,
+                within(0.15));
+
+        Path plain = EvalGolden.load().writeModelDir("silu", tmp.resolve("silu-plain"));
+        EvalCommandTest.oneLineError(bench(plain, "lte"), "--quality-model: no model for --modes lte",
+                "lte_routers.safetensors", "sparsify --method lte");
+    }
+
     @Test
     void aReadOnlyModelFolderKeepsTheCalibrationInMemory() throws Exception {
         Path ro = EvalGolden.load().writeModelDir("silu", tmp.resolve("silu-ro"));

@@ -95,7 +95,7 @@ class TrainBadInputTest {
         cs.add(new Case("pretrain: tokenizer larger than the vocabulary", with(p, "--config", small.toString()),
                 "the tokenizer has 512 tokens, more than the config's vocab_size 100"));
         cs.add(new Case("sparsify: unknown method", with(s, "--method", "magic"),
-                "--method: unknown method 'magic' (prosparse, relu, relu2, relufy, drelu)"));
+                "--method: unknown method 'magic' (prosparse, relu, relu2, relufy, drelu, lte)"));
         cs.add(new Case("sparsify: negative lambda", with(s, "--lambdas", "0.1,-0.2"),
                 "--lambdas: every λ must be a finite number >= 0"));
         cs.add(new Case("sparsify: NaN lambda", with(s, "--lambdas", "NaN"), "--lambdas: every λ must be a finite"));

@@ -135,6 +135,26 @@ public final class NeuronBundles {
         return Kernels.dot(gateType, data, i * stride, x, xo, dim);
     }
 
+    /**
+     * {@code out[o_t] = W_gate[i,:] · x[x_t ..)} for four tokens t, the row read once; each value bit-identical to
+     * {@link #dotGate} (needs {@link #hasGate()}).
+     */
+    public void dotGate4(int i, float[] x, int x0, int x1, int x2, int x3, float[] out, int o0, int o1, int o2,
+                         int o3) {
+        long base = i * stride;
+        switch (gateType) {
+            case Q8_0 -> Q8_0Rows.dot4(data, base, x, x0, x1, x2, x3, dim, out, o0, o1, o2, o3);
+            case BF16 -> Bf16Rows.dot4(data, base, x, x0, x1, x2, x3, dim, out, o0, o1, o2, o3);
+            case Q4_0 -> Q4_0Rows.dot4(data, base, x, x0, x1, x2, x3, dim, out, o0, o1, o2, o3);
+            default -> {
+                out[o0] = dotGate(i, x, x0);
+                out[o1] = dotGate(i, x, x1);
+                out[o2] = dotGate(i, x, x2);
+                out[o3] = dotGate(i, x, x3);
+            }
+        }
+    }
+
     /** {@code W_up[i,:] · x[xo ..)} from the record. */
     public float dotUp(int i, float[] x, int xo) {
         return Kernels.dot(upType, data, i * stride + upOff, x, xo, dim);

@@ -1,5 +1,8 @@
 package dev.sparsa.train;
 
+import dev.sparsa.model.DenseFfn;
+import dev.sparsa.model.llama.LlamaModel;
+import dev.sparsa.model.llama.LlamaWeights;
 import dev.sparsa.spec.ModelConfig;
 
 import java.util.Map;
@@ -45,6 +48,16 @@ public interface Method {
      */
     default Backprop.FfnGate ffnGate(LlamaParams p) {
         return null;
+    }
+
+    /**
+     * The model the trainer validates after step {@code step} of {@code steps} (in the loop, and the final validation
+     * with step = steps): the method's gate as it applies at that step, so the in-loop figures are the loss of the
+     * function being trained and the final one what inference reports for the saved model (LTE: the soft scores in
+     * stage 1, the routers' hard selection, {@code --sparse lte}, in stage 2 and at the end). Default: the dense FFN.
+     */
+    default LlamaModel validationModel(LlamaWeights w, int step, int steps) {
+        return LlamaModel.of(w, DenseFfn::new);
     }
 
     /**

@@ -22,7 +22,8 @@ import java.util.Optional;
 /**
  * The training loop: micro-batches from {@link TrainData}, {@link Backprop} (forward, loss, backward), gradient
  * accumulation, global-norm clipping and {@link AdamW} with a {@link Schedule}, the {@link Method}'s λ and hooks,
- * validation with the evaluation protocol ({@link Evaluator}) every {@code valEvery} steps, and atomic
+ * validation with the evaluation protocol ({@link Evaluator}) every {@code valEvery} steps on the method's
+ * {@link Method#validationModel} (its gate applied, as inference runs it), and atomic
  * {@link Checkpoint}s every {@code checkpointEvery} steps. With {@code resume} it continues from the newest
  * checkpoint to exactly the bits of an uninterrupted run.
  */
@@ -187,7 +188,6 @@ public final class Trainer {
         List<StepLog> log = new ArrayList<>();
         List<Map<String, Object>> vals = new ArrayList<>();
         listener.onStart(start + 1, steps, p.count(), method.name());
-        Evaluator evaluator = null;
         for (int step = start + 1; step <= steps; step++) {
             long s0 = System.nanoTime();
             ModelConfig next = configAt(step, cfg);
@@ -196,7 +196,6 @@ public final class Trainer {
                 p = p.withConfig(cfg);
                 bp = new Backprop(p, rowsPer, o.seq());
                 bp.ffnGate(method.ffnGate(p));
-                evaluator = null;
                 listener.say("step " + step + ": the model is now " + cfg.hiddenAct());
             }
             float lr = sched.at(step);
@@ -230,10 +229,7 @@ public final class Trainer {
             log.add(sl);
             listener.onStep(sl);
             if (val != null && o.valEvery() > 0 && step % o.valEvery() == 0 && step < steps) {
-                if (evaluator == null) {
-                    evaluator = new Evaluator(LlamaModel.of(p.weights(), DenseFfn::new), par);
-                }
-                EvalResult r = evaluator.evaluate(val);
+                EvalResult r = new Evaluator(method.validationModel(p.weights(), step, steps), par).evaluate(val);
                 vals.add(validation(step, r));
                 listener.onValidation(step, r);
             }
@@ -277,7 +273,8 @@ public final class Trainer {
         });
         EvalResult fin = null;
         if (val != null) {
-            fin = new Evaluator(LlamaModel.of(p.weights().withConfig(finalCfg), DenseFfn::new), par).evaluate(val);
+            fin = new Evaluator(method.validationModel(p.weights().withConfig(finalCfg), steps, steps), par)
+                    .evaluate(val);
             vals.add(validation(steps, fin));
             listener.onValidation(steps, fin);
         }

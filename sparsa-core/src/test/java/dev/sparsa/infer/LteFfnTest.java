@@ -23,6 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * within 1e-6 of τ (float σ is good to ~1e-7), so float and double agree). Every dtype, SiLU and ReLU, batch 1..16, 1, 2 and 3 threads (same
  * bits), the tapped path against the untapped one (same bits). With F32 down columns the kernel equals the reference
  * to float rounding (1e-5 of max|y|); with the default Q8_0 columns of quantized sources within their rounding (1e-2).
+ * The batch path (the union of the tokens' experts read once) against the one-token path run token by token: the
+ * same gate, act and h bits per token, y within float rounding, with a tap that edits h too.
  */
 class LteFfnTest {
     static final int S = 8;
@@ -95,6 +97,100 @@ class LteFfnTest {
             assertThat(margin[0]).as("closest score to τ").isGreaterThan(1e-6);
             double share = (double) count[0] / (tokens * N);
             assertThat(share).as("share of experts selected").isBetween(0.2, 0.8);
+        }
+    }
+
+    /** Records each position's gate, act and h; zeroes h of neuron 3 and sets h of neuron 5 (a tap that edits h). */
+    static final class Editing implements ActivationTap {
+        final java.util.Map<Integer, float[]> seen = new java.util.HashMap<>();
+
+        @Override
+        public void onFfn(int layer, int pos, float[] x, int xo, float[] gate, float[] act, float[] h, int off) {
+            h[off + 3] = 0f;
+            h[off + 5] = 0.25f;
+            float[] rec = new float[3 * F];
+            System.arraycopy(gate, off, rec, 0, F);
+            System.arraycopy(act, off, rec, F, F);
+            System.arraycopy(h, off, rec, 2 * F, F);
+            seen.put(pos, rec);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void batchOfUnionExpertsEqualsTheOneTokenPath(DType dtype) {
+        FfnWeights w = SparseKernelsTest.ffn(dtype, 47);
+        Random rnd = new Random(53);
+        float[] router = gaussian(rnd, N * D, 1 / Math.sqrt(D));
+        Activation act = Activation.of("silu", 0f);
+        LteFfn k = new LteFfn(w, act, router, S, 0.5f, SparseFfnBase.downTypeFor(w));
+        for (int batch = 1; batch <= 16; batch++) {
+            float[] x = gaussian(rnd, batch * D, 1);
+            float[] want = new float[batch * D];
+            Editing one = new Editing();
+            for (int b = 0; b < batch; b++) {
+                float[] yb = run1(k, java.util.Arrays.copyOfRange(x, b * D, (b + 1) * D), b, one);
+                System.arraycopy(yb, 0, want, b * D, D);
+            }
+            for (int threads = 1; threads <= 3; threads++) {
+                String what = dtype + " batch " + batch + ", " + threads + " threads";
+                Editing many = new Editing();
+                float[] y = new float[batch * D];
+                try (Parallel par = new Parallel(threads)) {
+                    k.forward(x, batch, 0, y, k.newActivations(batch), many, par);
+                }
+                close(y, want, 1e-5, what + " tapped");
+                for (int b = 0; b < batch; b++) {
+                    assertThat(many.seen.get(b)).as(what + " token " + b + " gate, act, h").isEqualTo(one.seen.get(b));
+                }
+                float[] untapped = run(k, x, batch, threads, ActivationTap.NONE);
+                float[] wantUntapped = new float[batch * D];
+                for (int b = 0; b < batch; b++) {
+                    float[] yb = run1(k, java.util.Arrays.copyOfRange(x, b * D, (b + 1) * D), b, ActivationTap.NONE);
+                    System.arraycopy(yb, 0, wantUntapped, b * D, D);
+                }
+                close(untapped, wantUntapped, 1e-5, what);
+            }
+        }
+    }
+
+    static float[] run1(LteFfn k, float[] x, int pos, ActivationTap tap) {
+        float[] y = new float[D];
+        try (Parallel par = Parallel.serial()) {
+            k.forward(x, 1, pos, y, k.newActivations(1), tap, par);
+        }
+        return y;
+    }
+
+    /** A replayed selection ({@link LteFfn.Selection}) replaces the router's: dense with the other experts masked. */
+    @org.junit.jupiter.api.Test
+    void replayedSelectionReplacesTheRouters() {
+        FfnWeights w = SparseKernelsTest.ffn(DType.F32, 59);
+        Random rnd = new Random(61);
+        float[] router = gaussian(rnd, N * D, 1 / Math.sqrt(D));
+        Activation act = Activation.of("silu", 0f);
+        LteFfn.Selection sel = (pos, e) -> (pos + 2 * e) % 3 == 0;
+        LteFfn k = new LteFfn(w, act, router, S, 0.5f, DType.F32, sel);
+        DenseFfn dense = new DenseFfn(w, act);
+        for (int batch = 1; batch <= 6; batch++) {
+            float[] x = gaussian(rnd, batch * D, 1);
+            int pos0 = 5;
+            float[] want = new float[batch * D];
+            try (Parallel par = Parallel.serial()) {
+                dense.forward(x, batch, pos0, want, dense.newActivations(batch), (layer, pos, xx, xo, gate, a, h, off)
+                        -> {
+                    for (int e = 0; e < N; e++) {
+                        if (!sel.selected(pos, e)) {
+                            java.util.Arrays.fill(h, off + e * S, off + (e + 1) * S, 0f);
+                        }
+                    }
+                }, par);
+            }
+            float[] y = new float[batch * D];
+            try (Parallel par = new Parallel(2)) {
+                k.forward(x, batch, pos0, y, k.newActivations(batch), ActivationTap.NONE, par);
+            }
+            close(y, want, 1e-5, "replayed batch " + batch);
         }
     }
 }

@@ -12,7 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * {@link NeuronBundles} against the row kernels on the original layouts: a record's gate and up dots are
  * bit-identical to {@link Kernels#dotRow} on W_gate / W_up, its down accumulation to {@link Kernels#axpyRow} on
- * {@link Kernels#transpose}(W_down) of the same dtype, {@code axpyDown4} to four {@code axpyDown}; every dtype.
+ * {@link Kernels#transpose}(W_down) of the same dtype, {@code axpyDown4} to four {@code axpyDown}, {@code dotGate4} / {@code dotUp4}
+ * to four one-token dots; every dtype.
  */
 class NeuronBundlesTest {
     static final int D = 96;
@@ -90,6 +91,15 @@ class NeuronBundlesTest {
                 }
                 nb.axpyDownTo4(i, a[0], a[1], a[2], a[3], y4, D, 2 * D, 3 * D, 0, 0, D);
                 assertThat(y4).isEqualTo(y1);
+                if (withGate) {
+                    assertThat(nb.dotGate(i, xs, D)).isEqualTo(Kernels.dotRow(gate, i, xs, D));
+                    float[] og = new float[8];
+                    nb.dotGate4(i, xs, D, 3 * D, 0, 2 * D, og, 2, 6, 3, 5);
+                    assertThat(og[2]).isEqualTo(nb.dotGate(i, xs, D));
+                    assertThat(og[6]).isEqualTo(nb.dotGate(i, xs, 3 * D));
+                    assertThat(og[3]).isEqualTo(nb.dotGate(i, xs, 0));
+                    assertThat(og[5]).isEqualTo(nb.dotGate(i, xs, 2 * D));
+                }
             }
         }
     }

@@ -1,8 +1,16 @@
 package dev.sparsa.train.method;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.infer.LteFfn;
+import dev.sparsa.model.Activation;
 import dev.sparsa.model.ActivationTap;
+import dev.sparsa.model.DenseFfn;
+import dev.sparsa.model.FfnActivations;
+import dev.sparsa.model.FfnKernel;
+import dev.sparsa.model.FfnWeights;
 import dev.sparsa.model.LteRouters;
+import dev.sparsa.model.llama.LlamaModel;
+import dev.sparsa.model.llama.LlamaWeights;
 import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
@@ -478,6 +486,71 @@ public final class Lte implements Method, Backprop.FfnGate {
             Arrays.fill(gw, 0f);
         }
         log.add(new double[]{ctx.step(), stage, loss(), selectedShare()});
+    }
+
+    /**
+     * Validation after step {@code step}: in stage 1 (and not the last step) the soft scores, {@code h'_i = G_{e(i)}
+     * h_i} with the routers as they are now (the function stage 1 trains); in stage 2 and at the end the hard
+     * selection of {@link LteFfn} over {@link #routers()}, the model {@code eval --sparse lte} runs on the saved
+     * folder.
+     */
+    @Override
+    public LlamaModel validationModel(LlamaWeights w, int step, int steps) {
+        if (wr == null) {
+            throw new IllegalStateException("LTE has not run");
+        }
+        if (step <= stage1Steps && step < steps) {
+            List<float[]> rs = new ArrayList<>();
+            for (float[] r : wr) {
+                rs.add(r.clone());
+            }
+            int s = expertSize;
+            int nn = n;
+            int dd = d;
+            return LlamaModel.of(w, (fw, act) -> new SoftGated(new DenseFfn(fw, act), rs.get(fw.layer()), nn, s, dd));
+        }
+        return LlamaModel.of(w, LteFfn.factory(routers()), null);
+    }
+
+    /** Stage 1's function at inference: the dense FFN with h scaled by the expert scores before the down projection. */
+    private record SoftGated(DenseFfn dense, float[] router, int experts, int expertSize, int dim)
+            implements FfnKernel {
+        @Override
+        public FfnWeights weights() {
+            return dense.weights();
+        }
+
+        @Override
+        public Activation activation() {
+            return dense.activation();
+        }
+
+        @Override
+        public FfnActivations newActivations(int capacity) {
+            return dense.newActivations(capacity);
+        }
+
+        @Override
+        public float[] downColumnNorms() {
+            return dense.downColumnNorms();
+        }
+
+        @Override
+        public void forward(float[] x, int batch, int pos0, float[] y, FfnActivations acts, ActivationTap tap,
+                            Parallel par) {
+            float[] z = new float[experts];
+            int layer = dense.layer();
+            boolean tapped = tap.wants(layer);
+            dense.forward(x, batch, pos0, y, acts, (l, pos, xx, xo, gate, a, h, off) -> {
+                LteRouters.logits(router, experts, dim, xx, xo, z, 0);
+                for (int i = 0; i < experts * expertSize; i++) {
+                    h[off + i] *= LteRouters.sigmoid(z[i / expertSize]);              // h'_i = G_{e(i)} h_i
+                }
+                if (tapped) {
+                    tap.onFfn(l, pos, xx, xo, gate, a, h, off);
+                }
+            }, par);
+        }
     }
 
     /** The routers as the {@code lte} sparse mode reads them (τ of this run). */
