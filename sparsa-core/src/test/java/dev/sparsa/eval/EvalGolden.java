@@ -39,7 +39,7 @@ public final class EvalGolden {
     }
 
     private static final String[] FILES = {"golden.json", "text.txt", "tokenizer.json", "config-silu.json",
-            "config-relu.json"};
+            "config-relu.json", "sparse-modes.json"};
     private static Path copied;
 
     public static EvalGolden load() {
