@@ -21,7 +21,7 @@ import java.util.Arrays;
  * contiguous read of S records, the structured sparsity LTE trains for. Any activation (SiLU included): the skipped
  * neurons are decided by the router, not by zeros.
  *
- * <p>One token: the router (N·D multiply-adds, scalar, ascending j, as training computes it), then one parallel pass
+ * <p>One token: the router (N·D multiply-adds, {@link LteRouters#logits}, as training computes it), then one parallel pass
  * over the experts (gate, up and act ⊙ up of the selected ones; the others 0 in act and h), the tap, and the down
  * projection over the fixed neuron slices of {@link SparseFfnBase} (ascending i within a slice, slices summed in
  * order), so the bits do not depend on the thread count. A batch reads each selected expert's weights once for
