@@ -58,7 +58,9 @@ class BundledSparseFfnTest {
         Activation silu = Activation.of("silu", 0f);
         Activation relu = Activation.of("relu", 0f);
         Object[][] cases = {{relu, new NeuronRule.NonZero()}, {silu, new NeuronRule.Magnitude(0.05f)},
-                {silu, new NeuronRule.StatTopK(0.3)}};
+                {silu, new NeuronRule.StatTopK(0.3)}, {silu, new NeuronRule.StatTopK(1.5)}};
+        // NonZero, Magnitude(0.05) and StatTopK(0.3) keep over 30% of the neurons: from batch 8 they take the dense
+        // route (GateSparseFfn.denseRest); StatTopK(1.5) keeps about 7% and stays on the sparse route
         Random rnd = new Random(29);
         for (Object[] c : cases) {
             Activation act = (Activation) c[0];
