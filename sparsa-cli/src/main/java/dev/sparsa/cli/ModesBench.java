@@ -291,7 +291,8 @@ public final class ModesBench {
         }
         List<Row> rows = new ArrayList<>(denseRows);
         rows.addAll(modeRows);
-        return new ModesResults(SCHEMA, java.time.Instant.now().toString(), par.threads(), bandwidth,
+        String at = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        return new ModesResults(SCHEMA, at, par.threads(), bandwidth,
                 speedModels.stream().map(Bench::modelName).collect(java.util.stream.Collectors.joining(", ")),
                 s.promptTokens(), s.decodeTokens(), s.reps(), qCorpus.name(), s.qualityTokens(), rows, null);
     }
