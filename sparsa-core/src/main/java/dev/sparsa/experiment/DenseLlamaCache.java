@@ -41,6 +41,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
@@ -139,7 +140,19 @@ public final class DenseLlamaCache {
     public static Entry obtain(Path cacheRoot, Spec spec, Supplier<Corpus> train, Supplier<Corpus> valid, Parallel par,
                                Trainer.Listener listener) {
         Path dir = location(cacheRoot, spec);
-        Entry hit = cached(dir);
+        return obtainFolder(dir, DenseLlamaCache::cached,
+                tmp -> pretrain(tmp, spec, train.get(), valid.get(), par, listener), s -> new Entry(dir, false, s));
+    }
+
+    /**
+     * The complete cached folder {@code dir} ({@code cached} reads it, null when absent or incomplete), else built:
+     * {@code build} writes it into a temporary folder beside {@code dir} and returns its summary, which is renamed
+     * into place atomically; when another process finished the same folder first, its entry is returned. A killed
+     * build leaves no half-written folder.
+     */
+    static <E> E obtainFolder(Path dir, Function<Path, E> cached, Function<Path, Map<String, Object>> build,
+                              Function<Map<String, Object>, E> fresh) {
+        E hit = cached.apply(dir);
         if (hit != null) {
             return hit;
         }
@@ -151,11 +164,11 @@ public final class DenseLlamaCache {
             throw new SparsaException(dir.getParent() + ": cannot create the model cache: " + e.getMessage(), e);
         }
         try {
-            Map<String, Object> summary = pretrain(tmp, spec, train.get(), valid.get(), par, listener);
+            Map<String, Object> summary = build.apply(tmp);
             try {
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-                Entry other = cached(dir);                 // another process finished the same spec first
+                E other = cached.apply(dir);                 // another process finished the same spec first
                 if (other == null) {
                     throw new SparsaException(dir + ": exists but is not a complete cached model; delete it", e);
                 }
@@ -163,7 +176,7 @@ public final class DenseLlamaCache {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, dir);
             }
-            return new Entry(dir, false, summary);
+            return fresh.apply(summary);
         } catch (IOException e) {
             throw new SparsaException(dir + ": cannot write the cached model: " + e.getMessage(), e);
         } finally {

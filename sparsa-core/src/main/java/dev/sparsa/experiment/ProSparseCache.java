@@ -25,12 +25,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -145,37 +141,9 @@ public final class ProSparseCache {
                                Supplier<Corpus> valid, Parallel par, Trainer.Listener listener) {
         String base = contentHash(denseDir);
         Path dir = cacheRoot.resolve("models").resolve(spec.folder(base));
-        Entry hit = cached(dir);
-        if (hit != null) {
-            return hit;
-        }
-        Path tmp;
-        try {
-            Files.createDirectories(dir.getParent());
-            tmp = Files.createTempDirectory(dir.getParent(), "." + dir.getFileName() + ".");
-        } catch (IOException e) {
-            throw new SparsaException(dir.getParent() + ": cannot create the model cache: " + e.getMessage(), e);
-        }
-        try {
-            Map<String, Object> summary = sparsify(tmp, denseDir, base, spec, train.get(), valid.get(), par,
-                    listener);
-            try {
-                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-                Entry other = cached(dir);                 // another process finished the same spec first
-                if (other == null) {
-                    throw new SparsaException(dir + ": exists but is not a complete cached model; delete it", e);
-                }
-                return other;
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, dir);
-            }
-            return new Entry(dir, false, summary);
-        } catch (IOException e) {
-            throw new SparsaException(dir + ": cannot write the cached model: " + e.getMessage(), e);
-        } finally {
-            DenseLlamaCache.deleteTree(tmp);
-        }
+        return DenseLlamaCache.obtainFolder(dir, ProSparseCache::cached,
+                tmp -> sparsify(tmp, denseDir, base, spec, train.get(), valid.get(), par, listener),
+                s -> new Entry(dir, false, s));
     }
 
     /** The entry in {@code dir} when it is complete, else null. */

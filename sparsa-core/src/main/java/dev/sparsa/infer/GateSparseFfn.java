@@ -85,10 +85,8 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
                         Parallel par) {
         Scratch s = scratch(acts, Scratch.class, batch, w);
         if (layout == FfnLayout.BUNDLED) {
-            if (batch == 1 && rule.elementwise()) {
+            if (batch == 1) {
                 fusedOne(x, pos0, y, s, tap, par);
-            } else if (batch == 1) {
-                selectedOne(x, pos0, y, s, tap, par);
             } else {
                 bundledBatch(x, batch, pos0, y, s, tap, par);
             }
@@ -182,9 +180,11 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
     }
 
     /**
-     * Bundled decode, elementwise rule: per slice {@code g = W_gate x} over the slice's rows, {@code a_i = act(g_i)}
-     * kept iff {@code |a_i| ≥ t}, {@code up_i = W_up[i,:]·x} from the record, {@code h_i = a_i·up'_i}, and (without a
-     * tap) {@code part_s += h_i d_i} right after, four neurons at a time; then {@code y = Σ_s part_s}.
+     * Bundled decode: per slice {@code g = W_gate x} over the slice's rows, {@code a_i = act(g_i)} kept iff
+     * {@code |a_i| ≥ t}, {@code up_i = W_up[i,:]·x} from the record, {@code h_i = a_i·up'_i}, and (without a tap)
+     * {@code part_s += h_i d_i} right after, four neurons at a time; then {@code y = Σ_s part_s}. A rule over the whole
+     * row (statistical top-k, attribution) cannot decide inside a slice: the gate and the rule run first, and the
+     * slice pass reads the kept neurons' records only (two parallel passes, not the batch path's three).
      */
     private void fusedOne(float[] x, int pos0, float[] y, Scratch s, ActivationTap tap, Parallel par) {
         int f = w.intermediateSize();
@@ -197,73 +197,20 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         int[] active = s.active;
         float[] coef = s.coef;
         float[][] parts = s.parts;
-        float t = rule.magnitudeThreshold();
+        boolean whole = !rule.elementwise();
+        float t = whole ? 0f : rule.magnitudeThreshold();
         boolean tapped = tap.wants(w.layer());
-        par.forRange(SLICES, 1, (s0, s1) -> {
-            for (int sl = s0; sl < s1; sl++) {
-                int from = sliceStart(sl, f);
-                int to = sliceStart(sl + 1, f);
-                Kernels.matvecRange(gateW, from, to, x, g);        // g = W_gate x (the slice's rows)
-                float[] p = parts[sl];
-                if (!tapped) {
-                    Arrays.fill(p, 0f);
-                }
-                int n = from;
-                int done = from;
-                for (int i = from; i < to; i++) {
-                    float ai = act.apply(g[i]);                    // a = act(g)
-                    ai = Math.abs(ai) >= t ? ai : 0f;              // i ∈ I iff |a_i| ≥ t (exact: a_i ≠ 0)
-                    a[i] = ai;
-                    float upi = ai != 0f ? nb.dotUp(i, x, 0) : 0f; // up_i = W_up[i,:]·x, i ∈ I
-                    up[i] = upi;
-                    float hi = ai * act.up(upi);                   // h = a ⊙ up' (0 outside I)
-                    h[i] = hi;
-                    if (hi != 0f) {
-                        active[n] = i;
-                        coef[n++] = hi;
-                    }
-                    if (!tapped && n - done == 4) {                // y_s += Σ h_i d_i, while the record is hot
-                        downList(active, coef, done, n, p);
-                        done = n;
-                    }
-                }
-                if (!tapped) {
-                    downList(active, coef, done, n, p);
-                }
-            }
-        });
-        if (tapped) {
-            tap.onFfn(w.layer(), pos0, x, 0, g, a, h, 0);
-            downSlices(h, 0, y, 0, s, par);                        // the tap may have zeroed (or set) entries
-            return;
+        if (whole) {
+            Kernels.matvec(gateW, x, g, par);                      // g = W_gate x (dense)
+            rule.select(act, g, 0, f, a);                          // a_i = act(g_i) for i ∈ I, else 0
         }
-        reduce(parts, y, 0, par);                                  // y = Σ_s part_s
-    }
-
-    /**
-     * Bundled decode, a rule over the whole row (statistical top-k, attribution): {@code g = W_gate x}, the rule's
-     * kept set on it, then one pass over the fixed slices as {@link #fusedOne}'s ({@code up_i} from the record for
-     * the kept neurons, {@code h_i = a_i·up'_i}, {@code part_s += h_i d_i} four at a time), then {@code y = Σ_s
-     * part_s}: two parallel passes and the reduction, where the batch path would make three and split the down
-     * columns. The same bits for any thread count and with a tap.
-     */
-    private void selectedOne(float[] x, int pos0, float[] y, Scratch s, ActivationTap tap, Parallel par) {
-        int f = w.intermediateSize();
-        NeuronBundles nb = bundles;
-        float[] g = s.gate;
-        float[] a = s.act;
-        float[] up = s.up;
-        float[] h = s.h;
-        int[] active = s.active;
-        float[] coef = s.coef;
-        float[][] parts = s.parts;
-        boolean tapped = tap.wants(w.layer());
-        Kernels.matvec(w.gate(), x, g, par);                       // g = W_gate x (dense)
-        rule.select(act, g, 0, f, a);                              // a_i = act(g_i) for i ∈ I, else 0
         par.forRange(SLICES, 1, (s0, s1) -> {
             for (int sl = s0; sl < s1; sl++) {
                 int from = sliceStart(sl, f);
                 int to = sliceStart(sl + 1, f);
+                if (!whole) {
+                    Kernels.matvecRange(gateW, from, to, x, g);    // g = W_gate x (the slice's rows)
+                }
                 float[] p = parts[sl];
                 if (!tapped) {
                     Arrays.fill(p, 0f);
@@ -271,7 +218,9 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
                 int n = from;
                 int done = from;
                 for (int i = from; i < to; i++) {
-                    float ai = a[i];
+                    float ai = whole ? a[i] : act.apply(g[i]);     // a = act(g)
+                    ai = whole || Math.abs(ai) >= t ? ai : 0f;     // i ∈ I iff |a_i| ≥ t (exact: a_i ≠ 0)
+                    a[i] = ai;
                     float upi = ai != 0f ? nb.dotUp(i, x, 0) : 0f; // up_i = W_up[i,:]·x, i ∈ I
                     up[i] = upi;
                     float hi = ai * act.up(upi);                   // h = a ⊙ up' (0 outside I)

@@ -247,13 +247,13 @@ public final class ReplayFfn implements FfnKernel {
                                 coef[n++] = hi;
                             }
                             if (!tapped && n - done == 4) {         // part += Σ h_i d_i, while the record is hot
-                                down(active, coef, done, n, part, d);
+                                SparseFfnBase.downList(nb, d, active, coef, done, n, part);
                                 done = n;
                             }
                         }
                     }
                     if (!tapped) {
-                        down(active, coef, done, n, part, d);
+                        SparseFfnBase.downList(nb, d, active, coef, done, n, part);
                     }
                 }
             });
@@ -272,7 +272,7 @@ public final class ReplayFfn implements FfnKernel {
                         }
                         float[] part = parts[sl];
                         Arrays.fill(part, 0f);
-                        down(active, coef, from, n, part, d);
+                        SparseFfnBase.downList(nb, d, active, coef, from, n, part);
                     }
                 });
             }
@@ -280,32 +280,10 @@ public final class ReplayFfn implements FfnKernel {
         }
     }
 
-    // part += Σ_k coef[k]·d_{active[k]} for k in [k0, k1), four neurons per pass over part
-    private void down(int[] active, float[] coef, int k0, int k1, float[] part, int d) {
-        NeuronBundles nb = bundles;
-        int k = k0;
-        for (; k + 4 <= k1; k += 4) {
-            nb.axpyDown4(active[k], active[k + 1], active[k + 2], active[k + 3], coef[k], coef[k + 1], coef[k + 2],
-                    coef[k + 3], part, 0, 0, d);
-        }
-        for (; k < k1; k++) {
-            nb.axpyDown(active[k], coef[k], part, 0, 0, d);
-        }
-    }
-
-    // the first index j of the ascending list with list[j] >= v
+    // the first index j of the ascending list (distinct values) with list[j] >= v
     static int lowerBound(int[] list, int v) {
-        int lo = 0;
-        int hi = list.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (list[mid] < v) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
+        int j = Arrays.binarySearch(list, v);
+        return j >= 0 ? j : -j - 1;
     }
 
     @Override

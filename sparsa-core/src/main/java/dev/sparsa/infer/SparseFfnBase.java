@@ -137,8 +137,11 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
      * (bit-identical to one at a time). Bundled layout.
      */
     final void downList(int[] active, float[] coef, int k0, int k1, float[] part) {
-        int d = w.hiddenSize();
-        NeuronBundles nb = bundles;
+        downList(bundles, w.hiddenSize(), active, coef, k0, k1, part);
+    }
+
+    /** {@link #downList} over the records of {@code nb} (d outputs): for kernels outside this class. */
+    static void downList(NeuronBundles nb, int d, int[] active, float[] coef, int k0, int k1, float[] part) {
         int k = k0;
         for (; k + 4 <= k1; k += 4) {
             nb.axpyDown4(active[k], active[k + 1], active[k + 2], active[k + 3], coef[k], coef[k + 1], coef[k + 2],
