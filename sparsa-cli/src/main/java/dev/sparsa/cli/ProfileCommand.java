@@ -136,7 +136,7 @@ public final class ProfileCommand implements Callable<Integer> {
                 AttributionResults r = new AttributionResults(AttributionResults.SCHEMA, new AttributionResults.Setup(
                         Path.of(model).getFileName().toString(), "given", cfg.hiddenAct(), cfg.numLayers(),
                         cfg.intermediateSize(), scores.stream().map(Attribution.Score::id).toList(), sp, "greedy",
-                        val.count(), ctx, val.predictedTokens(), false, t), s, (System.nanoTime() - t0) / 1e9,
+                        val.count(), ctx, val.predictedTokens(), false, t), s, null, (System.nanoTime() - t0) / 1e9,
                         List.of("sparsa profile --attribution: the experiment attribution's sweep on the profile's "
                                 + "corpus (see sparsa experiment attribution --help)."));
                 Path json = dir.resolve("attribution.json");

@@ -37,6 +37,10 @@ class NeuronExperimentsTest {
         model = TinyDense.model(tmp.resolve("cache"));
         train = TinyDense.write(TinyDense.train(), tmp.resolve("train.txt"));
         valid = TinyDense.write(TinyDense.valid(), tmp.resolve("valid.txt"));
+        // the attribution experiment's encoder half fetches all-MiniLM-L6-v2 into the default cache: once, quietly,
+        // here, so that no run's stderr starts with the fetch line
+        dev.sparsa.io.onnx.MiniLm.fetch(new dev.sparsa.io.Fetch(dev.sparsa.io.Fetch.defaultCache().root(),
+                new java.io.PrintStream(java.io.OutputStream.nullOutputStream())));
     }
 
     static List<String> common(String name, Path out, String... more) {
@@ -214,6 +218,31 @@ class NeuronExperimentsTest {
         // deactivating 90% of the neurons by magnitude costs more than 50%
         assertThat(w.get("quality").get(0).get(2).asDouble()).isGreaterThan(w.get("quality").get(0).get(1)
                 .asDouble());
+        // the encoder half: all-MiniLM-L6-v2 on the same text, windows of --seq 16 with [CLS] and [SEP]
+        JsonNode e = j.get("encoder");
+        assertThat(e.get("model").asText()).isEqualTo("all-MiniLM-L6-v2");
+        assertThat(e.get("scores")).extracting(JsonNode::asText).containsExactly("magnitude", "snip", "cor-gxo");
+        assertThat(e.get("windowTokens").asInt()).isEqualTo(16);
+        assertThat(e.get("windows").asInt()).isEqualTo(200 / 14);
+        assertThat(e.get("projections").asInt()).isEqualTo(16);
+        JsonNode es = e.get("sweep");
+        assertThat(es.get("measure").asText()).isEqualTo("embedding cosine");
+        assertThat(es.get("deactivated").toString()).isEqualTo("[0.0,0.5,0.8997395833333334]");   // ⌊0.9·1536⌋
+        for (int i = 0; i < 3; i++) {
+            JsonNode q = es.get("quality").get(i);
+            assertThat(q.get(0).asDouble()).as("encoder score %d at sparsity 0", i).isCloseTo(1.0, within(1e-5));
+            assertThat(q.get(1).asDouble()).isBetween(0.0, 1.0 + 1e-6);
+            assertThat(q.get(2).asDouble()).isBetween(-1.0, q.get(1).asDouble());
+        }
+        assertThat(j.get("notes").toString()).contains("Encoder: per window the dense embedding e");
+        String html = Files.readString(out.resolve("report.html"));
+        assertThat(html).contains("Encoder: embedding cosine at each sparsity", "all-MiniLM-L6-v2");
+        // --encoder none: the decoder alone, with a note
+        Path none = tmp.resolve("attribution-none");
+        JsonNode n = run(common("attribution", none, "--sparsities", "0.5", "--scores", "magnitude", "--encoder",
+                "none"), none);
+        assertThat(n.get("encoder").isNull()).isTrue();
+        assertThat(n.get("notes").toString()).contains("Not run: the encoder half (--encoder none).");
     }
 
     @Test
@@ -268,13 +297,19 @@ class NeuronExperimentsTest {
                 {"experiment", "sap", "--model", m, "--rounds", "0", "--out", o},
                 {"experiment", "attribution", "--model", m, "--sparsities", "0.5,1.2", "--out", o},
                 {"experiment", "attribution", "--model", "minilm", "--out", o},
+                {"experiment", "attribution", "--model", m, "--encoder", "nope.onnx", "--out", o},
+                {"experiment", "attribution", "--model", m, "--projections", "0", "--out", o},
+                {"experiment", "attribution", "--model", m, "--projections", "385", "--val-text",
+                        valid.toString(), "--val-tokens", "200", "--seq", "16", "--out", o},
         };
         String[] expect = {"lasso", "--tau: τ must be in [0, 1], got 1.5", "--taus: τ must be in [0, 1], got -0.1",
                 "unknown Brown genre 'z'", "--model DIR is required", "--ratios: a pruning ratio must be in [0, 1), "
                 + "got 1.0", "--ap-share: a pruning ratio must be in [0, 1)", "unknown pruning method 'lasso'",
                 "needs a ReLU-family model", "--imp-ratio: a pruning ratio must be in [0, 1), got 1.0",
-                "--rounds must be >= 1", "--sparsities: a sparsity must be in [0, 1), got 1.2", "no backward for the "
-                + "BERT encoder"};
+                "--rounds must be >= 1", "--sparsities: a sparsity must be in [0, 1), got 1.2", "--model minilm: --model "
+                + "is the Llama decoder; the encoder half runs on --encoder (default minilm)", "--encoder nope.onnx: "
+                + "no such file, and not a built-in encoder", "--projections must be >= 1, got 0", "--projections "
+                + "must be at most all-MiniLM-L6-v2's embedding size 384, got 385"};
         for (int i = 0; i < cases.length; i++) {
             CliRun r = CliRun.of(cases[i]);
             assertThat(r.code()).as(String.join(" ", cases[i]) + "\n" + r.err()).isEqualTo(2);

@@ -419,13 +419,49 @@ public final class NeuronReport {
             rows.add(row);
         }
         double[] all = append(Arrays.stream(w.quality()).flatMapToDouble(Arrays::stream).toArray(), w.dense());
-        List<Section> sec = List.of(new Section("Quality at each sparsity", "Bits/byte when per token and layer the "
-                        + "given share of FFN neurons with the lowest score is deactivated (dense: " + f4(w.dense())
-                        + ").", List.of(Svg.lineChart("Bits/byte vs activation sparsity", Svg.Axis.pct("neurons "
-                        + "deactivated per token", 0, 1), range("bits/byte", all), series,
-                List.of(new Svg.Rule(false, w.dense(), "dense", "#888")))), List.of(new Table(header, rows))));
+        List<Section> sec = new ArrayList<>(List.of(new Section("Quality at each sparsity", "Bits/byte when per "
+                        + "token and layer the given share of FFN neurons with the lowest score is deactivated (dense: "
+                        + f4(w.dense()) + ").", List.of(Svg.lineChart("Bits/byte vs activation sparsity",
+                        Svg.Axis.pct("neurons deactivated per token", 0, 1), range("bits/byte", all), series,
+                List.of(new Svg.Rule(false, w.dense(), "dense", "#888")))), List.of(new Table(header, rows)))));
+        if (r.encoder() != null) {
+            sec.add(encoderSection(r.encoder(), s.sparsities()));
+        }
         return new Page("Attribution vs magnitude sparse activation: " + s.model() + (s.quick() ? " (quick)" : ""),
                 setup, sec, r.notes());
+    }
+
+    /** The encoder half: mean cosine between sparse and dense sentence embeddings per score and sparsity. */
+    static Section encoderSection(AttributionResults.Encoder e, double[] sparsities) {
+        AttributionResults.Sweep w = e.sweep();
+        List<Svg.Series> series = new ArrayList<>();
+        List<String> header = new ArrayList<>(List.of("score"));
+        for (double sp : sparsities) {
+            header.add(pct(sp) + " cosine");
+            header.add("Δ");
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (int i = 0; i < e.scores().size(); i++) {
+            List<Svg.Point> pts = new ArrayList<>();
+            List<String> row = new ArrayList<>(List.of(e.scores().get(i)));
+            for (int k = 0; k < sparsities.length; k++) {
+                pts.add(new Svg.Point(sparsities[k], w.quality()[i][k]));
+                row.add(f4(w.quality()[i][k]));
+                row.add(String.format(Locale.ROOT, "%+.4f", w.delta()[i][k]));
+            }
+            series.add(new Svg.Series(e.scores().get(i), Svg.color(i), pts));
+            rows.add(row);
+        }
+        double[] all = append(Arrays.stream(w.quality()).flatMapToDouble(Arrays::stream).toArray(), 1.0);
+        String what = String.format(Locale.ROOT, "%s (%s, %d layers, FFN %d); %d windows of %d tokens (%,d tokens); "
+                        + "%d projections per window; %s wall. Mean cosine between each window's sentence embedding "
+                        + "with the given share of FFN neurons deactivated per token and layer and its dense "
+                        + "embedding (dense: 1).", e.model(), e.activation(), e.numLayers(), e.intermediateSize(),
+                e.windows(), e.windowTokens(), e.tokens(), e.projections(), clock(w.seconds()));
+        return new Section("Encoder: embedding cosine at each sparsity", what, List.of(Svg.lineChart(
+                "Embedding cosine vs activation sparsity", Svg.Axis.pct("neurons deactivated per token", 0, 1),
+                range("cosine to dense", all), series, List.of(new Svg.Rule(false, 1.0, "dense", "#888")))),
+                List.of(new Table(header, rows)));
     }
 
     // ---------------------------------------------------------------- helpers

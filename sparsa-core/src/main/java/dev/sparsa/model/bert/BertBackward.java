@@ -96,6 +96,11 @@ public final class BertBackward {
         return n;
     }
 
+    /** Sequences of the last forward. */
+    public int sequences() {
+        return off.length - 1;
+    }
+
     /** Start of sequence b's rows in the last forward (b = size gives the token count). */
     public int offset(int b) {
         return off[b];

@@ -78,6 +78,36 @@ public final class Attribution {
     }
 
     /**
+     * Scores of one token when the model output is a vector, a sentence embedding e ∈ R^D (no labels, no better
+     * direction): deactivating neuron i moves e by a_i = −h_i·∂e/∂h_i to first order, and since e is unit-norm the
+     * cosine to the dense embedding drops by ½‖a_i‖² to second order, so the first-order attribution is the size of
+     * the vector GxO ‖h_i·∂e/∂h_i‖ ({@code snip}); a signed GxO has no counterpart (refused). {@code cor-gxo} adds the
+     * corrective term with the Jacobian's Frobenius norm over the layer's neurons in place of ‖∂F/∂X‖₂:
+     * <pre>
+     *   magnitude  |h_i|        snip  |h_i|·√sq_i        cor-gxo  |h_i|·√sq_i + ½·|h_i|·√jf
+     * </pre>
+     * with {@code sq[off + i]} ≈ ‖∂e/∂h_i‖² and {@code jf} ≈ Σ_i ‖∂e/∂h_i‖² (the callers' estimates).
+     */
+    public static void vectorScores(Score s, float[] h, float[] sq, int off, int f, double jf, float[] out,
+                                    int outOff) {
+        if (s == Score.GXO) {
+            throw new SparsaException.UsageException("gxo is signed, and an embedding has no better direction: use "
+                    + "snip (its size) or cor-gxo");
+        }
+        double c = 0.5 * Math.sqrt(Math.max(jf, 0));
+        for (int i = 0; i < f; i++) {
+            double x = Math.abs(h[off + i]);
+            double snip = x * Math.sqrt(Math.max(sq[off + i], 0f));              // ‖h_i·∂e/∂h_i‖
+            out[outOff + i] = (float) switch (s) {
+                case MAGNITUDE -> x;
+                case SNIP -> snip;
+                case COR_GXO -> snip + c * x;                                    // + ½|h_i|·‖∂e/∂H‖_F
+                case GXO -> throw new AssertionError();
+            };
+        }
+    }
+
+    /**
      * Which entries of {@code score[off .. off+f)} survive sparsity s: the ⌊s·f⌋ lowest are deactivated (ties: the
      * lower index first), written into {@code keep[off ..]}; returns how many were deactivated.
      */

@@ -3,6 +3,7 @@ package dev.sparsa.profile.metric;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 /** The four scores and the per-token selection on a hand-computed token. */
@@ -23,6 +24,20 @@ class AttributionTest {
         // ‖g‖ = √0.21 = 0.4582576; C = ½|h|‖g‖ = 0.2291288, 0.4582576, 0.1145644
         Attribution.scores(Attribution.Score.COR_GXO, H, G, 0, 3, out, 0);
         assertThat(out).containsExactly(new float[]{0.1291288f, 0.8582576f, 0.3145644f}, within(1e-6f));
+    }
+
+    @Test
+    void vectorScoresAreTheHandComputedOnes() {
+        float[] sq = {4f, 0.25f, 1f};                 // ‖∂e/∂h_i‖²: 2, 0.5, 1
+        float[] out = new float[3];
+        Attribution.vectorScores(Attribution.Score.MAGNITUDE, H, sq, 0, 3, 9, out, 0);
+        assertThat(out).containsExactly(1f, 2f, 0.5f);
+        Attribution.vectorScores(Attribution.Score.SNIP, H, sq, 0, 3, 9, out, 0);       // |h|·√sq
+        assertThat(out).containsExactly(new float[]{2f, 1f, 0.5f}, within(1e-7f));
+        Attribution.vectorScores(Attribution.Score.COR_GXO, H, sq, 0, 3, 9, out, 0);    // + ½|h|·√9
+        assertThat(out).containsExactly(new float[]{3.5f, 4f, 1.25f}, within(1e-6f));
+        assertThatThrownBy(() -> Attribution.vectorScores(Attribution.Score.GXO, H, sq, 0, 3, 9, out, 0))
+                .hasMessageContaining("gxo is signed");
     }
 
     @Test
