@@ -180,6 +180,9 @@ public final class CalibrateCommand implements Callable<Integer> {
             Calibrator.Options o = new Calibrator.Options(mode, t, recall != null ? recall : 0.99, allocation,
                     greedyTokens, greedyStep, refine, Predictor.Kind.of(predictor), rank, epochs, lr, heldOut, seed,
                     predictorDtype(predictorDtype));
+            if (mode == SparseMode.PREDICTED) {
+                o.predictorDtype(cfg.hiddenSize());          // a dtype the shapes do not allow: refused before any work
+            }
             int window = window(cfg);
             Tokenizer tok = GenerateCommand.findTokenizer(files, null);
             if (tok == null) {

@@ -90,18 +90,18 @@ public final class ProfileCommand implements Callable<Integer> {
                     + "truncation max_length, else the model's positions)")
     Integer maxLength;
 
-    @Option(names = "--attribution", description = "Decoders: also run attribution-based sparse activation "
-            + "(one backward per window; magnitude, GxO, SNIP, corrected GxO at 50/70/80/90%% sparsity) on "
-            + "--eval-tokens tokens; writes DIR/attribution.json and DIR/attribution.html.")
+    @Option(names = "--attribution", description = "Also run attribution-based sparse activation at 50/70/80/90%% "
+            + "sparsity on --eval-tokens tokens: decoders one backward per window (magnitude, GxO, SNIP, corrected "
+            + "GxO; bits/byte), BERT encoders 16 backwards per window along random directions (magnitude, SNIP, "
+            + "corrected GxO; cosine to the dense embedding); writes DIR/attribution.json and DIR/attribution.html.")
     boolean attribution;
 
     @Override
     public Integer call() {
         Path dir = out != null ? out : Path.of("out", "profile");
-        if (attribution && (dev.sparsa.io.onnx.Encoders.byAlias(model.strip()).isPresent()
-                || model.strip().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx"))) {
-            throw new SparsaException.UnsupportedException("--attribution needs ∂L/∂h, and Sparsa has no backward for "
-                    + "the BERT encoder (" + model.strip() + "); use it with a Llama folder");
+        if (attribution && (model.strip().equalsIgnoreCase("toy-relu") || model.strip().equalsIgnoreCase("toy-gelu"))) {
+            throw new SparsaException.UnsupportedException("--attribution needs a backward, and the toy models have "
+                    + "none; use it with a Llama folder or a BERT encoder");
         }
         Result r = run(model, text, corpus, tokens, dir, threads, options(), System.err, sparseOption, maxLength);
         System.out.print(r.summary());
@@ -121,6 +121,9 @@ public final class ProfileCommand implements Callable<Integer> {
         Corpus c = text != null ? Corpus.ofTextFile(text) : brown(corpus);
         long t0 = System.nanoTime();
         try (Parallel par = new Parallel(t)) {
+            if (!isDecoderFolder()) {
+                return encoderAttribution(dir, c, par, t0);
+            }
             ModelConfig probe;
             try (var f = dev.sparsa.io.ModelFiles.open(Path.of(model))) {
                 probe = f.config();
@@ -145,6 +148,53 @@ public final class ProfileCommand implements Callable<Integer> {
                 return json;
             }
         }
+    }
+
+    /** Whether --model is a Llama-family folder (else an encoder: an alias, an .onnx file or a BERT folder). */
+    private boolean isDecoderFolder() {
+        Path p = Path.of(model.strip());
+        if (dev.sparsa.io.onnx.Encoders.byAlias(model.strip()).isPresent() || !java.nio.file.Files.isDirectory(p)) {
+            return false;
+        }
+        try (var f = dev.sparsa.io.ModelFiles.open(p)) {
+            return f.config().isDecoder();
+        }
+    }
+
+    /** Projections per window of the encoder sweep (as {@code sparsa experiment attribution}'s default). */
+    static final int ENCODER_PROJECTIONS = 16;
+
+    /**
+     * The encoder sweep (mean cosine to the dense sentence embedding) over the first --eval-tokens tokens, in the
+     * profile's windows.
+     */
+    private Path encoderAttribution(Path dir, Corpus c, Parallel par, long t0) {
+        if (!(ProfiledModels.open(model, par, null, maxLength, msg -> { })
+                instanceof dev.sparsa.profile.adapter.BertProfiledModel b)) {
+            throw new SparsaException.UnsupportedException("--attribution: " + model.strip() + " is neither a "
+                    + "Llama-family folder nor a BERT encoder");
+        }
+        Windows w = Windows.of(c, b.tokenizer(), b.contextLength(), Math.max(evalTokens, b.contextLength()));
+        List<int[]> seqs = w.windows().stream().map(b::wrap).toList();
+        List<Attribution.Score> scores = AttributionExperiment.encoderScores(Attribution.ALL);
+        double[] sp = AttributionExperiment.SPARSITIES;
+        var cfg = b.model().config();
+        int k = Math.min(ENCODER_PROJECTIONS, cfg.hiddenSize());
+        AttributionResults.Sweep s = AttributionExperiment.encoder(b.model(), seqs, scores, sp, k, seed, par,
+                msg -> System.err.println("sparsa: " + msg));
+        int total = seqs.getFirst().length;
+        List<String> ids = scores.stream().map(Attribution.Score::id).toList();
+        AttributionResults r = new AttributionResults(AttributionResults.SCHEMA, new AttributionResults.Setup(
+                b.name(), "given", cfg.hiddenAct(), cfg.numLayers(), cfg.intermediateSize(), ids, sp, "none",
+                seqs.size(), total, (long) seqs.size() * total, false, par.threads()), null,
+                new AttributionResults.Encoder(b.name(), cfg.hiddenAct(), cfg.numLayers(), cfg.intermediateSize(),
+                        ids, seqs.size(), total, (long) seqs.size() * total, k, s), (System.nanoTime() - t0) / 1e9,
+                List.of("sparsa profile --attribution on an encoder: the encoder half of sparsa experiment "
+                        + "attribution on the profile's corpus and windows.", ExperimentAttributionCommand.ENCODER_NOTE));
+        Path json = dir.resolve("attribution.json");
+        ResultsFiles.writeJson(r, "./sparsa profile --attribution", json);
+        ResultsFiles.renderReport(json, dir.resolve("attribution.html"));
+        return json;
     }
 
     ProfileOptions options() {

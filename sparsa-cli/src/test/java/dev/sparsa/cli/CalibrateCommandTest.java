@@ -165,6 +165,12 @@ class CalibrateCommandTest {
                 "a predictor of a ReLU-family model (relu) learns its exact zeros; give no --target");
         EvalCommandTest.oneLineError(calibrate(silu, "--method", "teal", "--allocation", "random"),
                 "--allocation must be uniform or greedy, got random");
+        EvalCommandTest.oneLineError(calibrate(silu, "--method", "predictor", "--predictor-dtype", "q4_0"),
+                "--predictor-dtype must be auto, f32, bf16 or q8_0, got q4_0");
+        EvalCommandTest.oneLineError(calibrate(silu, "--method", "predictor", "--rank", "8", "--predictor-dtype",
+                "q8_0"), "--predictor-dtype q8_0 needs the hidden size (");
+        EvalCommandTest.oneLineError(calibrate(silu, "--method", "predictor", "--rank", "8", "--predictor-dtype",
+                "q8_0"), ") and --rank (8) to be multiples of 32; use bf16 or f32");
         EvalCommandTest.oneLineError(CliRun.of("generate", "--model", s, "--prompt-ids", "1", "--sparse", "cats",
                 "--ffn", "exact-sparse"), "give --sparse MODE or --ffn KERNEL, not both");
     }

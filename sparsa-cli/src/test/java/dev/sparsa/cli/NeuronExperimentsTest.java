@@ -271,10 +271,28 @@ class NeuronExperimentsTest {
         String md = new String(again.markdown(), java.nio.charset.StandardCharsets.UTF_8);
         assertThat(md).contains("```\n./sparsa profile --attribution\n```", "| cor-gxo |");
         assertThat(r.out()).contains(md);
-        CliRun bert = CliRun.of("profile", "--model", "minilm", "--attribution", "--out", out.toString());
-        assertThat(bert.code()).isEqualTo(2);
-        assertThat(bert.err().strip()).startsWith("sparsa: ").contains("no backward for the BERT encoder")
-                .doesNotContain("\n");
+        // an encoder: the BERT backward's sweep (cosine to the dense embedding) in the profile's windows
+        Path bout = tmp.resolve("profile-minilm");
+        CliRun bert = CliRun.of("profile", "--model", "minilm", "--text", valid.toString(), "--tokens", "128",
+                "--max-length", "32", "--eval-tokens", "96", "--bisection-steps", "1", "--predictor-tokens", "64",
+                "--calibration-tokens", "64", "--cett-tokens", "64", "--threads", "1", "--attribution", "--out",
+                bout.toString());
+        assertThat(bert.code()).as(bert.err()).isZero();
+        JsonNode b = JSON.readTree(bout.resolve("attribution.json").toFile());
+        assertThat(b.get("llama").isNull()).isTrue();
+        assertThat(b.get("encoder").get("windows").asInt()).isEqualTo(96 / 30);
+        assertThat(b.get("encoder").get("windowTokens").asInt()).isEqualTo(32);
+        assertThat(b.get("encoder").get("sweep").get("quality")).hasSize(3);
+        for (JsonNode q : b.get("encoder").get("sweep").get("quality")) {
+            assertThat(q).hasSize(4);
+            for (JsonNode v : q) {
+                assertThat(v.asDouble()).isBetween(-1.0, 1.0 + 1e-6);
+            }
+        }
+        assertThat(Files.readString(bout.resolve("attribution.html"))).contains("Encoder: embedding cosine", "<svg");
+        assertThat(bert.out()).contains("| snip |", "attribution:");
+        ReportAgain bagain = ReportAgain.of(bout.resolve("attribution.json"), tmp.resolve("profile-minilm-again"));
+        assertThat(bagain.html()).isEqualTo(Files.readAllBytes(bout.resolve("attribution.html")));
     }
 
     @Test

@@ -76,13 +76,13 @@ class ProfileMaxLengthTest {
             assertThat(r.code()).isEqualTo(2);
             assertThat(r.err().strip()).isEqualTo(c[2]);
         }
-        // --attribution needs a backward: refused for every encoder, not only the alias minilm, before any loading
-        for (String enc : new String[]{"e5-small-q", dir.resolve("model.onnx").toString()}) {
-            ProfileCommandTest.Run r = ProfileCommandTest.cli("profile", "--model", enc, "--attribution", "--out",
+        // --attribution needs a backward (a Llama folder or a BERT encoder): the toy models are refused before any run
+        for (String toy : new String[]{"toy-relu", "toy-gelu"}) {
+            ProfileCommandTest.Run r = ProfileCommandTest.cli("profile", "--model", toy, "--attribution", "--out",
                     out.toString());
             assertThat(r.code()).isEqualTo(2);
-            assertThat(r.err().strip()).isEqualTo("sparsa: --attribution needs ∂L/∂h, and Sparsa has no backward for "
-                    + "the BERT encoder (" + enc + "); use it with a Llama folder");
+            assertThat(r.err().strip()).isEqualTo("sparsa: --attribution needs a backward, and the toy models have "
+                    + "none; use it with a Llama folder or a BERT encoder");
         }
         assertThat(out).doesNotExist();
         ProfileCommandTest.Run help = ProfileCommandTest.cli("profile", "--help");

@@ -105,7 +105,7 @@ public final class Calibrator {
         }
 
         /** The predictor's dtype: the one asked for, else Q8_0 where D and r are multiples of 32, else BF16. */
-        DType predictorDtype(int hidden) {
+        public DType predictorDtype(int hidden) {
             if (predictorDtype != null) {
                 if (predictorDtype.quantized() && (hidden % predictorDtype.blockSize() != 0
                         || rank % predictorDtype.blockSize() != 0)) {

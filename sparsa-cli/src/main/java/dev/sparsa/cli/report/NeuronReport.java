@@ -396,6 +396,13 @@ public final class NeuronReport {
     static Page attribution(AttributionResults r) {
         AttributionResults.Setup s = r.setup();
         AttributionResults.Sweep w = r.llama();
+        if (w == null) {                                       // an encoder alone (profile --attribution)
+            AttributionResults.Encoder e = r.encoder();
+            String setup = String.format(Locale.ROOT, "%s (%s, %d layers, FFN %d); %s wall", e.model(),
+                    e.activation(), e.numLayers(), e.intermediateSize(), clock(r.seconds()));
+            return new Page("Attribution vs magnitude sparse activation: " + e.model(), setup,
+                    List.of(encoderSection(e, s.sparsities())), r.notes());
+        }
         String setup = String.format(Locale.ROOT, "%s (%s, %d layers, FFN %d)%s; %d windows of %d (%,d predicted "
                         + "tokens); ∂L/∂h against the %s labels; dense bits/byte %.4f; %s wall", s.model(),
                 s.activation(), s.numLayers(), s.intermediateSize(), s.quick() ? " (--quick)" : "", s.windows(),

@@ -84,7 +84,14 @@ public final class ResultsFiles {
         Object r = switch (schema) {
             case RedoResults.SCHEMA -> read(file, RedoResults.class);
             case PruneResults.AP, PruneResults.SAP -> read(file, PruneResults.class);
-            case AttributionResults.SCHEMA -> read(file, AttributionResults.class);
+            case AttributionResults.SCHEMA -> {
+                AttributionResults a = read(file, AttributionResults.class);
+                if (a.llama() == null && a.encoder() == null) {
+                    throw SparsaException.FormatException.of(file, "neither a \"llama\" nor an \"encoder\" field "
+                            + "(schema " + schema + " needs one)");
+                }
+                yield a;
+            }
             case LteResults.SCHEMA -> read(file, LteResults.class);
             case ClResults.SCHEMA -> read(file, ClResults.class);
             default -> null;
@@ -200,7 +207,7 @@ public final class ResultsFiles {
             Map.entry(RedoResults.SCHEMA, List.of("setup", "runs")),
             Map.entry(PruneResults.AP, List.of("setup", "dense", "runs")),
             Map.entry(PruneResults.SAP, List.of("setup", "dense", "runs")),
-            Map.entry(AttributionResults.SCHEMA, List.of("setup", "llama")),
+            Map.entry(AttributionResults.SCHEMA, List.of("setup")),
             Map.entry(LteResults.SCHEMA, List.of("setup", "runs", "points")),
             Map.entry(ClResults.SCHEMA, List.of("setup", "runs")),
             Map.entry(ModesResults.SCHEMA, List.of("rows")));

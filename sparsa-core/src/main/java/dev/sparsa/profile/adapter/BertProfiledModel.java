@@ -80,6 +80,23 @@ public final class BertProfiledModel extends AdapterBase {
         return new BertProfiledModel(e.name(), m, tok, window, par);
     }
 
+    /** The encoder itself. */
+    public BertModel model() {
+        return model;
+    }
+
+    /** A window as the encoder runs it: {@code [CLS] ids [SEP]} (ids alone when the tokenizer adds none). */
+    public int[] wrap(int[] ids) {
+        if (cls < 0) {
+            return ids;
+        }
+        int[] seq = new int[ids.length + 2];
+        seq[0] = cls;
+        System.arraycopy(ids, 0, seq, 1, ids.length);
+        seq[ids.length + 1] = sep;
+        return seq;
+    }
+
     @Override
     public boolean isDecoder() {
         return false;
@@ -98,16 +115,7 @@ public final class BertProfiledModel extends AdapterBase {
 
     @Override
     public Output forward(int[] ids, ActivationTap tap) {
-        int[] seq;
-        if (cls >= 0) {
-            seq = new int[ids.length + 2];
-            seq[0] = cls;
-            System.arraycopy(ids, 0, seq, 1, ids.length);
-            seq[ids.length + 1] = sep;
-        } else {
-            seq = ids;
-        }
-        float[][] hidden = model.forward(BertModel.Batch.of(List.of(seq)), tap, par);
+        float[][] hidden = model.forward(BertModel.Batch.of(List.of(wrap(ids))), tap, par);
         return new Output.Embedding(BertModel.l2Normalize(BertModel.meanPool(hidden[0], null, hiddenSize())));
     }
 }
