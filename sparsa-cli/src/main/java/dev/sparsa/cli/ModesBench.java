@@ -352,6 +352,7 @@ public final class ModesBench {
                 }
                 if (replayed) {
                     notes.add(replay.note());
+                    notes.addAll(replay.calibration());
                 } else if (m == SparseMode.PREDICTED && synthetic(files)) {
                     notes.add("predictor speed on random weights: its active sets have no trained structure (give a "
                             + "ReLU-family --quality-model to replay a trained model's reads instead)");
@@ -371,7 +372,9 @@ public final class ModesBench {
      * A trained model's predicted-kernel reads, per layer and position ({@link ReplayFfn.Trace}), to time the predicted
      * mode on weights without trained structure.
      */
-    record Replay(String source, List<ReplayFfn.Trace> traces, Predictor.Kind kind, int rank, DType dtype) {
+    /** @param calibration the notes of the quality model's calibration, made in-process for the replay if it was */
+    record Replay(String source, List<ReplayFfn.Trace> traces, Predictor.Kind kind, int rank, DType dtype,
+                  List<String> calibration) {
         /** The speed model's layers over the replay kernel (layer ℓ replays trained layer ⌊ℓ·L₀/L⌋). */
         LlamaModel model(ModelFiles files) {
             ModelConfig cfg = files.config();
@@ -406,7 +409,8 @@ public final class ModesBench {
         Path qp = s.qualityModels().get(pick);
         try (ModelFiles files = ModelFiles.open(qp)) {
             ModelConfig cfg = files.config();
-            LlamaModel m = load(files, SparseMode.PREDICTED, s, par, log, new ArrayList<>(), null, held);
+            List<String> calNotes = new ArrayList<>();
+            LlamaModel m = load(files, SparseMode.PREDICTED, s, par, log, calNotes, null, held);
             PredictorFfn p0 = (PredictorFfn) m.ffn(0);
             int maxPos = cfg.maxPositions() > 0 ? cfg.maxPositions() : Integer.MAX_VALUE;
             int decode = Math.max(2, Math.min(s.decodeTokens(), maxPos / 2));
@@ -445,7 +449,7 @@ public final class ModesBench {
                 traces.add(new ReplayFfn.Trace(f, cand.get(l), kept.get(l)));
             }
             Replay r = new Replay(Bench.modelName(qp), traces, p0.predictor().kind(), p0.predictorRank(),
-                    p0.predictor().dtype());
+                    p0.predictor().dtype(), List.copyOf(calNotes));
             log.accept("sparsa: " + r.note());
             return r;
         }

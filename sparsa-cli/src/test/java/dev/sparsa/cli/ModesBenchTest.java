@@ -125,11 +125,15 @@ class ModesBenchTest {
         Path synth = EvalGolden.load().writeModelDir("relu", tmp.resolve("relu-synth"));
         Files.writeString(synth.resolve(dev.sparsa.perf.Synth.MARKER), "{}");
         Path json = tmp.resolve("replay.json");
-        CliRun r = bench(synth, "predicted", "--quality-model", relu.toString(), "--json", json.toString());
+        Path fresh = EvalGolden.load().writeModelDir("relu", tmp.resolve("relu-replay"));   // no calibration yet
+        CliRun r = bench(synth, "predicted", "--quality-model", fresh.toString(), "--json", json.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("replayed on these weights", "predicted replays a trained model's reads");
         JsonNode row = JSON.readTree(json.toFile()).get("rows").get(1);
         assertThat(row.get("mode").asText()).isEqualTo("predicted");
+        // the replay calibrated the quality model itself: the row says so (the note was dropped before)
+        assertThat(row.get("notes").toString()).contains("relu-replay: no sparsa-calibration-predicted.safetensors; "
+                + "calibrated predicted in-process");
         assertThat(row.get("sparsity").asDouble()).as("the trained model's kept share").isBetween(0.05, 0.95);
         assertThat(row.get("ideal_speedup").asDouble()).isFinite().isPositive();
         assertThat(synth.resolve("sparsa-calibration-predicted.safetensors")).as("no predictor of random weights")
