@@ -37,37 +37,55 @@ import picocli.CommandLine.Option;
  * reads (gate + the active neurons' up rows and down columns, per token; for a batch the union of the tokens'
  * active sets). Prints one Markdown table.
  */
-@Command(name = "ffn-compare", mixinStandardHelpOptions = true,
+@Command(name = "bench-ffn", mixinStandardHelpOptions = true,
         description = "Dense vs exact-sparse (split, bundled), predicted or LTE FFN layer at LLaMA2-7B shape, "
                 + "interleaved timing.")
 public final class FfnLayerCompare implements Callable<Integer> {
-    @Option(names = "--dtypes", split = ",", defaultValue = "BF16,Q8_0,Q4_0")
+    @Option(names = "--dtypes", split = ",", defaultValue = "BF16,Q8_0,Q4_0", paramLabel = "T",
+            description = "Weight dtypes, one table block each (default ${DEFAULT-VALUE}).")
     List<DType> dtypes;
-    @Option(names = "--sparsity", split = ",", defaultValue = "0.5,0.7,0.8,0.9,0.95")
+    @Option(names = "--sparsity", split = ",", defaultValue = "0.5,0.7,0.8,0.9,0.95", paramLabel = "S",
+            description = "Shares of FFN neurons skipped per token (default ${DEFAULT-VALUE}).")
     List<Double> sparsities;
-    @Option(names = "--batch", split = ",", defaultValue = "1")
+    @Option(names = "--batch", split = ",", defaultValue = "1", paramLabel = "B",
+            description = "Tokens per FFN call; above 1 the table adds the one-token path in a loop "
+                    + "(default ${DEFAULT-VALUE}).")
     List<Integer> batches;
-    @Option(names = "--threads", defaultValue = "2")
+    @Option(names = "--threads", defaultValue = "2", paramLabel = "N",
+            description = "Worker threads (default ${DEFAULT-VALUE}).")
     int threads;
-    @Option(names = "--reps", defaultValue = "15")
+    @Option(names = "--reps", defaultValue = "15", paramLabel = "N",
+            description = "Interleaved timed repetitions after 3 warm-up rounds (default ${DEFAULT-VALUE}).")
     int reps;
-    @Option(names = "--d", defaultValue = "4096")
+    @Option(names = "--d", defaultValue = "4096", paramLabel = "D",
+            description = "Hidden size (default ${DEFAULT-VALUE}, LLaMA2-7B).")
     int d;
-    @Option(names = "--f", defaultValue = "11008")
+    @Option(names = "--f", defaultValue = "11008", paramLabel = "F",
+            description = "FFN width (default ${DEFAULT-VALUE}, LLaMA2-7B).")
     int f;
-    @Option(names = "--kernel", defaultValue = "exact",
-            description = "exact (gate-first exact-sparse), predicted (a rank-64 predictor built from W_gate, 30% "
+    @Option(names = "--kernel", defaultValue = "exact", paramLabel = "K",
+            description = "exact (gate-first exact-sparse), predicted (a rank-64 predictor built from W_gate, 30%% "
                     + "candidates: PredictedSparseFfn; its batch path keeps each token's candidates) or lte (LteFfn, "
                     + "SiLU, experts of --expert-size neurons, a random router with τ set so that 1 − sparsity of "
                     + "the batch's (token, expert) pairs are selected; its batch path reads the union of the tokens' "
                     + "experts once). Default: ${DEFAULT-VALUE}.")
     String kernel;
-    @Option(names = "--expert-size", defaultValue = "32", description = "LTE expert size (--kernel lte). Default: "
+    @Option(names = "--expert-size", defaultValue = "32", paramLabel = "N", description = "LTE expert size (--kernel lte). Default: "
             + "${DEFAULT-VALUE}.")
     int expertSize;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new FfnLayerCompare()).execute(args));
+        System.exit(run(args));
+    }
+
+    /** Runs with {@code args}; bad options are one line ({@code sparsa: ...}) and exit code 2, as the CLI's. */
+    static int run(String... args) {
+        CommandLine cl = new CommandLine(new FfnLayerCompare());
+        cl.setParameterExceptionHandler((ex, a) -> {
+            ex.getCommandLine().getErr().println("sparsa: " + ex.getMessage());
+            return 2;
+        });
+        return cl.execute(args);
     }
 
     @Override
@@ -75,6 +93,20 @@ public final class FfnLayerCompare implements Callable<Integer> {
         if (!kernel.equals("exact") && !kernel.equals("predicted") && !kernel.equals("lte")) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--kernel must be exact, predicted or lte, "
                     + "got " + kernel);
+        }
+        CommandLine cl = new CommandLine(this);
+        if (threads < 1 || reps < 1 || d < 1 || f < 1) {
+            throw new CommandLine.ParameterException(cl, "--threads, --reps, --d and --f must be >= 1");
+        }
+        for (double sp : sparsities) {
+            if (!(sp >= 0 && sp < 1)) {
+                throw new CommandLine.ParameterException(cl, "--sparsity: a sparsity must be in [0, 1), got " + sp);
+            }
+        }
+        for (int b : batches) {
+            if (b < 1) {
+                throw new CommandLine.ParameterException(cl, "--batch: a batch must be >= 1, got " + b);
+            }
         }
         if (kernel.equals("lte") && (expertSize < 1 || f % expertSize != 0)) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--expert-size " + expertSize

@@ -1,0 +1,59 @@
+package dev.sparsa.bench;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code sparsa bench-ffn}: a tiny layer runs and prints its table row; bad options are one line, exit code 2. */
+class FfnLayerCompareTest {
+
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = FfnLayerCompare.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void aTinyLayerPrintsOneRowPerDtypeAndSparsity() {
+        Run r = run("--d", "64", "--f", "128", "--dtypes", "Q8_0", "--sparsity", "0.5,0.9", "--reps", "1",
+                "--threads", "1");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("FFN layer D 64 x F 128, exact kernels", "| Q8_0 | 0.50 | 1 |",
+                "| Q8_0 | 0.90 | 1 |");
+    }
+
+    @Test
+    void badOptionsAreOneLine() {
+        String[][] cases = {{"--reps", "0"}, {"--sparsity", "1.5"}, {"--batch", "0"}, {"--kernel", "foo"},
+                {"--reps", "x"}, {"--kernel", "lte", "--expert-size", "7", "--f", "128"}};
+        String[] expect = {"--threads, --reps, --d and --f must be >= 1", "--sparsity: a sparsity must be in [0, 1), "
+                + "got 1.5", "--batch: a batch must be >= 1, got 0", "--kernel must be exact, predicted or lte, got "
+                + "foo", "Invalid value for option '--reps'", "--expert-size 7 must divide --f 128"};
+        for (int i = 0; i < cases.length; i++) {
+            Run r = run(cases[i]);
+            assertThat(r.code()).as(String.join(" ", cases[i])).isEqualTo(2);
+            assertThat(r.err().strip()).startsWith("sparsa: ").contains(expect[i]).doesNotContain("\n");
+            assertThat(r.out()).isEmpty();
+        }
+        Run help = run("--help");
+        assertThat(help.out()).contains("Usage: bench-ffn", "--sparsity=S[,S...]", "30%");
+        assertThat(help.err()).doesNotContain("WARN");
+    }
+}
