@@ -33,11 +33,11 @@ import java.util.List;
                         + "projections (--seq sets both windows; the encoder's include [CLS] and [SEP])."})
 public final class ExperimentAttributionCommand extends NeuronExperimentCommand {
 
-    @Option(names = "--sparsities", split = ",", paramLabel = "S,...", order = 4,
+    @Option(names = "--sparsities", split = ",", paramLabel = "S", order = 4,
             description = "Shares of FFN neurons deactivated per token, each in [0, 1) (default 0.5,0.7,0.8,0.9).")
     double[] sparsities;
 
-    @Option(names = "--scores", split = ",", paramLabel = "S,...", order = 5,
+    @Option(names = "--scores", split = ",", paramLabel = "S", order = 5,
             description = "Scores: magnitude, gxo, snip, cor-gxo (default all).")
     List<String> scores;
 

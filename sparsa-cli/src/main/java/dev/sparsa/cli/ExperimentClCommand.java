@@ -28,7 +28,7 @@ import java.util.function.Supplier;
  */
 abstract class ExperimentClCommand extends NeuronExperimentCommand {
 
-    @Option(names = "--tasks", split = ",", paramLabel = "T,...", order = 4,
+    @Option(names = "--tasks", split = ",", paramLabel = "T", order = 4,
             description = "The task sequence: group names (press = a+b+c, general = d+e+f+g+h, learned = j, fiction "
                     + "= k+l+m+n+p+r) or Brown genre letters joined by + (default press,general,learned,fiction; "
                     + "--quick press,learned,fiction).")
@@ -231,7 +231,7 @@ abstract class ExperimentClCommand extends NeuronExperimentCommand {
                 description = "DGM: share of the active weights whose gradient is kept (default ${DEFAULT-VALUE}).")
         double gradKeep;
 
-        @Option(names = "--removal", split = ",", paramLabel = "R,...", order = 16,
+        @Option(names = "--removal", split = ",", paramLabel = "R", order = 16,
                 description = "DDR: share of a task's remaining windows removed (easiest first) before its epoch 2, "
                         + "3, ... (default 0.2,0.2).")
         double[] removal;

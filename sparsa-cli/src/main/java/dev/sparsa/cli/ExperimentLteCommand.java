@@ -21,16 +21,16 @@ import picocli.CommandLine.Option;
                         + "default experts of 32, 150 + 150 steps of 16 x 128, eta 0.5,2,8."})
 public final class ExperimentLteCommand extends NeuronExperimentCommand {
 
-    @Option(names = "--etas", split = ",", paramLabel = "E,...", order = 4,
+    @Option(names = "--etas", split = ",", paramLabel = "E", order = 4,
             description = "LTE's efficiency loss coefficients eta, one run each (default 0.5,2,8; --quick 0.5,4).")
     double[] etas;
 
-    @Option(names = "--taus", split = ",", paramLabel = "T,...", order = 5,
+    @Option(names = "--taus", split = ",", paramLabel = "T", order = 5,
             description = "Thresholds each LTE model is evaluated at (training uses 0.5, the paper's; default "
                     + "0.3,0.5,0.7).")
     double[] taus;
 
-    @Option(names = "--lambdas", split = ",", paramLabel = "L,...", order = 6,
+    @Option(names = "--lambdas", split = ",", paramLabel = "L", order = 6,
             description = "ProSparse's final L1 coefficients, one run each (default 0.01,0.05; --quick 0.05).")
     double[] lambdas;
 

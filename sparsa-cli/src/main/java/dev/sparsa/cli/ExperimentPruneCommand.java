@@ -77,11 +77,11 @@ abstract class ExperimentPruneCommand extends NeuronExperimentCommand {
                     "--quick: 2 rounds x 8 steps per run, batch 8 x 64, 4096 validation tokens; default 3 x 25, 16 x 128, "
                             + "32768."})
     public static final class ApCommand extends ExperimentPruneCommand {
-        @Option(names = "--ratios", split = ",", paramLabel = "S,...", order = 4,
+        @Option(names = "--ratios", split = ",", paramLabel = "S", order = 4,
                 description = "Target pruned shares of the FFN weights, each in [0, 1) (default 0.5,0.7,0.9).")
         double[] ratios;
 
-        @Option(names = "--pruners", split = ",", paramLabel = "M,...", order = 5,
+        @Option(names = "--pruners", split = ",", paramLabel = "M", order = 5,
                 description = "Base criteria: magnitude, wanda (default both).")
         List<String> pruners;
 

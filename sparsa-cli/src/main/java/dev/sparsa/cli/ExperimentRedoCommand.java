@@ -27,7 +27,7 @@ import java.util.List;
                         + "16 x 128."})
 public final class ExperimentRedoCommand extends NeuronExperimentCommand {
 
-    @Option(names = "--genres", split = ",", paramLabel = "G,...", order = 4,
+    @Option(names = "--genres", split = ",", paramLabel = "G", order = 4,
             description = "Brown genres in training order, by letter (default a,g,j,k,n; --quick a,j,k).")
     List<String> genres;
 
@@ -40,7 +40,7 @@ public final class ExperimentRedoCommand extends NeuronExperimentCommand {
             description = "Optimizer steps per genre (default 150; --quick 60).")
     Integer stepsPerPhase;
 
-    @Option(names = "--taus", split = ",", paramLabel = "T,...", order = 7,
+    @Option(names = "--taus", split = ",", paramLabel = "T", order = 7,
             description = "The tau of the reported dormant ratios (default 0,0.025,0.1).")
     double[] taus;
 

@@ -57,7 +57,7 @@ public final class ExperimentSparsifyCommand implements Callable<Integer> {
             description = "Output folder (default out/experiment/sparsify, --quick: out/experiment/sparsify-quick).")
     Path out;
 
-    @Option(names = "--methods", split = ",", paramLabel = "M,...",
+    @Option(names = "--methods", split = ",", paramLabel = "M",
             description = "Methods to run (default all: dense, relu, relu2, relufy, drelu, prosparse, "
                     + "prosparse+distill); the λ sweep runs with prosparse.")
     List<String> methods;
@@ -74,7 +74,7 @@ public final class ExperimentSparsifyCommand implements Callable<Integer> {
             description = "ProSparse λ at the end of each stage (default 0.35,1.75,3.5).")
     float[] lambdas;
 
-    @Option(names = "--lambda-scales", split = ",", paramLabel = "F,...",
+    @Option(names = "--lambda-scales", split = ",", paramLabel = "F",
             description = "Factors on the λ schedule for the sweep (default 0.25,0.5,1,2,4; --quick 0.25,1,4).")
     double[] scales;
 
