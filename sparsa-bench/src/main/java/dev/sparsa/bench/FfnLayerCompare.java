@@ -1,6 +1,7 @@
 package dev.sparsa.bench;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,6 +25,8 @@ import dev.sparsa.model.LteRouters;
 import dev.sparsa.tensor.DType;
 import dev.sparsa.tensor.Kernels;
 import dev.sparsa.tensor.Parallel;
+import dev.sparsa.tensor.Quant;
+import dev.sparsa.tensor.Tensor;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -70,6 +73,12 @@ public final class FfnLayerCompare implements Callable<Integer> {
                     + "the batch's (token, expert) pairs are selected; its batch path reads the union of the tokens' "
                     + "experts once). Default: ${DEFAULT-VALUE}.")
     String kernel;
+    @Option(names = "--order", defaultValue = "random", paramLabel = "O",
+            description = "Neuron order (exact kernel): random (the weights' own: a token's active set is "
+                    + "scattered over the records) or active-first (the neurons permuted, gate and up rows and down "
+                    + "columns alike, so that the timed tokens' union is contiguous: the best case of a hot/cold "
+                    + "neuron order such as PowerInfer's). Default: ${DEFAULT-VALUE}.")
+    String order;
     @Option(names = "--expert-size", defaultValue = "32", paramLabel = "N", description = "LTE expert size (--kernel lte). Default: "
             + "${DEFAULT-VALUE}.")
     int expertSize;
@@ -108,6 +117,12 @@ public final class FfnLayerCompare implements Callable<Integer> {
                 throw new CommandLine.ParameterException(cl, "--batch: a batch must be >= 1, got " + b);
             }
         }
+        if (!order.equals("random") && !order.equals("active-first")) {
+            throw new CommandLine.ParameterException(cl, "--order must be random or active-first, got " + order);
+        }
+        if (order.equals("active-first") && !kernel.equals("exact")) {
+            throw new CommandLine.ParameterException(cl, "--order active-first is for --kernel exact");
+        }
         if (kernel.equals("lte") && (expertSize < 1 || f % expertSize != 0)) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--expert-size " + expertSize
                     + " must divide --f " + f);
@@ -128,6 +143,7 @@ public final class FfnLayerCompare implements Callable<Integer> {
         try (Parallel par = new Parallel(threads)) {
             for (DType t : dtypes) {
                 try (Arena arena = Arena.ofShared()) {
+                    this.arena = arena;
                     FfnWeights w = new FfnWeights(0, RandomWeights.matrix("gate", t, f, d, 11, arena),
                             RandomWeights.matrix("up", t, f, d, 12, arena), RandomWeights.matrix("down", t, d, f, 13, arena));
                     long denseBytes = w.gate().data().byteSize() + w.up().data().byteSize() + w.down().data().byteSize();
@@ -147,13 +163,32 @@ public final class FfnLayerCompare implements Callable<Integer> {
         return 0;
     }
 
-    private void row(FfnWeights w, DType t, double sp, int batch, long denseBytes, Parallel par) {
+    private void row(FfnWeights w0, DType t, double sp, int batch, long denseBytes, Parallel par) {
         float[] x = Inputs.gaussian(batch * d, 5);
         float[] g = new float[f];
-        Kernels.matvec(w.gate(), x, g, par);
+        Kernels.matvec(w0.gate(), x, g, par);
         float[] sorted = g.clone();
         Arrays.sort(sorted);
         float thr = sorted[(int) Math.min(f - 1, Math.round(sp * f))];
+        FfnWeights w = w0;
+        if (order.equals("active-first")) {
+            float[] gb0 = new float[batch * f];
+            Kernels.matmul(w0.gate(), x, batch, gb0, par);
+            boolean[] any = new boolean[f];
+            for (int i = 0; i < batch * f; i++) {
+                any[i % f] |= gb0[i] >= thr;
+            }
+            int[] perm = new int[f];
+            int k = 0;
+            for (int pass = 0; pass < 2; pass++) {               // the union first, then the rest, each ascending
+                for (int i = 0; i < f; i++) {
+                    if (any[i] == (pass == 0)) {
+                        perm[k++] = i;
+                    }
+                }
+            }
+            w = permuted(w0, perm, arena);
+        }
         Activation act = Activation.of("fatrelu", thr);
         boolean[] union = new boolean[f];
         float[] gb = new float[batch * f];
@@ -255,6 +290,45 @@ public final class FfnLayerCompare implements Callable<Integer> {
                 sparseBytes / med[2] / 1e6, denseBytes / med[0] / 1e6));
         System.out.println(sb);
         System.out.flush();
+    }
+
+    /** The arena of the current dtype's weights (a permuted copy is freed with them). */
+    private Arena arena;
+
+    /**
+     * The same FFN with its neurons in the order {@code perm} (new neuron k = old neuron perm[k]): gate and up rows
+     * copied as they are, the down projection's columns permuted row by row (re-quantized for a quantized dtype: the
+     * values move by at most one rounding, which the timing does not see).
+     */
+    static FfnWeights permuted(FfnWeights w, int[] perm, Arena arena) {
+        return new FfnWeights(w.layer(), permuteRows(w.gate(), perm, arena), permuteRows(w.up(), perm, arena),
+                permuteColumns(w.down(), perm, arena));
+    }
+
+    private static Tensor permuteRows(Tensor m, int[] perm, Arena arena) {
+        long rb = m.rowBytes();
+        MemorySegment seg = arena.allocate(m.data().byteSize(), 64);
+        for (int k = 0; k < perm.length; k++) {
+            MemorySegment.copy(m.data(), perm[k] * rb, seg, k * rb, rb);
+        }
+        return new Tensor(m.name(), m.dtype(), m.shape().clone(), seg);
+    }
+
+    private static Tensor permuteColumns(Tensor m, int[] perm, Arena arena) {
+        int rows = m.rows();
+        int cols = m.cols();
+        long rb = m.rowBytes();
+        MemorySegment seg = arena.allocate(m.data().byteSize(), 64);
+        float[] src = new float[cols];
+        float[] dst = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            Kernels.getRow(m, r, src, 0);
+            for (int k = 0; k < cols; k++) {
+                dst[k] = src[perm[k]];
+            }
+            Quant.quantize(m.dtype(), dst, 0, cols, seg, r * rb);
+        }
+        return new Tensor(m.name(), m.dtype(), m.shape().clone(), seg);
     }
 
     /**
