@@ -198,16 +198,20 @@ public final class Gemm {
         boolean rowsOfB = m != null ? !m.trans() : !((Weight) b).trans();
         if (rowsOfB) {
             // row p of B is contiguous (a row of the float matrix, or row p of W): cut it into the panels
+            // a weight row: only the super-block's columns are dequantized (from the block holding j0), not the row
+            int bs = w != null ? w.dtype().blockSize() : 1;
+            int from0 = j0 / bs * bs;
+            int to0 = w != null ? Math.min(w.cols(), ceilDiv(j0 + nsb, bs) * bs) : 0;
             par.forRange(k, 16, (from, to) -> {
-                float[] tmp = w != null ? new float[w.cols()] : null;
+                float[] tmp = w != null ? new float[to0 - from0] : null;
                 for (int p = from; p < to; p++) {
                     float[] src = tmp;
-                    int so = j0;
+                    int so = j0 - from0;
                     if (m != null) {
                         src = m.data();
                         so = m.off() + p * m.ld() + j0;
                     } else {
-                        Kernels.getRow(w, p, tmp, 0);
+                        Kernels.getRowRange(w, p, from0, to0 - from0, tmp, 0);
                     }
                     int pc = p / KC * KC;
                     int step = Math.min(KC, k - pc) * NR;

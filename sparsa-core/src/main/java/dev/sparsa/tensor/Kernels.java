@@ -274,6 +274,32 @@ public final class Kernels {
     }
 
     /**
+     * Dequantizes {@code W[row, from .. from+n)} into {@code dst[dstOff ..)}, the same values as {@link #getRow}
+     * gives there; {@code from} and {@code n} are multiples of the dtype's block size (or {@code from + n} is the
+     * row's end).
+     */
+    public static void getRowRange(Tensor w, int row, int from, int n, float[] dst, int dstOff) {
+        int bs = w.dtype().blockSize();
+        if (from < 0 || n < 0 || from + n > w.cols() || from % bs != 0 || (n % bs != 0 && from + n != w.cols())) {
+            throw new IndexOutOfBoundsException(w.describe() + ": columns [" + from + ", " + (from + n)
+                    + ") are not whole blocks of the row");
+        }
+        if (dst.length < (long) dstOff + n || dstOff < 0) {
+            throw new IndexOutOfBoundsException(w.describe() + ": range needs dst[" + dstOff + ".." + (dstOff + n)
+                    + ")");
+        }
+        MemorySegment s = w.data();
+        long base = row * w.rowBytes() + w.dtype().bytesFor(from);
+        switch (w.dtype()) {
+            case F32 -> F32Rows.get(s, base, dst, dstOff, n);
+            case F16 -> F16Rows.get(s, base, dst, dstOff, n);
+            case BF16 -> Bf16Rows.get(s, base, dst, dstOff, n);
+            case Q8_0 -> Q8_0Rows.get(s, base, dst, dstOff, n);
+            case Q4_0 -> Q4_0Rows.get(s, base, dst, dstOff, n);
+        }
+    }
+
+    /**
      * {@code y += a · W[row,:]} — accumulates one column of a down projection stored transposed (sparse FFN). One
      * fused multiply-add per element; allocates nothing.
      */

@@ -222,6 +222,29 @@ class GemmTest {
     }
 
     @Test
+    void quantizedWeightRowsInColumnSuperBlocks() {
+        // B = W itself (k = W's rows, as in dX = dY·W and a transposed copy's Y = X·W^T), k·n above CAP: each
+        // super-block dequantizes only its columns of every row; the result must not change (the twin reads the
+        // whole row)
+        Random rnd = new Random(8);
+        int m = 7;
+        int k = 600;
+        int n = (Gemm.CAP / k + 200) / 32 * 32 + 32;
+        assertThat((long) k * n).isGreaterThan(Gemm.CAP);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {   // read by the pool's threads
+            for (DType dt : new DType[]{DType.Q8_0, DType.Q4_0, DType.BF16, DType.F16}) {
+                Tensor w = dev.sparsa.io.RandomWeights.matrix("w", dt, k, n, 3, arena);
+                Mat a = mat(rnd, m, k, false);
+                Mat want = mat(rnd, m, n, false);
+                Mat got = copy(want);
+                ScalarGemm.multiply(m, n, k, a, Weight.of(w), want, true);
+                new Gemm().multiply(m, n, k, a, Weight.of(w), got, true, two);
+                assertThat(got.data()).as(dt.toString()).isEqualTo(want.data());
+            }
+        }
+    }
+
+    @Test
     void twinIsWithinTheFmaChainBoundOfTheExactProduct() {
         // a k-term fma chain rounds once per step (relative error ≤ u = 2^-24 each):
         // |fl − exact| ≤ γ_k·(|c0| + Σ_p |a_ip·b_pj|), γ_k = k·u/(1 − k·u)
