@@ -29,7 +29,7 @@ import java.util.function.Supplier;
  * {@code --modes} and its options, shared by {@code sparsa bench} and {@code bench-e2e} ({@link ModesBench}).
  */
 public final class ModesOptions {
-    @Option(names = "--modes", split = ",", paramLabel = "MODE[,MODE...]",
+    @Option(names = "--modes", split = ",", paramLabel = "MODE",
             description = "Run dense and each of these sparse modes side by side (" + "dense, exact, cats, teal, topk, "
                     + "predicted, ...: every --sparse mode): tok/s, speedup vs dense, measured sparsity, ideal "
                     + "speedup (bytes), fraction of ideal, bits/byte and its Δ vs dense, greedy agreement with dense. "
