@@ -277,9 +277,10 @@ public final class ModesBench {
             for (Row sp : speedRows) {
                 LinkedHashSet<String> notes = new LinkedHashSet<>(sp.notes());
                 notes.addAll(q.notes);
+                // "M: calibration F (...)" says nothing when another note of M names F (made or kept this run)
                 notes.removeIf(n -> n.contains(": calibration ") && notes.stream().anyMatch(o -> o != n
                         && o.startsWith(n.substring(0, n.indexOf(": ") + 2))
-                        && o.contains(n.substring(n.indexOf(": calibration ") + 14))));
+                        && !o.contains(": calibration ") && o.contains(" " + calibrationFile(n))));
                 Row row = new Row(m.key(), sp.speedModel(), sp.dtype(), sp.prefill(), sp.decode(),
                         sp.prefillSpeedup(), sp.decodeSpeedup(), sp.sparsity(), sp.bytesPerToken(), sp.idealSpeedup(),
                         sp.fractionOfIdeal(), sp.recall(), sp.speedActivations(), Bench.modelName(qp),
@@ -372,6 +373,13 @@ public final class ModesBench {
      * A trained model's predicted-kernel reads, per layer and position ({@link ReplayFfn.Trace}), to time the predicted
      * mode on weights without trained structure.
      */
+    /** The file a note {@code "M: calibration F (...)"} names. */
+    static String calibrationFile(String note) {
+        String rest = note.substring(note.indexOf(": calibration ") + ": calibration ".length());
+        int sp = rest.indexOf(' ');
+        return sp < 0 ? rest : rest.substring(0, sp);
+    }
+
     /** @param calibration the notes of the quality model's calibration, made in-process for the replay if it was */
     record Replay(String source, List<ReplayFfn.Trace> traces, Predictor.Kind kind, int rank, DType dtype,
                   List<String> calibration) {

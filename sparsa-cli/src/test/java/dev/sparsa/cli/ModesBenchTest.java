@@ -118,6 +118,11 @@ class ModesBenchTest {
                 + "sparsa-calibration-cats.safetensors");
         assertThat(r.out()).as("a file just made is not listed twice").doesNotContain("relu: calibration "
                 + "sparsa-calibration-cats.safetensors");
+        // the same when the speed model is the quality model (exact and predicted run on relu for both): the
+        // quality pass finds the file the speed pass just made
+        assertThat(r.out()).as("made in this run, not listed again").contains("relu: no sparsa-calibration-"
+                + "predicted.safetensors; calibrated predicted in-process").doesNotContain("relu: calibration "
+                + "sparsa-calibration-predicted.safetensors");
     }
 
     @Test
