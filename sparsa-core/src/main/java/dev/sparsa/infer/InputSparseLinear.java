@@ -13,13 +13,18 @@ import java.util.Arrays;
  * A projection with a magnitude-sparsified input (TEAL, Liu et al. 2024): {@code y = W·s_t(x) (+ b)} with
  * {@code s_t(x)_j = x_j} if {@code |x_j| > t}, else 0. W ({@code [out, in]}) is kept transposed ({@code [in, out]},
  * one contiguous row per input j), so a zeroed input skips a whole row: {@code y = Σ_{j: |x_j| > t} x_j·W[:, j]}
- * ({@link Kernels#axpyRows}, split over the outputs: the same bits for any thread count). A batch of
+ * ({@link Kernels#axpyRowsSliced}: {@link #SLICES} fixed input ranges, each a task that reads its kept rows whole, then
+ * the partial outputs summed in range order: the same bits for any thread count; splitting each row between threads
+ * instead read pieces of out/threads values and cost TEAL's decode about 15% at TinyLlama shape). A batch of
  * {@link #GEMM_ROWS} rows or more is one GEMM over the masked inputs (the same function, summed in another order).
  *
  * <p>Memory: the transposed copy has the source's dtype for float weights and Q8_0 for quantized ones (F32 when
  * {@code out} is not a multiple of 32), in an automatic arena; the original (usually mmap'd) is not read again.
  */
 public final class InputSparseLinear {
+    /** Fixed input ranges of one row's pass (each a task reading its kept rows of Wᵀ whole; see below). */
+    static final int SLICES = 8;
+
     /** Rows from which a batch is one GEMM over the masked inputs instead of one sparse pass per row. */
     public static final int GEMM_ROWS = 48;
 
@@ -62,6 +67,7 @@ public final class InputSparseLinear {
         final int[] idx;
         final float[] coef;
         final float[] yRow;
+        final float[][] parts;
         float[] masked = new float[0];
 
         /** For inputs of up to {@code in} values and outputs of up to {@code out} values. */
@@ -69,6 +75,7 @@ public final class InputSparseLinear {
             idx = new int[in];
             coef = new float[in];
             yRow = new float[out];
+            parts = new float[SLICES][out];
         }
 
         float[] masked(int n) {
@@ -120,8 +127,7 @@ public final class InputSparseLinear {
             }
         }
         float[] yr = s.yRow;
-        Arrays.fill(yr, 0, out, 0f);
-        Kernels.axpyRows(wT, s.idx, s.coef, n, yr, par);                  // y = Σ_{j kept} x_j W[:, j]
+        Kernels.axpyRowsSliced(wT, s.idx, s.coef, n, s.parts, yr, par);   // y = Σ_{j kept} x_j W[:, j]
         if (bias != null) {
             for (int j = 0; j < out; j++) {
                 yr[j] += bias[j];

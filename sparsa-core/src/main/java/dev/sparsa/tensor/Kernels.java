@@ -2,6 +2,7 @@ package dev.sparsa.tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 import jdk.incubator.vector.FloatVector;
 
@@ -158,6 +159,64 @@ public final class Kernels {
                 axpy(w, rows[k], coef[k], y, c0, c1);
             }
         });
+    }
+
+    /**
+     * {@code y = Σ_k coef[k] · W[rows[k],:]} (y overwritten, rows ascending), by whole rows: the rows of W are cut into
+     * {@code parts.length} fixed ranges, each range's listed rows are summed into its own partial (one task, whole
+     * rows read in ascending address order, four at a time), then {@code y = Σ_s parts[s]} in range order. The split
+     * does not depend on the thread count, so neither do the bits; they differ from {@link #axpyRows} (another
+     * summation order). For a transposed weight whose kept rows are short (a row of D values split between threads
+     * is read in pieces of D/threads, which defeats the prefetcher), this reads each row in one piece.
+     * {@code parts[s]} has at least {@code cols} floats.
+     */
+    public static void axpyRowsSliced(Tensor w, int[] rows, float[] coef, int count, float[][] parts, float[] y,
+                                      Parallel par) {
+        checkRows(w, rows, count);
+        int cols = w.cols();
+        int slices = parts.length;
+        if (coef.length < count || y.length < cols) {
+            throw new IllegalArgumentException(w.describe() + ": coef has " + coef.length + " (need " + count
+                    + "), y has " + y.length + " (need " + cols + ")");
+        }
+        int total = w.rows();
+        int[] start = new int[slices + 1];                 // rows[start[s] .. start[s+1]) lie in range s
+        for (int sl = 1; sl < slices; sl++) {
+            int bound = (int) ((long) total * sl / slices);
+            int lo = start[sl - 1];
+            int hi = count;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (rows[mid] < bound) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            start[sl] = lo;
+        }
+        start[slices] = count;
+        MemorySegment s = w.data();
+        long rb = w.rowBytes();
+        boolean q8 = w.dtype() == DType.Q8_0;
+        par.forRange(slices, 1, (s0, s1) -> {
+            for (int sl = s0; sl < s1; sl++) {
+                float[] p = parts[sl];
+                Arrays.fill(p, 0, cols, 0f);
+                int k = start[sl];
+                int end = start[sl + 1];
+                if (q8) {
+                    for (; k + 4 <= end; k += 4) {
+                        Q8_0Rows.axpy4(s, rows[k] * rb, rows[k + 1] * rb, rows[k + 2] * rb, rows[k + 3] * rb,
+                                coef[k], coef[k + 1], coef[k + 2], coef[k + 3], p, 0, 0, cols);
+                    }
+                }
+                for (; k < end; k++) {
+                    axpy(w, rows[k], coef[k], p, 0, cols);
+                }
+            }
+        });
+        par.forRange(cols, 512, (c0, c1) -> VectorOps.sumParts(parts, slices, y, 0, c0, c1));
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.sparsa.tensor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.Arena;
@@ -253,6 +254,44 @@ class KernelsTest {
                 Kernels.axpyRows(w, idx, coef, idx.length - 1, y, p);
                 assertThat(y).as(type + " cols " + cols + " threads " + p.threads()).isEqualTo(want);
             }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void axpyRowsSlicedIsTheSumWithinRoundingAndTheSameBitsForAnyThreadCount(DType type) {
+        Random rnd = new Random(14);
+        for (int cols : type.quantized() ? new int[] {32, 96, 1024} : new int[] {1, 17, 100, 1029}) {
+            int rows = 50;
+            Tensor w = tensor(type, randoms(rnd, rows * cols, 1f), rows, cols);
+            // ascending, with ranges of 8 slices that get none (0..5), one, several (a group of 4 and a tail)
+            int[] idx = {7, 8, 9, 10, 11, 19, 31, 32, 33, 40, 48, 49};
+            float[] coef = randoms(rnd, idx.length, 1f);
+            double[] exact = new double[cols];
+            float[] row = new float[cols];
+            for (int k = 0; k < idx.length; k++) {
+                Kernels.getRow(w, idx[k], row, 0);
+                for (int c = 0; c < cols; c++) {
+                    exact[c] += (double) coef[k] * row[c];
+                }
+            }
+            float[] first = null;
+            for (Parallel p : new Parallel[] {one, two, three}) {
+                float[] y = randoms(rnd, cols, 1f);                   // overwritten
+                Kernels.axpyRowsSliced(w, idx, coef, idx.length, new float[8][cols], y, p);
+                for (int c = 0; c < cols; c++) {
+                    assertThat((double) y[c]).as(type + " cols " + cols + " col " + c).isCloseTo(exact[c],
+                            within(1e-4 * (1 + Math.abs(exact[c]))));
+                }
+                if (first == null) {
+                    first = y;
+                } else {
+                    assertThat(y).as(type + " threads " + p.threads()).isEqualTo(first);
+                }
+            }
+            float[] none = randoms(rnd, cols, 1f);
+            Kernels.axpyRowsSliced(w, idx, coef, 0, new float[8][cols], none, two);
+            assertThat(none).as("no rows: zero").containsOnly(0f);
         }
     }
 
