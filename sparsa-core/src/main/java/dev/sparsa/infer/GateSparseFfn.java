@@ -107,9 +107,7 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         float[] yb = s.yRow;
         Tensor upW = w.up();
         Kernels.matmul(s.gemm, w.gate(), x, batch, gate, par);     // g = W_gate x (dense)
-        for (int b = 0; b < batch; b++) {
-            rule.select(act, gate, b * f, f, a);                   // a_i = act(g_i) for i ∈ I_b, else 0
-        }
+        selectAll(gate, batch, f, a, par);                         // a_i = act(g_i) for i ∈ I_b, else 0
         if (denseRest(x, batch, pos0, y, s, tap, par)) {
             return;
         }
@@ -262,9 +260,7 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         float[] h = s.h;
         boolean[] mark = s.mark;
         Kernels.matmul(s.gemm, w.gate(), x, batch, gate, par);     // g = W_gate x (dense)
-        for (int b = 0; b < batch; b++) {
-            rule.select(act, gate, b * f, f, a);                   // a_i = act(g_i) for i ∈ I_b, else 0
-        }
+        selectAll(gate, batch, f, a, par);                         // a_i = act(g_i) for i ∈ I_b, else 0
         if (denseRest(x, batch, pos0, y, s, tap, par)) {
             return;
         }
@@ -323,6 +319,15 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         downUnion(h, batch, active, n, y, par);                    // y_b = Σ_{i∈U} h_{b,i} d_i
     }
 
+    /** {@link NeuronRule#select} of every token of the batch, tokens split between threads (each row is independent). */
+    private void selectAll(float[] gate, int batch, int f, float[] a, Parallel par) {
+        par.forRange(batch, 1, (b0, b1) -> {
+            for (int b = b0; b < b1; b++) {
+                rule.select(act, gate, b * f, f, a);
+            }
+        });
+    }
+
     /** Batches of at least this many tokens may take the dense route of {@link #denseRest}. */
     static final int DENSE_BATCH = 8;
     /** ... when at least this share of the batch's (token, neuron) pairs is kept. */
@@ -343,9 +348,19 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         if (batch < DENSE_BATCH) {
             return false;
         }
+        int[] keptPerToken = new int[batch];
+        par.forRange(batch, 1, (b0, b1) -> {
+            for (int b = b0; b < b1; b++) {
+                int n = 0;
+                for (int o = b * f; o < (b + 1) * f; o++) {
+                    n += a[o] != 0f ? 1 : 0;
+                }
+                keptPerToken[b] = n;
+            }
+        });
         long kept = 0;
-        for (int o = 0; o < batch * f; o++) {
-            kept += a[o] != 0f ? 1 : 0;
+        for (int n : keptPerToken) {
+            kept += n;
         }
         if (kept < DENSE_SHARE * batch * f) {
             return false;
@@ -353,14 +368,16 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         float[] up = s.up;
         float[] h = s.h;
         Kernels.matmul(s.gemm, w.up(), x, batch, up, par);         // up = W_up x (dense)
-        for (int o = 0; o < batch * f; o++) {
-            if (a[o] == 0f) {
-                up[o] = 0f;
-                h[o] = 0f;
-            } else {
-                h[o] = a[o] * act.up(up[o]);                       // h = a ⊙ up' (0 outside I_b)
+        par.forRange(batch, 1, (b0, b1) -> {
+            for (int o = b0 * f; o < b1 * f; o++) {
+                if (a[o] == 0f) {
+                    up[o] = 0f;
+                    h[o] = 0f;
+                } else {
+                    h[o] = a[o] * act.up(up[o]);                   // h = a ⊙ up' (0 outside I_b)
+                }
             }
-        }
+        });
         if (tap.wants(w.layer())) {
             for (int b = 0; b < batch; b++) {
                 tap.onFfn(w.layer(), pos0 + b, x, b * d, s.gate, a, h, b * f);
