@@ -319,8 +319,20 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         downUnion(h, batch, active, n, y, par);                    // y_b = Σ_{i∈U} h_{b,i} d_i
     }
 
-    /** {@link NeuronRule#select} of every token of the batch, tokens split between threads (each row is independent). */
+    /**
+     * Batches from which the per-token elementwise passes (the rule, the dense route's mask) are split between threads:
+     * prefill chunks; a few decode rows stay on the calling thread, where a fork costs more than the pass.
+     */
+    static final int PARALLEL_ROWS = 32;
+
+    /** {@link NeuronRule#select} of every token of the batch (each row is independent). */
     private void selectAll(float[] gate, int batch, int f, float[] a, Parallel par) {
+        if (batch < PARALLEL_ROWS) {
+            for (int b = 0; b < batch; b++) {
+                rule.select(act, gate, b * f, f, a);
+            }
+            return;
+        }
         par.forRange(batch, 1, (b0, b1) -> {
             for (int b = b0; b < b1; b++) {
                 rule.select(act, gate, b * f, f, a);
@@ -349,7 +361,7 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
             return false;
         }
         int[] keptPerToken = new int[batch];
-        par.forRange(batch, 1, (b0, b1) -> {
+        par.forRange(batch, PARALLEL_ROWS, (b0, b1) -> {
             for (int b = b0; b < b1; b++) {
                 int n = 0;
                 for (int o = b * f; o < (b + 1) * f; o++) {
@@ -368,7 +380,7 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         float[] up = s.up;
         float[] h = s.h;
         Kernels.matmul(s.gemm, w.up(), x, batch, up, par);         // up = W_up x (dense)
-        par.forRange(batch, 1, (b0, b1) -> {
+        par.forRange(batch, PARALLEL_ROWS, (b0, b1) -> {
             for (int o = b0 * f; o < b1 * f; o++) {
                 if (a[o] == 0f) {
                     up[o] = 0f;
