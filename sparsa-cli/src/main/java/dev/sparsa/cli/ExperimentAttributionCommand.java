@@ -71,7 +71,7 @@ public final class ExperimentAttributionCommand extends NeuronExperimentCommand 
             throw new SparsaException.UsageException("--model " + x.model + ": --model is the Llama decoder; the "
                     + "encoder half runs on --encoder (default minilm)");
         }
-        if (!encoder.strip().equalsIgnoreCase("none") && Encoders.byAlias(encoder).isEmpty()
+        if (!noEncoder() && Encoders.byAlias(encoder).isEmpty()
                 && !java.nio.file.Files.exists(java.nio.file.Path.of(encoder.strip()))) {
             throw new SparsaException.UsageException("--encoder " + encoder + ": no such file, and not a built-in "
                     + "encoder (" + Encoders.aliases() + ") or none");
@@ -115,7 +115,7 @@ public final class ExperimentAttributionCommand extends NeuronExperimentCommand 
                     "Attribution: ∂L/∂h from one backward of the dense model, L the cross-entropy against its own "
                             + "greedy next-token predictions; gxo = h·∂F/∂h with F = −L, snip = |gxo|, cor-gxo = gxo + "
                             + "½|h|·‖∂F/∂h‖₂ (the paper's corrective term)."));
-            notes.add(enc != null ? ENCODER_NOTE : encoder.strip().equalsIgnoreCase("none")
+            notes.add(enc != null ? ENCODER_NOTE : noEncoder()
                     ? "Not run: the encoder half (--encoder none)."
                     : "Not run: the encoder half: gxo alone has no counterpart for an embedding (add snip or cor-gxo).");
             return new AttributionResults(AttributionResults.SCHEMA, new AttributionResults.Setup(
@@ -132,13 +132,18 @@ public final class ExperimentAttributionCommand extends NeuronExperimentCommand 
             + "½|h_i|·‖∂e/∂h‖_F; quality = mean cos(sparse e, dense e) over the windows.";
 
     /** The encoder half on the validation corpus, or null for {@code --encoder none}. */
+    /** {@code --encoder none}: the decoder half alone. */
+    private boolean noEncoder() {
+        return encoder.strip().equalsIgnoreCase("none");
+    }
+
     /** The encoder half, loaded and checked before the decoder runs: the model, its windows, the projections. */
     private record EncoderRun(String name, BertModel bert, List<int[]> seqs, int total, int k,
                               List<Attribution.Score> scores) {
     }
 
     private EncoderRun prepareEncoder(Context c, int tokens) {
-        if (encoder.strip().equalsIgnoreCase("none")) {
+        if (noEncoder()) {
             return null;
         }
         List<Attribution.Score> es = AttributionExperiment.encoderScores(sc);

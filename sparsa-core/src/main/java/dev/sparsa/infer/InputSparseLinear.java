@@ -7,7 +7,6 @@ import dev.sparsa.tensor.Parallel;
 import dev.sparsa.tensor.Tensor;
 
 import java.lang.foreign.Arena;
-import java.util.Arrays;
 
 /**
  * A projection with a magnitude-sparsified input (TEAL, Liu et al. 2024): {@code y = W·s_t(x) (+ b)} with

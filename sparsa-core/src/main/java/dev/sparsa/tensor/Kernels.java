@@ -317,19 +317,7 @@ public final class Kernels {
 
     /** Dequantizes row {@code row} of W into {@code dst[dstOff .. dstOff+cols)} (embedding lookup). */
     public static void getRow(Tensor w, int row, float[] dst, int dstOff) {
-        int n = w.cols();
-        if (dst.length < (long) dstOff + n || dstOff < 0) {
-            throw new IndexOutOfBoundsException(w.describe() + ": row needs dst[" + dstOff + ".." + (dstOff + n) + ")");
-        }
-        MemorySegment s = w.data();
-        long base = row * w.rowBytes();
-        switch (w.dtype()) {
-            case F32 -> F32Rows.get(s, base, dst, dstOff, n);
-            case F16 -> F16Rows.get(s, base, dst, dstOff, n);
-            case BF16 -> Bf16Rows.get(s, base, dst, dstOff, n);
-            case Q8_0 -> Q8_0Rows.get(s, base, dst, dstOff, n);
-            case Q4_0 -> Q4_0Rows.get(s, base, dst, dstOff, n);
-        }
+        getRowRange(w, row, 0, w.cols(), dst, dstOff);
     }
 
     /**

@@ -407,30 +407,10 @@ public final class NeuronReport {
                         + "tokens); ∂L/∂h against the %s labels; dense bits/byte %.4f; %s wall", s.model(),
                 s.activation(), s.numLayers(), s.intermediateSize(), s.quick() ? " (--quick)" : "", s.windows(),
                 s.contextLength(), s.validTokens(), s.labels(), w.dense(), clock(r.seconds()));
-        List<Svg.Series> series = new ArrayList<>();
-        List<String> header = new ArrayList<>(List.of("score"));
-        for (double sp : s.sparsities()) {
-            header.add(pct(sp) + " bits/byte");
-            header.add("Δ");
-        }
-        List<List<String>> rows = new ArrayList<>();
-        for (int i = 0; i < s.scores().size(); i++) {
-            List<Svg.Point> pts = new ArrayList<>();
-            List<String> row = new ArrayList<>(List.of(s.scores().get(i)));
-            for (int k = 0; k < s.sparsities().length; k++) {
-                pts.add(new Svg.Point(s.sparsities()[k], w.quality()[i][k]));
-                row.add(f4(w.quality()[i][k]));
-                row.add(delta(w.delta()[i][k]));
-            }
-            series.add(new Svg.Series(s.scores().get(i), Svg.color(i), pts));
-            rows.add(row);
-        }
-        double[] all = append(Arrays.stream(w.quality()).flatMapToDouble(Arrays::stream).toArray(), w.dense());
-        List<Section> sec = new ArrayList<>(List.of(new Section("Quality at each sparsity", "Bits/byte when per "
-                        + "token and layer the given share of FFN neurons with the lowest score is deactivated (dense: "
-                        + f4(w.dense()) + ").", List.of(Svg.lineChart("Bits/byte vs activation sparsity",
-                        Svg.Axis.pct("neurons deactivated per token", 0, 1), range("bits/byte", all), series,
-                List.of(new Svg.Rule(false, w.dense(), "dense", "#888")))), List.of(new Table(header, rows)))));
+        List<Section> sec = new ArrayList<>(List.of(sweepSection("Quality at each sparsity", "Bits/byte when per "
+                + "token and layer the given share of FFN neurons with the lowest score is deactivated (dense: "
+                + f4(w.dense()) + ").", "Bits/byte vs activation sparsity", "bits/byte", "bits/byte", s.scores(),
+                s.sparsities(), w, NeuronReport::delta)));
         if (r.encoder() != null) {
             sec.add(encoderSection(r.encoder(), s.sparsities()));
         }
@@ -441,34 +421,44 @@ public final class NeuronReport {
     /** The encoder half: mean cosine between sparse and dense sentence embeddings per score and sparsity. */
     static Section encoderSection(AttributionResults.Encoder e, double[] sparsities) {
         AttributionResults.Sweep w = e.sweep();
-        List<Svg.Series> series = new ArrayList<>();
-        List<String> header = new ArrayList<>(List.of("score"));
-        for (double sp : sparsities) {
-            header.add(pct(sp) + " cosine");
-            header.add("Δ");
-        }
-        List<List<String>> rows = new ArrayList<>();
-        for (int i = 0; i < e.scores().size(); i++) {
-            List<Svg.Point> pts = new ArrayList<>();
-            List<String> row = new ArrayList<>(List.of(e.scores().get(i)));
-            for (int k = 0; k < sparsities.length; k++) {
-                pts.add(new Svg.Point(sparsities[k], w.quality()[i][k]));
-                row.add(f4(w.quality()[i][k]));
-                row.add(String.format(Locale.ROOT, "%+.4f", w.delta()[i][k]));
-            }
-            series.add(new Svg.Series(e.scores().get(i), Svg.color(i), pts));
-            rows.add(row);
-        }
-        double[] all = append(Arrays.stream(w.quality()).flatMapToDouble(Arrays::stream).toArray(), 1.0);
         String what = String.format(Locale.ROOT, "%s (%s, %d layers, FFN %d); %d windows of %d tokens (%,d tokens); "
                         + "%d projections per window; %s wall. Mean cosine between each window's sentence embedding "
                         + "with the given share of FFN neurons deactivated per token and layer and its dense "
                         + "embedding (dense: 1).", e.model(), e.activation(), e.numLayers(), e.intermediateSize(),
                 e.windows(), e.windowTokens(), e.tokens(), e.projections(), clock(w.seconds()));
-        return new Section("Encoder: embedding cosine at each sparsity", what, List.of(Svg.lineChart(
-                "Embedding cosine vs activation sparsity", Svg.Axis.pct("neurons deactivated per token", 0, 1),
-                range("cosine to dense", all), series, List.of(new Svg.Rule(false, 1.0, "dense", "#888")))),
-                List.of(new Table(header, rows)));
+        return sweepSection("Encoder: embedding cosine at each sparsity", what, "Embedding cosine vs activation "
+                + "sparsity", "cosine", "cosine to dense", e.scores(), sparsities, w, v -> String.format(Locale.ROOT, "%+.4f", v));
+    }
+
+    /**
+     * One sweep as a section: a line per score over the sparsities (dense as a rule) and a table of the quality and
+     * its Δ ({@code deltaFormat}) at each sparsity; {@code measure} names the columns, {@code axis} the y axis.
+     */
+    static Section sweepSection(String heading, String explanation, String chartTitle, String measure, String axis,
+                                List<String> scores, double[] sparsities, AttributionResults.Sweep w,
+                                java.util.function.DoubleFunction<String> deltaFormat) {
+        List<Svg.Series> series = new ArrayList<>();
+        List<String> header = new ArrayList<>(List.of("score"));
+        for (double sp : sparsities) {
+            header.add(pct(sp) + " " + measure);
+            header.add("Δ");
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (int i = 0; i < scores.size(); i++) {
+            List<Svg.Point> pts = new ArrayList<>();
+            List<String> row = new ArrayList<>(List.of(scores.get(i)));
+            for (int k = 0; k < sparsities.length; k++) {
+                pts.add(new Svg.Point(sparsities[k], w.quality()[i][k]));
+                row.add(f4(w.quality()[i][k]));
+                row.add(deltaFormat.apply(w.delta()[i][k]));
+            }
+            series.add(new Svg.Series(scores.get(i), Svg.color(i), pts));
+            rows.add(row);
+        }
+        double[] all = append(Arrays.stream(w.quality()).flatMapToDouble(Arrays::stream).toArray(), w.dense());
+        return new Section(heading, explanation, List.of(Svg.lineChart(chartTitle, Svg.Axis.pct("neurons "
+                + "deactivated per token", 0, 1), range(axis, all), series, List.of(new Svg.Rule(false, w.dense(),
+                "dense", "#888")))), List.of(new Table(header, rows)));
     }
 
     // ---------------------------------------------------------------- helpers

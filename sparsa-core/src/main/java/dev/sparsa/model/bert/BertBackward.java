@@ -39,6 +39,7 @@ public final class BertBackward {
     }
 
     private final ModelConfig cfg;
+    private final BertModel model;
     private final BertModel.Weights w;
     private final Activation act;
     private final int d;
@@ -71,6 +72,7 @@ public final class BertBackward {
     private double[] uNorm;             // [b] ‖u_b‖ (clamped at 1e-12)
 
     public BertBackward(BertModel model) {
+        this.model = model;
         this.cfg = model.config();
         this.w = model.weights();
         this.act = Activation.of(cfg.hiddenAct(), cfg.fatreluThreshold());
@@ -142,7 +144,7 @@ public final class BertBackward {
         int layers = cfg.numLayers();
         float[] x = new float[n * d];
         float[] tmp = new float[n * d];
-        embed(seqs, x, par);
+        model.embed(BertModel.Batch.of(seqs), off, x, par);                   // x⁰ (no gradient taken through it)
         for (int l = 0; l < layers; l++) {
             BertModel.Layer ly = w.layers().get(l);
             linear(wt[l][0], ly.bq(), x, d, q[l], d, par);                       // Q = x·W_Qᵀ + b_Q
@@ -258,41 +260,6 @@ public final class BertBackward {
         xOut = new float[n * d];
     }
 
-    /** x⁰_t = LN(E_word[id_t] + E_pos[t] + E_type[0])  (no gradient is taken through it). */
-    private void embed(List<int[]> seqs, float[] x, Parallel par) {
-        int vocab = w.wordEmb().rows();
-        for (int b = 0; b < seqs.size(); b++) {
-            for (int id : seqs.get(b)) {
-                if (id < 0 || id >= vocab) {
-                    throw new UsageException("token id " + id + " in sequence " + b + " is outside the vocabulary [0, "
-                            + vocab + ")");
-                }
-            }
-        }
-        par.forRange(seqs.size(), 1, (from, to) -> {
-            float[] row = new float[d];
-            float[] sum = new float[d];
-            float[] xh = new float[d];
-            for (int b = from; b < to; b++) {
-                int[] ids = seqs.get(b);
-                for (int t = 0; t < ids.length; t++) {
-                    Kernels.getRow(w.wordEmb(), ids[t], sum, 0);
-                    if (w.typeEmb() != null) {
-                        Kernels.getRow(w.typeEmb(), 0, row, 0);
-                        for (int i = 0; i < d; i++) {
-                            sum[i] += row[i];
-                        }
-                    }
-                    Kernels.getRow(w.posEmb(), t, row, 0);
-                    for (int i = 0; i < d; i++) {
-                        sum[i] += row[i];
-                    }
-                    layerNorm(sum, 0, w.embLnGamma(), w.embLnBeta(), xh, null, 0, x, (off[b] + t) * d);
-                }
-            }
-        });
-    }
-
     /** y = x·Wᵀ + b over the n tokens (W [out, in]). */
     private void linear(Tensor wgt, float[] bias, float[] x, int in, float[] y, int out, Parallel par) {
         gemm.multiply(n, out, in, Mat.of(x, 0, in), Weight.of(wgt).t(), Mat.of(y, 0, out), false, par);
@@ -310,10 +277,7 @@ public final class BertBackward {
         gemm.multiply(n, in, out, Mat.of(dy, 0, out), Weight.of(wgt), Mat.of(dx, 0, in), accumulate, par);
     }
 
-    /**
-     * One LayerNorm row: x̂ = (s − μ)·rstd, rstd = 1/√(var + ε), out = x̂·γ + β (biased variance, as BERT); x̂ and
-     * rstd kept when {@code rstd} is not null.
-     */
+    /** One LayerNorm row: x̂ = (s − μ)·rstd, rstd = 1/√(var + ε), out = x̂·γ + β (biased variance, as BERT), keeping x̂ and rstd. */
     private void layerNorm(float[] s, int sOff, float[] gamma, float[] beta, float[] xhat, float[] rstd, int row,
                            float[] out, int outOff) {
         double mean = 0;
@@ -327,15 +291,13 @@ public final class BertBackward {
             var += c * c;
         }
         float rs = (float) (1.0 / Math.sqrt(var / d + eps));
-        int xo = rstd == null ? 0 : row * d;
+        int xo = row * d;
         for (int i = 0; i < d; i++) {
             float xn = (float) ((s[sOff + i] - mean) * rs);
             xhat[xo + i] = xn;
             out[outOff + i] = xn * gamma[i] + beta[i];
         }
-        if (rstd != null) {
-            rstd[row] = rs;
-        }
+        rstd[row] = rs;
     }
 
     /** out_t = LN(x_t + y_t), keeping x̂ and rstd (residual, then post-LayerNorm). */

@@ -470,8 +470,11 @@ public final class BertModel {
 
     // ------------------------------------------------------------------------------------------------ ops
 
-    /** x⁰_t = LN(E_word[id_t] + E_pos[t] + E_type[type_t])  (BERT §3.2, input representation). */
-    private void embed(Batch batch, int[] off, float[] x, Parallel par) {
+    /**
+     * x⁰_t = LN(E_word[id_t] + E_pos[t] + E_type[type_t])  (BERT §3.2, input representation); rows of sequence b
+     * from {@code off[b]} (also {@link BertBackward}'s input).
+     */
+    void embed(Batch batch, int[] off, float[] x, Parallel par) {
         int d = config.hiddenSize();
         int vocab = w.wordEmb().rows();
         int types = w.typeEmb() == null ? 1 : w.typeEmb().rows();
