@@ -123,7 +123,10 @@ class ServeLoadTest {
             }
             DecodeLoopTest.awaitIdle(server.loop());
             String metrics = new String(server.metrics().scrape(), java.nio.charset.StandardCharsets.UTF_8);
-            assertThat(value(metrics, "sparsa_client_disconnects_total")).isBetween(1.0, (double) left);
+            // never more than the clients that left; how many are seen depends on whether the server was still
+            // writing when each closed (a response that fits the socket buffers ends unnoticed), so the counting
+            // itself is checked without the network's timing in ServeDisconnectTest
+            assertThat(value(metrics, "sparsa_client_disconnects_total")).isBetween(0.0, (double) left);
             // steps did batch rows of several requests (how many depends on arrival timing on a loaded machine; one
             // at a time would give exactly 1)
             assertThat(value(metrics, "sparsa_decode_rows_total") / value(metrics, "sparsa_decode_steps_total"))
