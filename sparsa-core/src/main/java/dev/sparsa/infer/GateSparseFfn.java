@@ -213,21 +213,44 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
                 if (!tapped) {
                     Arrays.fill(p, 0f);
                 }
-                int n = from;
-                int done = from;
+                int m = from;                                      // I ∩ slice in active[from, m)
                 for (int i = from; i < to; i++) {
                     float ai = whole ? a[i] : act.apply(g[i]);     // a = act(g)
                     ai = whole || Math.abs(ai) >= t ? ai : 0f;     // i ∈ I iff |a_i| ≥ t (exact: a_i ≠ 0)
                     a[i] = ai;
-                    float upi = ai != 0f ? nb.dotUp(i, x, 0) : 0f; // up_i = W_up[i,:]·x, i ∈ I
-                    up[i] = upi;
-                    float hi = ai * act.up(upi);                   // h = a ⊙ up' (0 outside I)
-                    h[i] = hi;
-                    if (hi != 0f) {
-                        active[n] = i;
-                        coef[n++] = hi;
+                    if (ai != 0f) {
+                        active[m++] = i;
+                    } else {
+                        up[i] = 0f;
+                        h[i] = 0f;
                     }
-                    if (!tapped && n - done == 4) {                // y_s += Σ h_i d_i, while the record is hot
+                }
+                int n = from;                                      // {i ∈ I: h_i ≠ 0} compacted into active[from, n)
+                int done = from;
+                for (int k = from; k < m; k += 4) {
+                    int c = Math.min(4, m - k);
+                    int i0 = active[k];
+                    int i1 = c > 1 ? active[k + 1] : i0;
+                    int i2 = c > 2 ? active[k + 2] : i0;
+                    int i3 = c > 3 ? active[k + 3] : i0;
+                    if (c == 4) {                                  // up_i = W_up[i,:]·x, four records side by side
+                        nb.dotUpRows4(i0, i1, i2, i3, x, 0, up, i0, i1, i2, i3);
+                    } else {
+                        for (int j = 0; j < c; j++) {
+                            int i = active[k + j];
+                            up[i] = nb.dotUp(i, x, 0);
+                        }
+                    }
+                    for (int j = 0; j < c; j++) {
+                        int i = j == 0 ? i0 : j == 1 ? i1 : j == 2 ? i2 : i3;
+                        float hi = a[i] * act.up(up[i]);           // h = a ⊙ up' (0 outside I)
+                        h[i] = hi;
+                        if (hi != 0f) {
+                            active[n] = i;                         // n ≤ k + j: an entry already read
+                            coef[n++] = hi;
+                        }
+                    }
+                    if (!tapped && n - done >= 4) {                // y_s += Σ h_i d_i, while the records are hot
                         downList(active, coef, done, n, p);
                         done = n;
                     }

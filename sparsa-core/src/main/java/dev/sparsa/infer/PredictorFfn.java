@@ -247,28 +247,59 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
                 if (!tapped) {
                     Arrays.fill(p, 0f);
                 }
-                int n = from;
-                int done = from;
+                int m = from;                                       // C ∩ slice in active[from, m)
                 for (int i = from; i < to; i++) {
-                    float gi = 0f;
-                    float ai = 0f;
-                    float upi = 0f;
                     if (s[i] >= thr) {                              // C = {i : s_i ≥ τ}
-                        gi = nb.dotGate(i, x, xo);                  // g_i for i ∈ C only
-                        ai = act.apply(gi);
+                        active[m++] = i;
+                    } else {
+                        g[o + i] = 0f;
+                        a[o + i] = 0f;
+                        up[o + i] = 0f;
+                        h[o + i] = 0f;
+                    }
+                }
+                int n = from;                                       // {i ∈ I: h_i ≠ 0} compacted into active[from, n)
+                int done = from;
+                for (int k = from; k < m; k += 4) {                 // four candidates' records side by side
+                    int c = Math.min(4, m - k);
+                    int i0 = active[k];
+                    int i1 = c > 1 ? active[k + 1] : i0;
+                    int i2 = c > 2 ? active[k + 2] : i0;
+                    int i3 = c > 3 ? active[k + 3] : i0;
+                    if (c == 4) {                                   // g_i for i ∈ C only
+                        nb.dotGateRows4(i0, i1, i2, i3, x, xo, g, o + i0, o + i1, o + i2, o + i3);
+                    } else {
+                        for (int j = 0; j < c; j++) {
+                            int i = active[k + j];
+                            g[o + i] = nb.dotGate(i, x, xo);
+                        }
+                    }
+                    int kept = 0;
+                    for (int j = 0; j < c; j++) {
+                        int i = j == 0 ? i0 : j == 1 ? i1 : j == 2 ? i2 : i3;
+                        float ai = act.apply(g[o + i]);
                         ai = Math.abs(ai) >= t ? ai : 0f;           // I = {i ∈ C : label keeps act(g_i)}
-                        upi = ai != 0f ? nb.dotUp(i, x, xo) : 0f;   // up_i = W_up[i,:]·x, i ∈ I
+                        a[o + i] = ai;
+                        kept += ai != 0f ? 1 : 0;
                     }
-                    g[o + i] = gi;
-                    a[o + i] = ai;
-                    up[o + i] = upi;
-                    float hi = ai * act.up(upi);                    // h = a ⊙ up' (0 outside I)
-                    h[o + i] = hi;
-                    if (hi != 0f) {
-                        active[n] = i;
-                        coef[n++] = hi;
+                    if (kept == 4) {                                // up_i = W_up[i,:]·x, i ∈ I
+                        nb.dotUpRows4(i0, i1, i2, i3, x, xo, up, o + i0, o + i1, o + i2, o + i3);
+                    } else {
+                        for (int j = 0; j < c; j++) {
+                            int i = j == 0 ? i0 : j == 1 ? i1 : j == 2 ? i2 : i3;
+                            up[o + i] = a[o + i] != 0f ? nb.dotUp(i, x, xo) : 0f;
+                        }
                     }
-                    if (!tapped && n - done == 4) {                 // y_s += Σ h_i d_i, while the record is hot
+                    for (int j = 0; j < c; j++) {
+                        int i = j == 0 ? i0 : j == 1 ? i1 : j == 2 ? i2 : i3;
+                        float hi = a[o + i] * act.up(up[o + i]);    // h = a ⊙ up' (0 outside I)
+                        h[o + i] = hi;
+                        if (hi != 0f) {
+                            active[n] = i;                          // n ≤ k + j: an entry already read
+                            coef[n++] = hi;
+                        }
+                    }
+                    if (!tapped && n - done >= 4) {                 // y_s += Σ h_i d_i, while the records are hot
                         downList(active, coef, done, n, p);
                         done = n;
                     }

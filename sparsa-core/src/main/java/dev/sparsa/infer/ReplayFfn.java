@@ -228,28 +228,58 @@ public final class ReplayFfn implements FfnKernel {
                     int kj = lowerBound(k, from);
                     int n = from;
                     int done = from;
-                    for (int cj = lowerBound(c, from); cj < c.length && c[cj] < to; cj++) {
-                        int i = c[cj];
-                        float gi = nb.dotGate(i, x, xo);            // g_i = W_gate[i,:]·x, i ∈ C
-                        g[o + i] = gi;
-                        while (kj < k.length && k[kj] < i) {
-                            kj++;                                   // (K ⊆ C by the trace's contract)
+                    int c0 = lowerBound(c, from);
+                    int c1 = lowerBound(c, to);
+                    for (int cj = c0; cj < c1; cj += 4) {           // four candidates' records side by side
+                        int cnt = Math.min(4, c1 - cj);
+                        int i0 = c[cj];
+                        int i1 = c[cj + Math.min(1, cnt - 1)];
+                        int i2 = c[cj + Math.min(2, cnt - 1)];
+                        int i3 = c[cj + Math.min(3, cnt - 1)];
+                        if (cnt == 4) {                             // g_i = W_gate[i,:]·x, i ∈ C
+                            nb.dotGateRows4(i0, i1, i2, i3, x, xo, g, o + i0, o + i1, o + i2, o + i3);
+                        } else {
+                            for (int j = 0; j < cnt; j++) {
+                                g[o + c[cj + j]] = nb.dotGate(c[cj + j], x, xo);
+                            }
                         }
-                        if (kj < k.length && k[kj] == i) {          // h_i = g_i·(W_up[i,:]·x), i ∈ K
-                            kj++;
-                            float ui = nb.dotUp(i, x, xo);
-                            up[o + i] = ui;
+                        int inK = 0;                                // bit j: candidate j is in K
+                        for (int j = 0; j < cnt; j++) {
+                            int i = c[cj + j];
+                            while (kj < k.length && k[kj] < i) {
+                                kj++;                               // (K ⊆ C by the trace's contract)
+                            }
+                            if (kj < k.length && k[kj] == i) {
+                                kj++;
+                                inK |= 1 << j;
+                            }
+                        }
+                        if (inK == 0b1111) {                        // W_up[i,:]·x, i ∈ K
+                            nb.dotUpRows4(i0, i1, i2, i3, x, xo, up, o + i0, o + i1, o + i2, o + i3);
+                        } else {
+                            for (int j = 0; j < cnt; j++) {
+                                if ((inK >> j & 1) != 0) {
+                                    up[o + c[cj + j]] = nb.dotUp(c[cj + j], x, xo);
+                                }
+                            }
+                        }
+                        for (int j = 0; j < cnt; j++) {
+                            if ((inK >> j & 1) == 0) {
+                                continue;
+                            }
+                            int i = c[cj + j];
+                            float gi = g[o + i];
                             a[o + i] = gi;
-                            float hi = gi * ui;
+                            float hi = gi * up[o + i];              // h_i = g_i·(W_up[i,:]·x), i ∈ K
                             h[o + i] = hi;
                             if (hi != 0f) {
                                 active[n] = i;
                                 coef[n++] = hi;
                             }
-                            if (!tapped && n - done == 4) {         // part += Σ h_i d_i, while the record is hot
-                                SparseFfnBase.downList(nb, d, active, coef, done, n, part);
-                                done = n;
-                            }
+                        }
+                        if (!tapped && n - done >= 4) {             // part += Σ h_i d_i, while the records are hot
+                            SparseFfnBase.downList(nb, d, active, coef, done, n, part);
+                            done = n;
                         }
                     }
                     if (!tapped) {

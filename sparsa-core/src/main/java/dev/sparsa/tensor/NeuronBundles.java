@@ -155,6 +155,24 @@ public final class NeuronBundles {
         }
     }
 
+    /**
+     * {@code out[o_t] = W_gate[i_t,:] · x[xo ..)} for four neurons t (one token), the four records read side by side
+     * (four memory streams in flight where one record at a time restarts the prefetcher); each value bit-identical
+     * to {@link #dotGate} (needs {@link #hasGate()}).
+     */
+    public void dotGateRows4(int i0, int i1, int i2, int i3, float[] x, int xo, float[] out, int o0, int o1, int o2,
+                             int o3) {
+        if (gateType == DType.Q8_0) {
+            Q8_0Rows.dotRows4(data, i0 * stride, i1 * stride, i2 * stride, i3 * stride, x, xo, dim, out, o0, o1, o2,
+                    o3);
+        } else {
+            out[o0] = dotGate(i0, x, xo);
+            out[o1] = dotGate(i1, x, xo);
+            out[o2] = dotGate(i2, x, xo);
+            out[o3] = dotGate(i3, x, xo);
+        }
+    }
+
     /** {@code W_up[i,:] · x[xo ..)} from the record. */
     public float dotUp(int i, float[] x, int xo) {
         return Kernels.dot(upType, data, i * stride + upOff, x, xo, dim);
@@ -176,6 +194,24 @@ public final class NeuronBundles {
                 out[o2] = dotUp(i, x, x2);
                 out[o3] = dotUp(i, x, x3);
             }
+        }
+    }
+
+    /**
+     * {@code out[o_t] = W_up[i_t,:] · x[xo ..)} for four neurons t (one token), the four records read side by side
+     * (see {@link #dotGateRows4}); each value bit-identical to {@link #dotUp}.
+     */
+    public void dotUpRows4(int i0, int i1, int i2, int i3, float[] x, int xo, float[] out, int o0, int o1, int o2,
+                           int o3) {
+        long o = upOff;
+        if (upType == DType.Q8_0) {
+            Q8_0Rows.dotRows4(data, i0 * stride + o, i1 * stride + o, i2 * stride + o, i3 * stride + o, x, xo, dim,
+                    out, o0, o1, o2, o3);
+        } else {
+            out[o0] = dotUp(i0, x, xo);
+            out[o1] = dotUp(i1, x, xo);
+            out[o2] = dotUp(i2, x, xo);
+            out[o3] = dotUp(i3, x, xo);
         }
     }
 

@@ -90,6 +90,37 @@ final class Q8_0Rows {
         }
     }
 
+    // out[o_t] = w_t · x[xo ..) for four rows t (one token): four independent chains, so four memory streams in
+    // flight and x loaded once for all; per row the same operations in the same order as dot, so bit-identical
+    static void dotRows4(MemorySegment s, long r0, long r1, long r2, long r3, float[] x, int xo, int n, float[] out,
+                         int o0, int o1, int o2, int o3) {
+        FloatVector c0 = FloatVector.zero(FS), c1 = c0, c2 = c0, c3 = c0;
+        for (int b = 0; b < n / 32; b++) {
+            long k = 34L * b;
+            int xb = xo + 32 * b;
+            FloatVector xv = FloatVector.fromArray(FS, x, xb);
+            FloatVector s0 = q8(s, r0 + k + 2).mul(xv);
+            FloatVector s1 = q8(s, r1 + k + 2).mul(xv);
+            FloatVector s2 = q8(s, r2 + k + 2).mul(xv);
+            FloatVector s3 = q8(s, r3 + k + 2).mul(xv);
+            for (int j = L; j < 32; j += L) {
+                xv = FloatVector.fromArray(FS, x, xb + j);
+                s0 = q8(s, r0 + k + 2 + j).fma(xv, s0);
+                s1 = q8(s, r1 + k + 2 + j).fma(xv, s1);
+                s2 = q8(s, r2 + k + 2 + j).fma(xv, s2);
+                s3 = q8(s, r3 + k + 2 + j).fma(xv, s3);
+            }
+            c0 = s0.fma(scale(s, r0 + k), c0);
+            c1 = s1.fma(scale(s, r1 + k), c1);
+            c2 = s2.fma(scale(s, r2 + k), c2);
+            c3 = s3.fma(scale(s, r3 + k), c3);
+        }
+        out[o0] = hsum(c0);
+        out[o1] = hsum(c1);
+        out[o2] = hsum(c2);
+        out[o3] = hsum(c3);
+    }
+
     // out[o_t] = w · x[x_t ..) for four tokens t: each weight block dequantized once; per token the same operations
     // in the same order as dot, so each value is bit-identical to it
     static void dot4(MemorySegment s, long base, float[] x, int x0, int x1, int x2, int x3, int n, float[] out,

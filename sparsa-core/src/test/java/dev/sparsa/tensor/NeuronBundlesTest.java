@@ -13,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@link NeuronBundles} against the row kernels on the original layouts: a record's gate and up dots are
  * bit-identical to {@link Kernels#dotRow} on W_gate / W_up, its down accumulation to {@link Kernels#axpyRow} on
  * {@link Kernels#transpose}(W_down) of the same dtype, {@code axpyDown4} to four {@code axpyDown}, {@code dotGate4} / {@code dotUp4}
- * to four one-token dots; every dtype.
+ * to four one-token dots, {@code dotGateRows4} / {@code dotUpRows4} to the four records' own dots; every dtype.
  */
 class NeuronBundlesTest {
     static final int D = 96;
@@ -99,6 +99,22 @@ class NeuronBundlesTest {
                     assertThat(og[6]).isEqualTo(nb.dotGate(i, xs, 3 * D));
                     assertThat(og[3]).isEqualTo(nb.dotGate(i, xs, 0));
                     assertThat(og[5]).isEqualTo(nb.dotGate(i, xs, 2 * D));
+                }
+                int j = (i * 5 + 3) % F;                               // four records anywhere, in any order
+                int k = (i * 11 + 17) % F;
+                int l = F - 1 - i;
+                float[] or = new float[F];
+                nb.dotUpRows4(i, j, k, l, xs, 2 * D, or, 0, 1, 2, 3);
+                assertThat(or[0]).isEqualTo(nb.dotUp(i, xs, 2 * D));
+                assertThat(or[1]).isEqualTo(nb.dotUp(j, xs, 2 * D));
+                assertThat(or[2]).isEqualTo(nb.dotUp(k, xs, 2 * D));
+                assertThat(or[3]).isEqualTo(nb.dotUp(l, xs, 2 * D));
+                if (withGate) {
+                    nb.dotGateRows4(l, k, j, i, xs, D, or, 7, 6, 5, 4);
+                    assertThat(or[7]).isEqualTo(nb.dotGate(l, xs, D));
+                    assertThat(or[6]).isEqualTo(nb.dotGate(k, xs, D));
+                    assertThat(or[5]).isEqualTo(nb.dotGate(j, xs, D));
+                    assertThat(or[4]).isEqualTo(nb.dotGate(i, xs, D));
                 }
             }
         }
