@@ -62,7 +62,7 @@ import java.util.function.Consumer;
  * the share of positions of dense's greedy continuations of a few prompts where the mode's argmax is dense's token,
  * teacher-forced on dense's tokens). Modes are driven through {@link SparseModels}, so every mode of
  * {@link SparseMode} appears here without code of its own. On {@code sparsa synth} weights the predicted speed row
- * replays a ReLU-family quality model's recorded reads ({@link Replay}, {@link ReplayFfn}) instead of a predictor of
+ * replays the recorded reads of a quality model of the speed model's family ({@link Replay}, {@link ReplayFfn}) instead of a predictor of
  * random activations; on a speed model without LTE routers the lte row replays the expert selection of the first
  * quality model that has them ({@link LteReplay}, {@link LteFfn#replay}), and its quality comes from that model. A mode whose calibration file is missing is calibrated
  * in-process with {@code sparsa calibrate}'s defaults and the file written beside the model (said on stderr and in
@@ -91,11 +91,12 @@ public final class ModesBench {
      *                        in memory, the file left as it is); else an existing file is used as it is
      * @param prompts         greedy-agreement prompts
      * @param agreementTokens tokens dense generates from each prompt
+     * @param replaySpread    where the predicted replay puts the neurons that stand for one trained neuron
      */
     public record Settings(List<SparseMode> modes, int promptTokens, int decodeTokens, int warmup, int reps,
                            List<Path> qualityModels, Path qualityText, long qualityTokens, Integer ctx,
                            Path calibrateText, long calibrateTokens, boolean calibrationAsked, int prompts,
-                           int agreementTokens) {
+                           int agreementTokens, ReplayFfn.Spread replaySpread) {
         public Settings {
             modes = List.copyOf(modes);
             qualityModels = List.copyOf(qualityModels);
@@ -137,7 +138,11 @@ public final class ModesBench {
      * teal, topk, and any other mode) when there is one, else the first the mode can run on; -1 when none.
      */
     static int qualityModelFor(SparseMode mode, List<ModelConfig> candidates) {
-        boolean wantRelu = mode == SparseMode.EXACT || mode == SparseMode.PREDICTED;
+        return qualityModelFor(mode, candidates, mode == SparseMode.EXACT || mode == SparseMode.PREDICTED);
+    }
+
+    /** As {@link #qualityModelFor(SparseMode, List)}, preferring the family {@code wantRelu}. */
+    static int qualityModelFor(SparseMode mode, List<ModelConfig> candidates, boolean wantRelu) {
         int fallback = -1;
         for (int i = 0; i < candidates.size(); i++) {
             ModelConfig c = candidates.get(i);
@@ -213,7 +218,10 @@ public final class ModesBench {
             if (sp[i] < 0) {
                 SparseModels.checkCompatible(m, speed.getFirst());
             }
-            qp[i] = m == SparseMode.LTE ? lteModel(q, cfgs) : qualityModelFor(m, cfgs);
+            // predicted on a SiLU/GELU speed model (CATS labels) takes its quality where its replay comes from:
+            // the first quality model of the speed model's family (Replay)
+            qp[i] = m == SparseMode.LTE ? lteModel(q, cfgs) : m == SparseMode.PREDICTED && sp[i] >= 0
+                    ? qualityModelFor(m, cfgs, relu(speed.get(sp[i]))) : qualityModelFor(m, cfgs);
             if (qp[i] < 0 && m == SparseMode.LTE) {
                 throw new SparsaException.UsageException("--quality-model: no model for --modes lte among " + q
                         + ": lte needs a trained LTE model folder with " + LteRouters.FILE + " (sparsa sparsify "
@@ -309,8 +317,8 @@ public final class ModesBench {
             int context = ids.length + s.decodeTokens() / 2;
             double denseBytes = DecodeBytes.dense(files, context);
             String dtype = files.weights().tensor("model.layers.0.mlp.gate_proj.weight").dtype().name();
-            Replay replay = modes.contains(SparseMode.PREDICTED) && synthetic(files) ? replay(s, par, log, held)
-                    : null;
+            Replay replay = modes.contains(SparseMode.PREDICTED) && synthetic(files)
+                    ? replay(s, relu(cfg), par, log, held) : null;
             LteReplay lteReplay = modes.contains(SparseMode.LTE) && !LteRouters.present(folder(model))
                     ? lteReplay(s, par, log) : null;
             String activations = !synthetic(files) ? "trained weights" : replay != null ? "random weights (sparsa "
@@ -356,7 +364,8 @@ public final class ModesBench {
                     notes.addAll(replay.calibration());
                 } else if (m == SparseMode.PREDICTED && synthetic(files)) {
                     notes.add("predictor speed on random weights: its active sets have no trained structure (give a "
-                            + "ReLU-family --quality-model to replay a trained model's reads instead)");
+                            + (relu(cfg) ? "ReLU-family" : "SiLU/GELU") + " --quality-model to replay a trained "
+                            + "model's reads instead)");
                 }
                 double ideal = denseBytes / bytes;
                 double speedup = t.decode().median() / dDec.median();
@@ -382,13 +391,13 @@ public final class ModesBench {
 
     /** @param calibration the notes of the quality model's calibration, made in-process for the replay if it was */
     record Replay(String source, List<ReplayFfn.Trace> traces, Predictor.Kind kind, int rank, DType dtype,
-                  List<String> calibration) {
+                  ReplayFfn.Spread spread, List<String> calibration) {
         /** The speed model's layers over the replay kernel (layer ℓ replays trained layer ⌊ℓ·L₀/L⌋). */
         LlamaModel model(ModelFiles files) {
             ModelConfig cfg = files.config();
             int layers = cfg.numLayers();
             return LlamaModel.of(LlamaWeights.load(cfg, files.weights()), (fw, a) -> new ReplayFfn(fw, a,
-                    traces.get(fw.layer() * traces.size() / layers), kind, rank, dtype, 7), null);
+                    traces.get(fw.layer() * traces.size() / layers), kind, rank, dtype, spread, 7), null);
         }
 
         String note() {
@@ -396,20 +405,23 @@ public final class ModesBench {
             double c = traces.stream().mapToDouble(ReplayFfn.Trace::candidateShare).average().orElse(Double.NaN);
             return String.format(Locale.ROOT, "speed: the reads of %s's predicted kernel (trained; %d positions, "
                             + "candidates %.1f%%, kept %.1f%%, %s predictor rank %d in %s) replayed on these "
-                            + "weights (ReplayFfn)", source, traces.getFirst().candidates().size(), 100 * c, 100 * k,
-                    kind.key(), rank, CalibrationFile.key(dtype));
+                            + "weights (ReplayFfn, %s)", source, traces.getFirst().candidates().size(), 100 * c,
+                    100 * k, kind.key(), rank, CalibrationFile.key(dtype), spread == ReplayFfn.Spread.SCATTERED
+                            ? "neurons scattered" : "neurons in blocks");
         }
     }
 
     /**
-     * Records the reads of the first ReLU-family quality model in the predicted mode (calibrated in-process if
-     * needed) over a prompt and greedy tokens of the bench's lengths; null when no quality model is ReLU-family.
+     * Records the reads of the first quality model of the speed model's family (ReLU family: exact-zero labels;
+     * SiLU/GELU: the predictor's CATS labels) in the predicted mode (calibrated in-process if needed) over a prompt
+     * and greedy tokens of the bench's lengths; null when no quality model is of that family.
      */
-    static Replay replay(Settings s, Parallel par, Consumer<String> log, Map<HeldKey, Calibration> held) {
+    static Replay replay(Settings s, boolean relu, Parallel par, Consumer<String> log,
+                         Map<HeldKey, Calibration> held) {
         List<ModelConfig> cfgs = configs(s.qualityModels());
         int pick = -1;
         for (int i = 0; i < cfgs.size() && pick < 0; i++) {
-            pick = relu(cfgs.get(i)) ? i : -1;
+            pick = relu(cfgs.get(i)) == relu ? i : -1;
         }
         if (pick < 0) {
             return null;
@@ -457,7 +469,7 @@ public final class ModesBench {
                 traces.add(new ReplayFfn.Trace(f, cand.get(l), kept.get(l)));
             }
             Replay r = new Replay(Bench.modelName(qp), traces, p0.predictor().kind(), p0.predictorRank(),
-                    p0.predictor().dtype(), List.copyOf(calNotes));
+                    p0.predictor().dtype(), s.replaySpread(), List.copyOf(calNotes));
             log.accept("sparsa: " + r.note());
             return r;
         }

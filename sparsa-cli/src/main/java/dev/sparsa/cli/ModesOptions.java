@@ -1,6 +1,7 @@
 package dev.sparsa.cli;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.infer.ReplayFfn;
 import dev.sparsa.cli.report.ModesReportHtml;
 import dev.sparsa.cli.report.ResultsFiles;
 import dev.sparsa.experiment.DenseLlamaCache;
@@ -74,6 +75,13 @@ public final class ModesOptions {
             description = "--modes: greedy tokens per prompt (default ${DEFAULT-VALUE}).")
     public int agreementTokens;
 
+    @Option(names = "--replay-spread", paramLabel = "S", defaultValue = "scattered",
+            description = "--modes on sparsa synth weights: where the predicted row's replay puts the F/F0 neurons "
+                    + "that stand for one neuron of the trained model: scattered (through a fixed random "
+                    + "permutation, as scattered as a trained model's own neurons) or blocks (adjacent records: the "
+                    + "best case of a neuron order that clusters co-active neurons). Default: ${DEFAULT-VALUE}.")
+    public String replaySpread;
+
     @Option(names = "--html", paramLabel = "FILE", description = "--modes: also write the HTML report (atomically).")
     public Path html;
 
@@ -105,8 +113,15 @@ public final class ModesOptions {
         if (ctx != null && ctx < 2) {
             throw new SparsaException.UsageException("--ctx must be at least 2, got " + ctx);
         }
+        ReplayFfn.Spread spread = switch (replaySpread) {
+            case "scattered" -> ReplayFfn.Spread.SCATTERED;
+            case "blocks" -> ReplayFfn.Spread.BLOCKS;
+            default -> throw new SparsaException.UsageException("--replay-spread must be scattered or blocks, got '"
+                    + replaySpread + "'");
+        };
         return new ModesBench.Settings(ms, promptTokens, decodeTokens, warmup, reps, qualityModels, qualityText,
-                qualityTokens, ctx, calibrateText, calibrateTokens, calibrationAsked, prompts, agreementTokens);
+                qualityTokens, ctx, calibrateText, calibrateTokens, calibrationAsked, prompts, agreementTokens,
+                spread);
     }
 
     /** Shape of {@code --quick}'s synthetic speed models. */

@@ -148,6 +148,27 @@ class ModesBenchTest {
         assertThat(alone.out()).contains("predictor speed on random weights").doesNotContain("replayed");
     }
 
+    /** A SiLU speed model replays a SiLU quality model's reads (CATS labels), never a ReLU one's. */
+    @Test
+    void predictedOnSyntheticSiluReplaysASiluModelsReads() throws Exception {
+        Path synth = EvalGolden.load().writeModelDir("silu", tmp.resolve("silu-synth-predicted"));
+        Files.writeString(synth.resolve(dev.sparsa.perf.Synth.MARKER), "{}");
+        Path relu = EvalGolden.load().writeModelDir("relu", tmp.resolve("relu-other"));
+        Path silu = EvalGolden.load().writeModelDir("silu", tmp.resolve("silu-trained"));
+        Path json = tmp.resolve("silu-replay.json");
+        CliRun r = bench(synth, "predicted", "--quality-model", relu.toString(), "--quality-model", silu.toString(),
+                "--replay-spread", "blocks", "--json", json.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode row = JSON.readTree(json.toFile()).get("rows").get(1);
+        assertThat(row.get("notes").toString()).contains("the reads of silu-trained's predicted kernel",
+                "neurons in blocks").doesNotContain("relu-other's predicted kernel");
+        assertThat(row.get("sparsity").asDouble()).as("CATS labels at 0.5, recall 0.99").isBetween(0.2, 0.8);
+        assertThat(row.get("quality_model").asText()).as("quality from the replayed model").isEqualTo("silu-trained");
+        CliRun bad = bench(synth, "predicted", "--replay-spread", "sideways");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err().strip()).isEqualTo("sparsa: --replay-spread must be scattered or blocks, got 'sideways'");
+    }
+
     /** The calibration's own record of its tokens (the file's source), read back independently of the bench. */
     static long calibrationTokens(Path model, String mode) {
         try (var f = dev.sparsa.io.ModelFiles.open(model)) {

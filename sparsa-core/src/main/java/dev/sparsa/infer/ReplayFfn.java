@@ -82,6 +82,31 @@ public final class ReplayFfn implements FfnKernel {
     /** @param dtype the dtype of the trained predictor's weights ({@link Predictor#as}) */
     public ReplayFfn(FfnWeights weights, Activation act, Trace trace, Predictor.Kind kind, int rank, DType dtype,
                      long seed) {
+        this(weights, act, trace, kind, rank, dtype, Spread.BLOCKS, seed);
+    }
+
+    /**
+     * Where the F/F₀ neurons that stand for one recorded neuron lie (the shares and the reuse between tokens are the
+     * same either way; only the addresses differ).
+     */
+    public enum Spread {
+        /** Adjacent: [⌊i·F/F₀⌋, ⌊(i+1)·F/F₀⌋), so every recorded neuron is a contiguous run of records. */
+        BLOCKS,
+        /**
+         * Those neurons through a fixed random permutation π of [0, F) (seeded per layer): a kept set is as scattered
+         * over the records as a trained model's own neurons are, without a hot/cold order.
+         */
+        SCATTERED;
+
+        /** The option's spelling. */
+        public String key() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** @param spread where the neurons standing for one recorded neuron lie */
+    public ReplayFfn(FfnWeights weights, Activation act, Trace trace, Predictor.Kind kind, int rank, DType dtype,
+                     Spread spread, long seed) {
         this.w = weights;
         this.act = act;
         int f = weights.intermediateSize();
@@ -93,10 +118,12 @@ public final class ReplayFfn implements FfnKernel {
         int n = trace.candidates().size();
         cand = new int[n][];
         kept = new int[n][];
+        int[] perm = spread == Spread.SCATTERED ? permutation(f, new SplittableRandom(seed * 31 + weights.layer()))
+                : null;
         long c = 0;
         for (int p = 0; p < n; p++) {
-            cand[p] = map(trace.candidates().get(p), trace.width(), f);
-            kept[p] = map(trace.kept().get(p), trace.width(), f);
+            cand[p] = map(trace.candidates().get(p), trace.width(), f, perm);
+            kept[p] = map(trace.kept().get(p), trace.width(), f, perm);
             c += cand[p].length;
         }
         candidateShare = (double) c / n / f;
@@ -104,15 +131,35 @@ public final class ReplayFfn implements FfnKernel {
 
     /** The neurons [⌊i·F/F₀⌋, ⌊(i+1)·F/F₀⌋) of each recorded i, ascending. */
     static int[] map(int[] idx, int from, int to) {
+        return map(idx, from, to, null);
+    }
+
+    /** The neurons π(j), j ∈ [⌊i·F/F₀⌋, ⌊(i+1)·F/F₀⌋), of each recorded i (π the identity when null), ascending. */
+    static int[] map(int[] idx, int from, int to, int[] perm) {
         List<Integer> out = new ArrayList<>();
         for (int i : idx) {
             int a = (int) ((long) i * to / from);
             int b = (int) ((long) (i + 1) * to / from);
             for (int j = a; j < b; j++) {
-                out.add(j);
+                out.add(perm == null ? j : perm[j]);
             }
         }
-        return out.stream().mapToInt(Integer::intValue).toArray();
+        return out.stream().mapToInt(Integer::intValue).sorted().toArray();
+    }
+
+    /** A uniform random permutation of [0, n) (Fisher–Yates). */
+    static int[] permutation(int n, SplittableRandom rnd) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
     }
 
     private static Predictor randomPredictor(Predictor.Kind kind, int r, int d, int f, SplittableRandom rnd) {

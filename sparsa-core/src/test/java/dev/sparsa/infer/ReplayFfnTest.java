@@ -17,7 +17,8 @@ import static dev.sparsa.infer.SparseKernelsTest.gaussian;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * {@link ReplayFfn}: recorded neurons map to blocks of this width (shares kept), the output is the scalar
+ * {@link ReplayFfn}: recorded neurons map to blocks of this width (shares kept), or to the permuted blocks (shares
+ * and reuse kept), the output is the scalar
  * y = Σ_{i∈K} g_i·up_i·d_i over the mapped kept set of the token's position (wrapping), the tap sees h ≠ 0 exactly
  * there and g ≠ 0 on the candidates only, a batch equals its tokens one by one, and 1 and 3 threads give the same
  * bits.
@@ -31,6 +32,58 @@ class ReplayFfnTest {
         assertThat(ReplayFfn.map(new int[] {0, 2}, 4, 10)).containsExactly(0, 1, 5, 6);
         assertThat(ReplayFfn.map(new int[] {0, 1, 2, 3}, 4, 10)).hasSize(10);
         assertThat(ReplayFfn.map(new int[] {1}, 2, 2)).containsExactly(1);
+    }
+
+    @Test
+    void scatteredMapIsThePermutedBlocks() {
+        int[] perm = ReplayFfn.permutation(10, new java.util.SplittableRandom(3));
+        assertThat(perm).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+        assertThat(perm).isNotEqualTo(new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+        int[] got = ReplayFfn.map(new int[] {0, 2}, 4, 10, perm);  // blocks {0, 1} and {5, 6}
+        assertThat(got).containsExactly(java.util.stream.IntStream.of(perm[0], perm[1], perm[5], perm[6]).sorted()
+                .toArray());
+    }
+
+    /** The scattered spread reads as many neurons per token as the blocks and shares as many between tokens. */
+    @Test
+    void scatteredSpreadKeepsSharesAndReuse() {
+        FfnWeights w = SparseKernelsTest.ffn(DType.F32, 71);
+        int f0 = F / 4;
+        List<int[]> cand = List.of(new int[] {0, 1, 2, 5, 7}, new int[] {1, 2, 3, 5});
+        List<int[]> kept = List.of(new int[] {1, 5}, new int[] {2, 5});
+        ReplayFfn.Trace trace = new ReplayFfn.Trace(f0, cand, kept);
+        List<boolean[]> blocks = keptSeen(new ReplayFfn(w, Activation.of("relu", 0f), trace, Predictor.Kind.MLP, 8,
+                DType.F32, ReplayFfn.Spread.BLOCKS, 5));
+        List<boolean[]> scattered = keptSeen(new ReplayFfn(w, Activation.of("relu", 0f), trace, Predictor.Kind.MLP,
+                8, DType.F32, ReplayFfn.Spread.SCATTERED, 5));
+        for (int p = 0; p < 2; p++) {
+            assertThat(count(scattered.get(p), null)).isEqualTo(count(blocks.get(p), null)).isEqualTo(8);
+        }
+        assertThat(count(scattered.get(0), scattered.get(1))).isEqualTo(count(blocks.get(0), blocks.get(1)))
+                .isEqualTo(4);                                     // recorded neuron 5 in both: 4 neurons here
+        assertThat(scattered.get(0)).isNotEqualTo(blocks.get(0));
+    }
+
+    private static List<boolean[]> keptSeen(ReplayFfn r) {
+        List<boolean[]> seen = new ArrayList<>();
+        ActivationTap tap = (layer, pos, xx, xo, g, a, h, off) -> {
+            boolean[] k = new boolean[F];
+            for (int i = 0; i < F; i++) {
+                k[i] = h[off + i] != 0f;
+            }
+            seen.add(k);
+        };
+        float[] x = gaussian(new Random(73), 2 * D, 1);
+        run(r, x, 2, 0, 1, tap);
+        return seen;
+    }
+
+    private static int count(boolean[] a, boolean[] b) {
+        int n = 0;
+        for (int i = 0; i < a.length; i++) {
+            n += a[i] && (b == null || b[i]) ? 1 : 0;
+        }
+        return n;
     }
 
     @Test
