@@ -132,6 +132,53 @@ final class Bf16Rows {
         out[o3] = r3;
     }
 
+    // out[o_t] = w_t · x[xo ..) for four rows t (one token): four rows' chains side by side, so four memory streams
+    // in flight and x loaded once for all; per row the operations of dot in its order (two accumulators, then one,
+    // then the scalar tail), so bit-identical to it
+    static void dotRows4(MemorySegment s, long r0, long r1, long r2, long r3, float[] x, int xo, int n, float[] out,
+                         int o0, int o1, int o2, int o3) {
+        FloatVector z = FloatVector.zero(FS);
+        FloatVector a0 = z, b0 = z, a1 = z, b1 = z, a2 = z, b2 = z, a3 = z, b3 = z;
+        int i = 0;
+        for (int up = n - 2 * L + 1; i < up; i += 2 * L) {
+            FloatVector xa = FloatVector.fromArray(FS, x, xo + i);
+            FloatVector xb = FloatVector.fromArray(FS, x, xo + i + L);
+            long k = 2L * i;
+            long m = 2L * (i + L);
+            a0 = bf16(ShortVector.fromMemorySegment(SS, s, r0 + k, LE)).fma(xa, a0);
+            b0 = bf16(ShortVector.fromMemorySegment(SS, s, r0 + m, LE)).fma(xb, b0);
+            a1 = bf16(ShortVector.fromMemorySegment(SS, s, r1 + k, LE)).fma(xa, a1);
+            b1 = bf16(ShortVector.fromMemorySegment(SS, s, r1 + m, LE)).fma(xb, b1);
+            a2 = bf16(ShortVector.fromMemorySegment(SS, s, r2 + k, LE)).fma(xa, a2);
+            b2 = bf16(ShortVector.fromMemorySegment(SS, s, r2 + m, LE)).fma(xb, b2);
+            a3 = bf16(ShortVector.fromMemorySegment(SS, s, r3 + k, LE)).fma(xa, a3);
+            b3 = bf16(ShortVector.fromMemorySegment(SS, s, r3 + m, LE)).fma(xb, b3);
+        }
+        for (int up = SS.loopBound(n); i < up; i += L) {
+            FloatVector xa = FloatVector.fromArray(FS, x, xo + i);
+            long k = 2L * i;
+            a0 = bf16(ShortVector.fromMemorySegment(SS, s, r0 + k, LE)).fma(xa, a0);
+            a1 = bf16(ShortVector.fromMemorySegment(SS, s, r1 + k, LE)).fma(xa, a1);
+            a2 = bf16(ShortVector.fromMemorySegment(SS, s, r2 + k, LE)).fma(xa, a2);
+            a3 = bf16(ShortVector.fromMemorySegment(SS, s, r3 + k, LE)).fma(xa, a3);
+        }
+        float q0 = hsum(a0.add(b0));
+        float q1 = hsum(a1.add(b1));
+        float q2 = hsum(a2.add(b2));
+        float q3 = hsum(a3.add(b3));
+        for (; i < n; i++) {
+            float xi = x[xo + i];
+            q0 = Math.fma(Half.bf16ToFloat(s.get(I16, r0 + 2L * i)), xi, q0);
+            q1 = Math.fma(Half.bf16ToFloat(s.get(I16, r1 + 2L * i)), xi, q1);
+            q2 = Math.fma(Half.bf16ToFloat(s.get(I16, r2 + 2L * i)), xi, q2);
+            q3 = Math.fma(Half.bf16ToFloat(s.get(I16, r3 + 2L * i)), xi, q3);
+        }
+        out[o0] = q0;
+        out[o1] = q1;
+        out[o2] = q2;
+        out[o3] = q3;
+    }
+
     // y[yt + i] += at·w[i] for four outputs t (one weight row, four tokens), bit-identical to four axpy calls
     static void axpyTo4(MemorySegment s, long base, float a0, float a1, float a2, float a3, float[] y, int y0, int y1,
                         int y2, int y3, int c0, int c1) {

@@ -162,14 +162,17 @@ public final class NeuronBundles {
      */
     public void dotGateRows4(int i0, int i1, int i2, int i3, float[] x, int xo, float[] out, int o0, int o1, int o2,
                              int o3) {
-        if (gateType == DType.Q8_0) {
-            Q8_0Rows.dotRows4(data, i0 * stride, i1 * stride, i2 * stride, i3 * stride, x, xo, dim, out, o0, o1, o2,
-                    o3);
-        } else {
-            out[o0] = dotGate(i0, x, xo);
-            out[o1] = dotGate(i1, x, xo);
-            out[o2] = dotGate(i2, x, xo);
-            out[o3] = dotGate(i3, x, xo);
+        long r0 = i0 * stride, r1 = i1 * stride, r2 = i2 * stride, r3 = i3 * stride;
+        switch (gateType) {
+            case Q8_0 -> Q8_0Rows.dotRows4(data, r0, r1, r2, r3, x, xo, dim, out, o0, o1, o2, o3);
+            case BF16 -> Bf16Rows.dotRows4(data, r0, r1, r2, r3, x, xo, dim, out, o0, o1, o2, o3);
+            case Q4_0 -> Q4_0Rows.dotRows4(data, r0, r1, r2, r3, x, xo, dim, out, o0, o1, o2, o3);
+            default -> {
+                out[o0] = dotGate(i0, x, xo);
+                out[o1] = dotGate(i1, x, xo);
+                out[o2] = dotGate(i2, x, xo);
+                out[o3] = dotGate(i3, x, xo);
+            }
         }
     }
 
@@ -204,14 +207,17 @@ public final class NeuronBundles {
     public void dotUpRows4(int i0, int i1, int i2, int i3, float[] x, int xo, float[] out, int o0, int o1, int o2,
                            int o3) {
         long o = upOff;
-        if (upType == DType.Q8_0) {
-            Q8_0Rows.dotRows4(data, i0 * stride + o, i1 * stride + o, i2 * stride + o, i3 * stride + o, x, xo, dim,
-                    out, o0, o1, o2, o3);
-        } else {
-            out[o0] = dotUp(i0, x, xo);
-            out[o1] = dotUp(i1, x, xo);
-            out[o2] = dotUp(i2, x, xo);
-            out[o3] = dotUp(i3, x, xo);
+        long r0 = i0 * stride + o, r1 = i1 * stride + o, r2 = i2 * stride + o, r3 = i3 * stride + o;
+        switch (upType) {
+            case Q8_0 -> Q8_0Rows.dotRows4(data, r0, r1, r2, r3, x, xo, dim, out, o0, o1, o2, o3);
+            case BF16 -> Bf16Rows.dotRows4(data, r0, r1, r2, r3, x, xo, dim, out, o0, o1, o2, o3);
+            case Q4_0 -> Q4_0Rows.dotRows4(data, r0, r1, r2, r3, x, xo, dim, out, o0, o1, o2, o3);
+            default -> {
+                out[o0] = dotUp(i0, x, xo);
+                out[o1] = dotUp(i1, x, xo);
+                out[o2] = dotUp(i2, x, xo);
+                out[o3] = dotUp(i3, x, xo);
+            }
         }
     }
 
