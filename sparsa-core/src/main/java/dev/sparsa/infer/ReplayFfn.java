@@ -7,6 +7,7 @@ import dev.sparsa.model.FfnKernel;
 import dev.sparsa.model.FfnWeights;
 import dev.sparsa.tensor.NeuronBundles;
 import dev.sparsa.tensor.Parallel;
+import dev.sparsa.tensor.Permutation;
 import dev.sparsa.tensor.Tensor;
 import dev.sparsa.tensor.VectorOps;
 import dev.sparsa.tensor.DType;
@@ -118,8 +119,7 @@ public final class ReplayFfn implements FfnKernel {
         int n = trace.candidates().size();
         cand = new int[n][];
         kept = new int[n][];
-        int[] perm = spread == Spread.SCATTERED ? permutation(f, new SplittableRandom(seed * 31 + weights.layer()))
-                : null;
+        int[] perm = spread == Spread.SCATTERED ? Permutation.random(f, seed * 31 + weights.layer()) : null;
         long c = 0;
         for (int p = 0; p < n; p++) {
             cand[p] = map(trace.candidates().get(p), trace.width(), f, perm);
@@ -145,21 +145,6 @@ public final class ReplayFfn implements FfnKernel {
             }
         }
         return out.stream().mapToInt(Integer::intValue).sorted().toArray();
-    }
-
-    /** A uniform random permutation of [0, n) (Fisher–Yates). */
-    static int[] permutation(int n, SplittableRandom rnd) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) {
-            p[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = rnd.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
     }
 
     private static Predictor randomPredictor(Predictor.Kind kind, int r, int d, int f, SplittableRandom rnd) {

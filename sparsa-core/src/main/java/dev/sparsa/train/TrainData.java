@@ -1,6 +1,7 @@
 package dev.sparsa.train;
 
 import dev.sparsa.SparsaException;
+import dev.sparsa.tensor.Permutation;
 
 import java.util.SplittableRandom;
 
@@ -170,7 +171,7 @@ public final class TrainData {
     // the chunk starts (token offsets) of one epoch, in visiting order
     private int[] order(int e) {
         if (phaseStarts == null) {
-            int[] o = permutation(chunks, seed + e);
+            int[] o = Permutation.random(chunks, seed + e);
             for (int i = 0; i < o.length; i++) {
                 o[i] *= t;
             }
@@ -181,7 +182,7 @@ public final class TrainData {
         int at = 0;
         for (int[] starts : phaseStarts) {
             for (int rep = 0; rep < repeats; rep++) {
-                for (int c : permutation(starts.length, r.nextLong())) {
+                for (int c : Permutation.random(starts.length, r.nextLong())) {
                     o[at++] = starts[c];
                 }
             }
@@ -200,21 +201,5 @@ public final class TrainData {
             }
             System.arraycopy(ids, order[cursor++], batch, off + b * stride, stride);
         }
-    }
-
-    // Fisher–Yates with a generator seeded by s
-    private static int[] permutation(int n, long s) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) {
-            p[i] = i;
-        }
-        SplittableRandom r = new SplittableRandom(s);
-        for (int i = n - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int x = p[i];
-            p[i] = p[j];
-            p[j] = x;
-        }
-        return p;
     }
 }

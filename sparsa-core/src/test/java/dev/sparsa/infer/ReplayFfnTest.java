@@ -36,7 +36,7 @@ class ReplayFfnTest {
 
     @Test
     void scatteredMapIsThePermutedBlocks() {
-        int[] perm = ReplayFfn.permutation(10, new java.util.SplittableRandom(3));
+        int[] perm = dev.sparsa.tensor.Permutation.random(10, 3);
         assertThat(perm).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
         assertThat(perm).isNotEqualTo(new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
         int[] got = ReplayFfn.map(new int[] {0, 2}, 4, 10, perm);  // blocks {0, 1} and {5, 6}

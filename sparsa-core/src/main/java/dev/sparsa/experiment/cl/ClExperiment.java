@@ -6,6 +6,7 @@ import dev.sparsa.experiment.Runs;
 import dev.sparsa.model.llama.LlamaWeights;
 import dev.sparsa.spec.ModelConfig;
 import dev.sparsa.tensor.Parallel;
+import dev.sparsa.tensor.Permutation;
 import dev.sparsa.train.AdamW;
 import dev.sparsa.train.Backprop;
 import dev.sparsa.train.Continual;
@@ -127,7 +128,7 @@ public final class ClExperiment {
             if (tasks.get(k).valid().predictedTokens() < 1) {
                 throw new SparsaException.UsageException("task " + tasks.get(k).name() + " has no validation tokens");
             }
-            int[] starts = permutation(windows, o.seed() * 31 + k);     // a seeded sample of the task's windows
+            int[] starts = Permutation.random(windows, o.seed() * 31 + k);     // a seeded sample of the task's windows
             int n = Math.min(windows, o.windowsPerTask());
             pools[k] = new int[n];
             for (int c = 0; c < n; c++) {
@@ -261,7 +262,7 @@ public final class ClExperiment {
                     if (share > 0 && pool.size() > o.batch()) {
                         flops += removeEasiest(pool, share, bp, batch, m, par);
                     }
-                    int[] order = permutation(pool.size(), o.seed() * 1_000_003L + s * 1009L + e);
+                    int[] order = Permutation.random(pool.size(), o.seed() * 1_000_003L + s * 1009L + e);
                     int perEpoch = pool.size() / o.batch();
                     for (int b = 0; b < perEpoch; b++) {
                         step++;
@@ -300,7 +301,7 @@ public final class ClExperiment {
                 m.endTask(tc);
                 if (!joint) {
                     SplittableRandom rnd = new SplittableRandom(o.seed() * 104729L + s);
-                    int[] pick = permutation(pools[s].length, rnd.nextLong());
+                    int[] pick = Permutation.random(pools[s].length, rnd.nextLong());
                     for (int i = 0; i < Math.min(o.bufferPerTask(), pick.length); i++) {
                         buffer.add(pools[s][pick[i]]);
                     }
@@ -460,21 +461,5 @@ public final class ClExperiment {
         }
         m.put("run", id);
         return m;
-    }
-
-    // Fisher–Yates with a generator seeded by s
-    static int[] permutation(int n, long s) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) {
-            p[i] = i;
-        }
-        SplittableRandom r = new SplittableRandom(s);
-        for (int i = n - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int x = p[i];
-            p[i] = p[j];
-            p[j] = x;
-        }
-        return p;
     }
 }
