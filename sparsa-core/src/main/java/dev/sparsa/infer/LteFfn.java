@@ -204,8 +204,8 @@ public final class LteFfn extends SparseFfnBase {
      * A batch (prefill chunk, batched decode): the router and the selection E_b per token, then one parallel pass
      * over the union ∪_b E_b of the selected experts: each neuron's gate and up rows are read once per four of the
      * tokens that selected its expert ({@link NeuronBundles#dotGate4}, {@link NeuronBundles#dotUp4}), the other
-     * tokens' gate, up, act and h are 0 there; then the down columns of the union once for all tokens
-     * ({@link #downUnion}). Each token's h is bit-identical to the one-token path (the same E_b, the same dots), so
+     * tokens' gate, up, act and h are 0 there; then each token's down columns of its nonzero h into its own row of y
+     * ({@link #downBatch}). Each token's h is bit-identical to the one-token path (the same E_b, the same dots), so
      * y_b equals it up to the order of the down sums; the result does not depend on the thread count.
      */
     private void batched(float[] x, int batch, int pos0, float[] y, LteScratch sc, ActivationTap tap, Parallel par) {
@@ -219,7 +219,6 @@ public final class LteFfn extends SparseFfnBase {
         float[] h = sc.h;
         int[] count = sc.count;
         int[] tokens = sc.tokens;
-        boolean[] mark = sc.mark;
         NeuronBundles nb = bundles;
         Arrays.fill(count, 0);
         for (int b = 0; b < batch; b++) {
@@ -242,7 +241,6 @@ public final class LteFfn extends SparseFfnBase {
                     Arrays.fill(h, b * f + from, b * f + to, 0f);
                 }
                 int m = count[e];
-                Arrays.fill(mark, from, to, m > 0);                                  // U = ∪_b E_b
                 if (m == 0) {
                     continue;
                 }
@@ -276,16 +274,8 @@ public final class LteFfn extends SparseFfnBase {
             for (int b = 0; b < batch; b++) {
                 tap.onFfn(w.layer(), pos0 + b, x, b * d, gate, a, h, b * f);
             }
-            Arrays.fill(mark, true);                                                 // the tap may have set entries
         }
-        int n = 0;
-        int[] active = sc.active;
-        for (int i = 0; i < f; i++) {
-            if (mark[i]) {
-                active[n++] = i;
-            }
-        }
-        downUnion(h, batch, active, n, y, par);                                      // y_b = Σ_{i∈U} h_{b,i} d_i
+        downBatch(h, batch, y, sc, par);                          // y_b = Σ_{i: h_{b,i} ≠ 0} h_{b,i} d_i
     }
 
     /** Multiply-adds of one token: the router (N·D) and, per selected expert, S·(gate + up + down) = 3·S·D. */

@@ -328,10 +328,12 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
     }
 
     /**
-     * Bundled batch (prefill chunk, batched decode): {@code s_b = P(x_b)} per token, then one parallel pass over the
-     * neurons: for neuron i the gate row is read once for the tokens whose candidate set C_b holds it, the label rule
-     * per token, the up row once for the tokens that keep it (four per read), and the down columns of the union of
-     * the kept sets once for all tokens ({@link #downUnion}). Each token's h is that of the one-token path (the same
+     * Bundled batch (prefill chunk, batched decode): {@code s_b = P(x_b)} per token, then token by token (threads
+     * split the tokens, each token's candidates in parts for 2-3 tokens): the candidates C_b listed, their gate rows
+     * four records side by side ({@link NeuronBundles#dotGateRows4}), the label rule, the kept neurons' up rows
+     * ({@link NeuronBundles#dotUpRows4}) and h, then the down columns of each token's nonzero h
+     * ({@link #downBatch}); reading each row once for the tokens that hold it, neuron by neuron, scanned the batch at
+     * a stride of F and was slower than the one-token path in a loop from 8 tokens on. Each token's h is that of the one-token path (the same
      * per-token sets C_b and I_b), so y_b equals it up to the order of the down sums; the result does not depend on
      * the thread count, with a tap or without.
      */
@@ -345,60 +347,73 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
         float[] a = sc.act;
         float[] up = sc.up;
         float[] h = sc.h;
-        boolean[] mark = sc.mark;
         float t = label.magnitudeThreshold();
         float thr = tau;
         for (int b = 0; b < batch; b++) {
             predictor.scores(x, b * d, sc.z, sc.scores, par);       // s_b = P(x_b)
             System.arraycopy(sc.scores, 0, s, b * f, f);
         }
-        par.forRange(f, 16, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                int m = 0;                                          // tokens keeping i, four per read of the row
-                int t0 = 0, t1 = 0, t2 = 0;
-                for (int b = 0; b < batch; b++) {
-                    int o = b * f + i;
-                    float gi = 0f;
-                    float ai = 0f;
-                    if (s[o] >= thr) {                              // C_b = {i : s_{b,i} ≥ τ}
-                        gi = nb.dotGate(i, x, b * d);               // g_{b,i} for i ∈ C_b only
-                        ai = act.apply(gi);
-                        ai = Math.abs(ai) >= t ? ai : 0f;           // I_b = {i ∈ C_b : label keeps act(g_{b,i})}
-                    }
-                    g[o] = gi;
-                    a[o] = ai;
-                    up[o] = 0f;
-                    if (ai == 0f) {
-                        continue;
-                    }
-                    switch (m++) {
-                        case 0 -> t0 = b;
-                        case 1 -> t1 = b;
-                        case 2 -> t2 = b;
-                        default -> {                                // up_{b,i} = W_up[i,:]·x_b, i ∈ I_b
-                            nb.dotUp4(i, x, t0 * d, t1 * d, t2 * d, b * d, up, t0 * f + i, t1 * f + i, t2 * f + i,
-                                    o);
-                            m = 0;
-                        }
-                    }
+        int[] rows = sc.rowNeurons;
+        int[] count = sc.rowCount;
+        par.forRange(batch, 1, (b0, b1) -> {
+            for (int b = b0; b < b1; b++) {
+                int o = b * f;
+                int n = o;
+                for (int i = 0; i < f; i++) {                      // C_b = {i : s_{b,i} ≥ τ} in rows[b·F ..)
+                    rows[n] = i;
+                    n += s[o + i] >= thr ? 1 : 0;
                 }
-                if (m > 0) {
-                    up[t0 * f + i] = nb.dotUp(i, x, t0 * d);
+                count[b] = n - o;
+                Arrays.fill(g, o, o + f, 0f);                      // 0 outside C_b (gate) and I_b (a, up, h)
+                Arrays.fill(a, o, o + f, 0f);
+                Arrays.fill(up, o, o + f, 0f);
+                Arrays.fill(h, o, o + f, 0f);
+            }
+        });
+        int parts = partsPerToken(batch, par.threads());
+        par.forRange(batch * parts, 1, (u0, u1) -> {
+            for (int u = u0; u < u1; u++) {
+                int b = u / parts;
+                int p = u % parts;
+                int o = b * f;
+                int xo = b * d;
+                int n = count[b];
+                int k0 = o + (int) ((long) p * n / parts);
+                int k1 = o + (int) ((long) (p + 1) * n / parts);
+                int k = k0;
+                for (; k + 4 <= k1; k += 4) {                      // g_{b,i} for i ∈ C_b, four records side by side
+                    int i0 = rows[k];
+                    int i1 = rows[k + 1];
+                    int i2 = rows[k + 2];
+                    int i3 = rows[k + 3];
+                    nb.dotGateRows4(i0, i1, i2, i3, x, xo, g, o + i0, o + i1, o + i2, o + i3);
                 }
-                if (m > 1) {
-                    up[t1 * f + i] = nb.dotUp(i, x, t1 * d);
+                for (; k < k1; k++) {
+                    g[o + rows[k]] = nb.dotGate(rows[k], x, xo);
                 }
-                if (m > 2) {
-                    up[t2 * f + i] = nb.dotUp(i, x, t2 * d);
+                int m = k0;                                        // I_b ∩ this part, compacted in place
+                for (k = k0; k < k1; k++) {
+                    int i = rows[k];
+                    float ai = act.apply(g[o + i]);
+                    ai = Math.abs(ai) >= t ? ai : 0f;              // I_b = {i ∈ C_b : label keeps act(g_{b,i})}
+                    a[o + i] = ai;
+                    rows[m] = i;
+                    m += ai != 0f ? 1 : 0;
                 }
-                boolean any = false;
-                for (int b = 0; b < batch; b++) {
-                    int o = b * f + i;
-                    float hi = a[o] * act.up(up[o]);                // h_b = a_b ⊙ up'_b (0 outside I_b)
-                    h[o] = hi;
-                    any |= hi != 0f;
+                for (k = k0; k + 4 <= m; k += 4) {                 // up_{b,i} = W_up[i,:]·x_b, i ∈ I_b
+                    int i0 = rows[k];
+                    int i1 = rows[k + 1];
+                    int i2 = rows[k + 2];
+                    int i3 = rows[k + 3];
+                    nb.dotUpRows4(i0, i1, i2, i3, x, xo, up, o + i0, o + i1, o + i2, o + i3);
                 }
-                mark[i] = any;
+                for (; k < m; k++) {
+                    up[o + rows[k]] = nb.dotUp(rows[k], x, xo);
+                }
+                for (k = k0; k < m; k++) {
+                    int oi = o + rows[k];
+                    h[oi] = a[oi] * act.up(up[oi]);                // h_b = a_b ⊙ up'_b (0 outside I_b)
+                }
             }
         });
         if (stats != null) {
@@ -418,16 +433,8 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
             for (int b = 0; b < batch; b++) {
                 tap.onFfn(w.layer(), pos0 + b, x, b * d, g, a, h, b * f);
             }
-            Arrays.fill(mark, true);                                // the tap may have set entries: scan them all
         }
-        int n = 0;
-        int[] active = sc.active;
-        for (int i = 0; i < f; i++) {
-            if (mark[i]) {
-                active[n++] = i;                                    // U = ∪_b I_b
-            }
-        }
-        downUnion(h, batch, active, n, y, par);                     // y_b = Σ_{i∈U} h_{b,i} d_i
+        downBatch(h, batch, y, sc, par);         // y_b = Σ_{i: h_{b,i} ≠ 0} h_{b,i} d_i
     }
 
     // recall and precision against the label rule on the dense gate (the kept set I = C ∩ A has n neurons)

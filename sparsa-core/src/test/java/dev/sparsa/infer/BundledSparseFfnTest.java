@@ -85,6 +85,38 @@ class BundledSparseFfnTest {
         }
     }
 
+    /**
+     * Inference reuses one workspace for every layer and step: the batch paths must clear what an earlier, larger or
+     * denser batch left in it (up, h, the per-token lists), on one thread and when a few rows are split in parts.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "Q8_0", "Q4_0"})
+    void aReusedWorkspaceGivesTheBitsOfAFreshOne(DType dtype) {
+        FfnWeights w = ffn(dtype, 47);
+        Activation silu = Activation.of("silu", 0f);
+        Activation relu = Activation.of("relu", 0f);
+        Predictor p = SparseKernelsTest.exactPredictor(w);
+        FfnKernel[] kernels = {new GateSparseFfn(w, silu, new NeuronRule.StatTopK(1.5)),
+                new GateSparseFfn(w, relu, new NeuronRule.NonZero()),
+                new PredictorFfn(w, relu, p, 0.5f, new NeuronRule.NonZero(), new SparseStats(1))};
+        Random rnd = new Random(53);
+        int[] batches = {16, 3, 2, 7, 1, 16, 2};
+        for (FfnKernel k : kernels) {
+            for (int threads : new int[] {1, 2, 3}) {
+                var acts = k.newActivations(16);
+                try (Parallel par = new Parallel(threads)) {
+                    for (int batch : batches) {
+                        float[] x = gaussian(rnd, batch * D, 1);
+                        float[] y = new float[batch * D];
+                        k.forward(x, batch, 0, y, acts, ActivationTap.NONE, par);
+                        assertThat(y).as(dtype + " " + k.getClass().getSimpleName() + " batch " + batch + ", "
+                                + threads + " threads").isEqualTo(run(k, x, batch, threads, ActivationTap.NONE));
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void aTapThatZeroesHIsHonouredOnBothPaths() {
         FfnWeights w = ffn(DType.Q8_0, 31);
