@@ -376,7 +376,7 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         if (batch < DENSE_BATCH) {
             return false;
         }
-        int[] keptPerToken = new int[batch];
+        int[] keptPerToken = s.rowCount;                         // scratch: no allocation per call
         par.forRange(batch, PARALLEL_ROWS, (b0, b1) -> {
             for (int b = b0; b < b1; b++) {
                 int n = 0;
@@ -387,8 +387,8 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
             }
         });
         long kept = 0;
-        for (int n : keptPerToken) {
-            kept += n;
+        for (int b = 0; b < batch; b++) {
+            kept += keptPerToken[b];
         }
         if (kept < DENSE_SHARE * batch * f) {
             return false;

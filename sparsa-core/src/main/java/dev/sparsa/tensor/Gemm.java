@@ -138,6 +138,9 @@ public final class Gemm {
     private final boolean wide;
     private final ConcurrentLinkedQueue<float[]> aBuffers = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<float[]> bBuffers = new ConcurrentLinkedQueue<>();
+    /** Per-task work arrays, reused across calls (a task that throws just leaves its arrays to the GC). */
+    private final ConcurrentLinkedQueue<float[]> rowBuffers = new ConcurrentLinkedQueue<>();  // dequantized rows
+    private final ConcurrentLinkedQueue<float[]> smallBuffers = new ConcurrentLinkedQueue<>(); // scratch, edge tiles
 
     /** A GEMM engine with the micro-kernel for this CPU's vector width. */
     public Gemm() {
@@ -203,7 +206,7 @@ public final class Gemm {
             int from0 = j0 / bs * bs;
             int to0 = w != null ? Math.min(w.cols(), ceilDiv(j0 + nsb, bs) * bs) : 0;
             par.forRange(k, 16, (from, to) -> {
-                float[] tmp = w != null ? new float[to0 - from0] : null;
+                float[] tmp = w != null ? take(rowBuffers, to0 - from0) : null;
                 for (int p = from; p < to; p++) {
                     float[] src = tmp;
                     int so = j0 - from0;
@@ -227,6 +230,7 @@ public final class Gemm {
                         }
                     }
                 }
+                give(rowBuffers, tmp);
             });
             return;
         }
@@ -234,8 +238,8 @@ public final class Gemm {
         // 16 columns at a time (wide) or one by one
         int group = wide ? 16 : 1;
         par.forRange(panels, 1, (from, to) -> {
-            float[] tmp = w != null ? new float[group * k] : null;
-            float[] scratch = new float[16 * 16];
+            float[] tmp = w != null ? take(rowBuffers, group * k) : null;
+            float[] scratch = take(smallBuffers, smallSize());
             for (int q = from; q < to; q++) {
                 for (int g = 0; g < NR; g += group) {
                     int j = j0 + q * NR + g; // first column of the group
@@ -269,6 +273,8 @@ public final class Gemm {
                     }
                 }
             }
+            give(rowBuffers, tmp);
+            give(smallBuffers, scratch);
         });
     }
 
@@ -287,8 +293,8 @@ public final class Gemm {
         int kc0 = Math.min(KC, k);
         par.forRange(mBlocks * nBlocks, 1, (from, to) -> {
             float[] ap = take(aBuffers, perM * mr * kc0 + L); // + L: transpose12's spill past the last sliver
-            float[] tile = new float[mr * NR];
-            float[] scratch = new float[16 * 16];
+            float[] tile = take(smallBuffers, smallSize());
+            float[] scratch = take(smallBuffers, smallSize());
             try {
                 for (int t = from; t < to; t++) {
                     int s0 = t / nBlocks * perM;
@@ -318,6 +324,8 @@ public final class Gemm {
                 }
             } finally {
                 aBuffers.offer(ap);
+                give(smallBuffers, tile);
+                give(smallBuffers, scratch);
             }
         });
     }
@@ -866,6 +874,17 @@ public final class Gemm {
             throw new IllegalArgumentException("gemm: " + name + " [" + sr + ", " + sc + "] at offset " + x.off()
                     + " with leading dimension " + x.ld() + " needs " + end + " floats, the array has "
                     + x.data().length);
+        }
+    }
+
+    /** One size for every small work array (transpose scratch, edge tile), so the pool never drops a short one. */
+    private int smallSize() {
+        return Math.max(mr * NR, 16 * 16);
+    }
+
+    private static void give(ConcurrentLinkedQueue<float[]> pool, float[] buf) {
+        if (buf != null) {
+            pool.offer(buf);
         }
     }
 
