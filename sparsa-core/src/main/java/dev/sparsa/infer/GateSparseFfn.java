@@ -160,8 +160,9 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         float t = rule.magnitudeThreshold();
         par.forRange(f, 16, (from, to) -> {
             Kernels.matvecRange(gateW, from, to, x, g);            // g = W_gate x (rows [from, to))
+            act.applyRange(g, from, a, from, to - from);           // a = act(g)
             for (int i = from; i < to; i++) {
-                float ai = act.apply(g[i]);                        // a = act(g)
+                float ai = a[i];
                 ai = Math.abs(ai) >= t ? ai : 0f;                  // i ∈ I iff |a_i| ≥ t (exact: a_i ≠ 0)
                 a[i] = ai;
                 float upi = ai != 0f ? Kernels.dotRow(upW, i, x, 0) : 0f; // up_i = W_up[i,:]·x, i ∈ I
@@ -208,6 +209,7 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
                 int to = sliceStart(sl + 1, f);
                 if (!whole) {
                     Kernels.matvecRange(gateW, from, to, x, g);    // g = W_gate x (the slice's rows)
+                    act.applyRange(g, from, a, from, to - from);   // a = act(g)
                 }
                 float[] p = parts[sl];
                 if (!tapped) {
@@ -215,7 +217,7 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
                 }
                 int m = from;                                      // I ∩ slice in active[from, m)
                 for (int i = from; i < to; i++) {
-                    float ai = whole ? a[i] : act.apply(g[i]);     // a = act(g)
+                    float ai = a[i];
                     ai = whole || Math.abs(ai) >= t ? ai : 0f;     // i ∈ I iff |a_i| ≥ t (exact: a_i ≠ 0)
                     a[i] = ai;
                     if (ai != 0f) {

@@ -130,8 +130,9 @@ public sealed interface NeuronRule {
             return n;
         }
         float t = magnitudeThreshold();
+        act.applyRange(gate, off, a, off, f);                         // a = act(g), the kernels' own values
         for (int i = 0; i < f; i++) {
-            float ai = act.apply(gate[off + i]);
+            float ai = a[off + i];
             ai = Math.abs(ai) >= t ? ai : 0f;
             a[off + i] = ai;
             n += ai != 0f ? 1 : 0;

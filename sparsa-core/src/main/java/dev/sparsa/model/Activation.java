@@ -63,6 +63,22 @@ public record Activation(Kind kind, float threshold) {
     }
 
     /**
+     * {@code out[oo + j] = act(x[xo + j])} for j in [0, n): SiLU lanewise with the Vector API exp
+     * ({@link VectorOps#siluRange}, the dense gated step's values, ≤ 2 ulp from {@link #apply}; the same bits for any
+     * split of a row into ranges), the others by {@link #apply}. The sparse kernels decide on these values, so that
+     * a decode slice, a batch row and the dense route see the same a.
+     */
+    public void applyRange(float[] x, int xo, float[] out, int oo, int n) {
+        if (kind == Kind.SILU) {
+            VectorOps.siluRange(x, xo, out, oo, n);
+            return;
+        }
+        for (int j = 0; j < n; j++) {
+            out[oo + j] = apply(x[xo + j]);
+        }
+    }
+
+    /**
      * The gated FFN's elementwise step over {@code [from, to)}: {@code a = act(gate)}, {@code h = a ⊙ up'} with
      * up' = {@link #up}(up) (batch rows are contiguous, so any index range works).
      */

@@ -245,6 +245,38 @@ public final class VectorOps {
         return x / (1f + (float) Math.exp(-x));
     }
 
+    /**
+     * {@code out[oo + j] = x·σ(x)} of {@code x[xo + j]} for j in [0, n), lanewise with {@link #exp} (≤ 2 ulp; the dense
+     * gated step's formula, {@code Gated}): each value depends on its input alone, not on n or on where it falls in a
+     * vector, so any split of a row into ranges gives the same bits. From L elements on the last vector overlaps the
+     * one before (the same values recomputed); a shorter range takes its lanes from one vector over a window of x in
+     * bounds (x itself shorter than a vector: the scalar formula, then every range of that x is scalar).
+     */
+    public static void siluRange(float[] x, int xo, float[] out, int oo, int n) {
+        if (n >= L) {
+            for (int j = 0; ; j += L) {
+                int at = Math.min(j, n - L);
+                FloatVector v = FloatVector.fromArray(FS, x, xo + at);
+                v.div(exp(v.neg()).add(1f)).intoArray(out, oo + at);
+                if (at == n - L) {
+                    return;
+                }
+            }
+        }
+        if (x.length < L) {
+            for (int j = 0; j < n; j++) {
+                out[oo + j] = silu(x[xo + j]);
+            }
+            return;
+        }
+        int s = Math.min(xo, x.length - L);
+        FloatVector v = FloatVector.fromArray(FS, x, s);
+        v = v.div(exp(v.neg()).add(1f));
+        for (int j = 0; j < n; j++) {
+            out[oo + j] = v.lane(xo - s + j);
+        }
+    }
+
     /** GELU, exact erf form (BERT, {@code hidden_act = "gelu"}). */
     public static float gelu(float x) {
         return (float) (0.5 * x * (1.0 + Erf.erf(x / Math.sqrt(2.0))));

@@ -13,6 +13,38 @@ import org.junit.jupiter.api.Test;
 /** Every activation-vector kernel of {@link VectorOps} against {@link ScalarKernels}, odd sizes and offsets. */
 class VectorOpsTest {
 
+    /**
+     * siluRange: the dense gated step's values (Gated, SiLU) to the bit, the same bits for any split of a row into
+     * ranges (short ones, tails, a row shorter than a vector), within a few ulp of the scalar definition.
+     */
+    @Test
+    void siluRangeIsTheDenseStepsValueForAnySplit() {
+        Random rnd = new Random(31);
+        for (int n : new int[] {1, 3, 7, 15, 16, 17, 33, 100, 352}) {
+            float[] g = randoms(rnd, n, 6f);
+            float[] dense = new float[n];
+            Gated.forward(Gated.Fn.SILU, 0f, false, g, new float[n], dense, new float[n], 0, n);
+            float[] whole = new float[n];
+            VectorOps.siluRange(g, 0, whole, 0, n);
+            if (n >= Simd.L) {
+                assertThat(whole).as("n %d vs Gated", n).isEqualTo(dense);
+            }
+            for (int cut : new int[] {1, 2, 5, 13, 16, 40}) {
+                float[] pieces = new float[n];
+                for (int from = 0; from < n; from += cut) {
+                    int len = Math.min(cut, n - from);
+                    VectorOps.siluRange(g, from, pieces, from, len);
+                }
+                assertThat(pieces).as("n %d in pieces of %d", n, cut).isEqualTo(whole);
+            }
+            for (int i = 0; i < n; i++) {
+                float want = VectorOps.silu(g[i]);
+                assertThat(Math.abs(whole[i] - want)).as("n %d, %d", n, i)
+                        .isLessThanOrEqualTo(4 * Math.ulp(want) + 1e-30f);
+            }
+        }
+    }
+
     @Test
     void dotSumAndNorms() {
         Random rnd = new Random(23);
