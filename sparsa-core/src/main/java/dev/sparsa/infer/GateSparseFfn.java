@@ -294,7 +294,7 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
         if (denseRest(x, batch, pos0, y, s, tap, par)) {
             return;
         }
-        byToken(a, batch, f, rows, null, count, par);              // I_b in rows[b·F ..)
+        byToken(a, batch, f, rows, count, par);                    // I_b in rows[b·F ..)
         int parts = partsPerToken(batch, par.threads());
         if (parts > 1) {                                           // a few rows: cleared before their parts run
             Arrays.fill(up, 0, batch * f, 0f);

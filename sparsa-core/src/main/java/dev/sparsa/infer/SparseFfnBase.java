@@ -99,16 +99,15 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
     /**
      * The intermediates plus scratch: the active list and its coefficients (one row, or per slice at the slice's
      * own offset), one row's output, the per-slice partial outputs and a batch's per-token
-     * lists of neurons ({@link #byToken}: two arrays of capacity x F, the memory of two more intermediates).
+     * lists of neurons ({@link #byToken}: capacity x F ints, the memory of one more intermediate).
      */
     static class Scratch extends FfnActivations {
         final int[] active;
         final float[] coef;
         final float[] yRow;
         final float[][] parts;
-        /** Per token b of a batch, at offset b·F: its listed neurons and their values ({@link #byToken}). */
+        /** Per token b of a batch, at offset b·F: its listed neurons ({@link #byToken}), and how many. */
         final int[] rowNeurons;
-        final float[] rowValues;
         final int[] rowCount;
 
         Scratch(int capacity, int f, int d) {
@@ -118,7 +117,6 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
             yRow = new float[d];
             parts = new float[SLICES][d];
             rowNeurons = new int[capacity * f];
-            rowValues = new float[capacity * f];
             rowCount = new int[capacity];
         }
     }
@@ -149,6 +147,25 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
     /** {@link #downList} over the records of {@code nb} (d outputs): for kernels outside this class. */
     static void downList(NeuronBundles nb, int d, int[] active, float[] coef, int k0, int k1, float[] part) {
         downList(nb, active, coef, k0, k1, part, 0, 0, d);
+    }
+
+    /**
+     * {@code y[yo + c] += Σ_k h[ho + rows[k]]·d_{rows[k]}[c]} for k in [k0, k1) and c in [c0, c1), four neurons per
+     * pass over y: {@link #downList} with the coefficients read from the token's row of h.
+     */
+    static void downRow(NeuronBundles nb, int[] rows, int k0, int k1, float[] h, int ho, float[] y, int yo, int c0,
+                        int c1) {
+        int k = k0;
+        for (; k + 4 <= k1; k += 4) {
+            int i0 = rows[k];
+            int i1 = rows[k + 1];
+            int i2 = rows[k + 2];
+            int i3 = rows[k + 3];
+            nb.axpyDown4(i0, i1, i2, i3, h[ho + i0], h[ho + i1], h[ho + i2], h[ho + i3], y, yo, c0, c1);
+        }
+        for (; k < k1; k++) {
+            nb.axpyDown(rows[k], h[ho + rows[k]], y, yo, c0, c1);
+        }
     }
 
     /** {@link #downList} into {@code y[yo + c]} for c in [c0, c1) (block-aligned for a quantized down). */
@@ -201,27 +218,18 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
     }
 
     /**
-     * Per token b of a batch, the neurons with {@code v[b·F + i] ≠ 0} in ascending i at {@code rows[b·F ..)} and, when
-     * {@code vals} is not null, their values at the same places; {@code count[b]} of them. Compacted branch-free from
-     * the token's contiguous row of v, threads splitting the tokens.
+     * Per token b of a batch, the neurons with {@code v[b·F + i] ≠ 0} in ascending i at {@code rows[b·F ..)},
+     * {@code count[b]} of them: compacted branch-free from the token's contiguous row of v, threads splitting the
+     * tokens.
      */
-    static void byToken(float[] v, int batch, int f, int[] rows, float[] vals, int[] count, Parallel par) {
+    static void byToken(float[] v, int batch, int f, int[] rows, int[] count, Parallel par) {
         par.forRange(batch, 1, (b0, b1) -> {
             for (int b = b0; b < b1; b++) {
                 int o = b * f;
                 int n = o;
-                if (vals == null) {
-                    for (int i = 0; i < f; i++) {
-                        rows[n] = i;
-                        n += v[o + i] != 0f ? 1 : 0;
-                    }
-                } else {
-                    for (int i = 0; i < f; i++) {
-                        float vi = v[o + i];
-                        rows[n] = i;
-                        vals[n] = vi;
-                        n += vi != 0f ? 1 : 0;
-                    }
+                for (int i = 0; i < f; i++) {
+                    rows[n] = i;
+                    n += v[o + i] != 0f ? 1 : 0;
                 }
                 count[b] = n - o;
             }
@@ -243,7 +251,7 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
 
     /**
      * The down projection of a batch, bundled: {@code y_b = Σ_{i: h_{b,i} ≠ 0} h_{b,i} d_i} for every token b, token
-     * by token: each token's nonzero h listed ({@link #byToken}), then {@link #downList} over its list with its own
+     * by token: each token's nonzero h listed ({@link #byToken}), then {@link #downRow} over its list with its own
      * row of y (8 KB at D = 2048, in L1) taking four FMAs per load and store, and the kept records' down columns read
      * whole, as the one-token pass reads them. Reading the union's columns once for all tokens instead (each column
      * into every token that keeps it) keeps all the batch's y rows live: 0.5 MB per thread at 128 tokens, in L2, and
@@ -257,9 +265,8 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
         int f = w.intermediateSize();
         NeuronBundles nb = bundles;
         int[] rows = sc.rowNeurons;
-        float[] coef = sc.rowValues;
         int[] count = sc.rowCount;
-        byToken(h, batch, f, rows, coef, count, par);
+        byToken(h, batch, f, rows, count, par);
         int parts = partsPerToken(batch, par.threads());
         par.forRange(batch * parts, 1, (u0, u1) -> {
             for (int u = u0; u < u1; u++) {
@@ -268,7 +275,7 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
                 int c1 = columnStart(u % parts + 1, parts, d);
                 int yo = b * d;
                 Arrays.fill(y, yo + c0, yo + c1, 0f);
-                downList(nb, rows, coef, b * f, b * f + count[b], y, yo, c0, c1);   // y_b = Σ h_{b,i} d_i
+                downRow(nb, rows, b * f, b * f + count[b], h, b * f, y, yo, c0, c1);   // y_b = Σ h_{b,i} d_i
             }
         });
     }
