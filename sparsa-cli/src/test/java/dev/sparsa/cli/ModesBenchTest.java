@@ -55,7 +55,8 @@ class ModesBenchTest {
         CliRun r = bench(relu, "exact,cats,teal,topk,predicted", "--quality-model", silu.toString(),
                 "--quality-model", relu.toString(), "--json", json.toString(), "--html", html.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("| mode | speed model | prefill tok/s | decode tok/s", "greedy agreement", "in-process");
+        assertThat(r.out()).contains("| mode | speed model | prefill tok/s | decode tok/s", "greedy agreement", "in-process",
+                "Bandwidth: dense decode reads ", "% of the read probe");
         for (String m : MODES) {
             assertThat(r.out()).contains("| " + m + " |");
         }
@@ -84,6 +85,10 @@ class ModesBenchTest {
             assertThat(x.get("quality_model").asText()).as(m).isEqualTo(q);
         }
         JsonNode dense = rows.get(0);
+        double share = dense.get("bytes_per_token").asDouble() * dense.get("decode_tok_s").get("median").asDouble()
+                / 1e9 / root.get("bandwidth_gb_s").asDouble();
+        assertThat(r.out()).as("the dense read share of the probe").contains(String.format(java.util.Locale.ROOT,
+                "%.0f%% of the read probe", 100 * share));
         assertThat(dense.get("ideal_speedup").asDouble()).isEqualTo(1.0);
         assertThat(dense.get("decode_speedup").asDouble()).isEqualTo(1.0);
         JsonNode exact = rows.get(1);

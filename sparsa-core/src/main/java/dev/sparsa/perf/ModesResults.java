@@ -52,6 +52,38 @@ public record ModesResults(String schema, String date, int threads,
                       List<String> notes) {
     }
 
+    /**
+     * The first dense row's decode read rate (bytes per token × tok/s) as a share of the run's read probe, or null
+     * without a probe or a dense row with bytes. Well below 1 dense decode is not bandwidth-bound on this machine,
+     * and the bytes ideal of a mode is no ceiling: skipping rows skips their work too.
+     */
+    public Double denseReadShare() {
+        if (bandwidth == null || !(bandwidth > 0)) {
+            return null;
+        }
+        for (Row x : rows) {
+            if (x.mode().equals("dense") && x.bytesPerToken() != null && x.decode() != null) {
+                return x.bytesPerToken() * x.decode().median() / 1e9 / bandwidth;
+            }
+        }
+        return null;
+    }
+
+    /** Below this {@link #denseReadShare} the tables say that dense is not bandwidth-bound. */
+    public static final double BANDWIDTH_BOUND_SHARE = 0.6;
+
+    /** The line the tables print about {@link #denseReadShare}, or null when there is none. */
+    public String bandwidthNote() {
+        Double share = denseReadShare();
+        if (share == null) {
+            return null;
+        }
+        String s = String.format(java.util.Locale.ROOT, "dense decode reads %.1f GB/s, %.0f%% of the read probe "
+                + "(%.1f GB/s)", share * bandwidth, 100 * share, bandwidth);
+        return share < BANDWIDTH_BOUND_SHARE ? s + ": not bandwidth-bound on this machine, so a mode can beat its "
+                + "bytes ideal (skipping a row skips its work as well as its bytes)" : s;
+    }
+
     /** The same run with a reference row (llama.cpp dense Q8_0 from bench-e2e). */
     public ModesResults withReference(BenchRow ref) {
         return new ModesResults(schema, date, threads, bandwidth, speedModel, promptTokens, decodeTokens, reps,

@@ -58,6 +58,9 @@ public final class ModesMarkdown {
             sb.append('\n');
         }
         sb.append(String.format(Locale.ROOT, "%nSpeed rows: %s.%n", r.rows().getFirst().speedActivations()));
+        if (r.bandwidthNote() != null) {
+            sb.append("Bandwidth: ").append(r.bandwidthNote()).append(".\n");
+        }
         for (Row x : r.rows()) {
             for (String n : x.notes()) {
                 sb.append("- ").append(x.mode()).append(": ").append(n).append('\n');

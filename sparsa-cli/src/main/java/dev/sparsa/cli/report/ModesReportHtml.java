@@ -76,6 +76,9 @@ public final class ModesReportHtml {
                         + "measured decode speedup / ideal.</li><li>Δ vs dense: relative bits/byte change on the "
                         + "same quality model; greedy agreement: share of dense's greedy tokens the mode's argmax "
                         + "predicts, fed dense's tokens.</li>");
+        if (r.bandwidthNote() != null) {
+            sb.append("<li>Bandwidth: ").append(esc(r.bandwidthNote())).append(".</li>");
+        }
         for (ModesResults.Row x : r.rows()) {
             for (String n : x.notes()) {
                 sb.append("<li>").append(esc(x.mode())).append(": ").append(esc(n)).append("</li>");
