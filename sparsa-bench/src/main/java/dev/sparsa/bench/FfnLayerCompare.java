@@ -79,6 +79,12 @@ public final class FfnLayerCompare implements Callable<Integer> {
                     + "columns alike, so that the timed tokens' union is contiguous: the best case of a hot/cold "
                     + "neuron order such as PowerInfer's). Default: ${DEFAULT-VALUE}.")
     String order;
+    @Option(names = "--copies", defaultValue = "1", paramLabel = "N",
+            description = "Copies of the layer (weights and each kernel's own copies), the calls cycling through them, "
+                    + "so that the working set passes the last-level cache: one layer (the default) may sit in a large "
+                    + "LLC and then times compute, not memory (exact kernel; memory N times the layer's). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int copies;
     @Option(names = "--expert-size", defaultValue = "32", paramLabel = "N", description = "LTE expert size (--kernel lte). Default: "
             + "${DEFAULT-VALUE}.")
     int expertSize;
@@ -120,6 +126,12 @@ public final class FfnLayerCompare implements Callable<Integer> {
         if (!order.equals("random") && !order.equals("active-first")) {
             throw new CommandLine.ParameterException(cl, "--order must be random or active-first, got " + order);
         }
+        if (copies < 1) {
+            throw new CommandLine.ParameterException(cl, "--copies must be >= 1, got " + copies);
+        }
+        if (copies > 1 && !kernel.equals("exact")) {
+            throw new CommandLine.ParameterException(cl, "--copies is for --kernel exact");
+        }
         if (order.equals("active-first") && !kernel.equals("exact")) {
             throw new CommandLine.ParameterException(cl, "--order active-first is for --kernel exact");
         }
@@ -127,8 +139,9 @@ public final class FfnLayerCompare implements Callable<Integer> {
             throw new CommandLine.ParameterException(new CommandLine(this), "--expert-size " + expertSize
                     + " must divide --f " + f);
         }
-        System.out.printf(Locale.ROOT, "FFN layer D %d x F %d, %s kernels, %d threads, %d interleaved repetitions; load "
-                + "average %s%n%n", d, f, kernel, threads, reps, load());
+        System.out.printf(Locale.ROOT, "FFN layer D %d x F %d, %s kernels, %d threads, %d interleaved repetitions%s; load "
+                + "average %s%n%n", d, f, kernel, threads, reps, copies > 1 ? ", " + copies + " copies of the layer "
+                + "cycled" : "", load());
         if (kernel.equals("lte")) {
             System.out.println("| dtype | sparsity | batch | experts per token (union) | ideal | dense ms | lte ms | "
                     + "per-token ms | speedup | per-token speedup | lte / ideal | lte GB/s | dense GB/s |");
@@ -243,6 +256,13 @@ public final class FfnLayerCompare implements Callable<Integer> {
             bundled = new ExactSparseFfn(w, act);
         }
         ks.add(bundled);
+        List<List<FfnKernel>> all = new ArrayList<>(List.of(ks));  // copy c: the same kernels on a byte copy of w
+        for (int c = 1; c < copies; c++) {
+            FfnWeights wc = new FfnWeights(w.layer(), copyOf(w.gate(), arena), copyOf(w.up(), arena),
+                    copyOf(w.down(), arena));
+            all.add(List.of(new DenseFfn(wc, act), new ExactSparseFfn(wc, act, down, FfnLayout.SPLIT),
+                    new ExactSparseFfn(wc, act)));
+        }
         boolean perToken = batch > 1 || batches.size() > 1;
         int n = ks.size() + (perToken ? 1 : 0);
         double[][] ms = new double[n][reps];
@@ -253,17 +273,18 @@ public final class FfnLayerCompare implements Callable<Integer> {
         float[] y = new float[batch * d];
         float[] xr = new float[d];
         float[] yr = new float[d];
-        int inner = Math.max(1, (int) (2e8 / denseBytes / batch));   // ~ 0.2 GB of dense reads per timing
+        int inner = Math.max(copies, (int) (2e8 / denseBytes / batch));   // ~ 0.2 GB of dense reads per timing
         for (int rep = -3; rep < reps; rep++) {                      // 3 warm-up rounds
             for (int k = 0; k < n; k++) {
                 long t0 = System.nanoTime();
                 for (int it = 0; it < inner; it++) {
+                    List<FfnKernel> kc = all.get(it % copies);
                     if (k < ks.size()) {
-                        ks.get(k).forward(x, batch, 0, y, acts[k], ActivationTap.NONE, par);
+                        kc.get(k).forward(x, batch, 0, y, acts[k], ActivationTap.NONE, par);
                     } else {
                         for (int b = 0; b < batch; b++) {
                             System.arraycopy(x, b * d, xr, 0, d);
-                            bundled.forward(xr, 1, b, yr, acts[2], ActivationTap.NONE, par);
+                            kc.get(2).forward(xr, 1, b, yr, acts[2], ActivationTap.NONE, par);
                             System.arraycopy(yr, 0, y, b * d, d);
                         }
                     }
@@ -303,6 +324,13 @@ public final class FfnLayerCompare implements Callable<Integer> {
     static FfnWeights permuted(FfnWeights w, int[] perm, Arena arena) {
         return new FfnWeights(w.layer(), permuteRows(w.gate(), perm, arena), permuteRows(w.up(), perm, arena),
                 permuteColumns(w.down(), perm, arena));
+    }
+
+    /** A byte copy of {@code m} in {@code arena} (64-byte aligned, as the weights). */
+    static Tensor copyOf(Tensor m, Arena arena) {
+        MemorySegment seg = arena.allocate(m.data().byteSize(), 64);
+        MemorySegment.copy(m.data(), 0, seg, 0, m.data().byteSize());
+        return new Tensor(m.name(), m.dtype(), m.shape().clone(), seg);
     }
 
     private static Tensor permuteRows(Tensor m, int[] perm, Arena arena) {

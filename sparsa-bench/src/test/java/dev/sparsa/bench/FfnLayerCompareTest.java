@@ -42,6 +42,12 @@ class FfnLayerCompareTest {
                 "1", "--order", "active-first");
         assertThat(o.code()).as(o.err()).isZero();
         assertThat(o.out()).contains("| Q8_0 | 0.50 | 1 | 64 (64) |");
+        // copies of the layer cycled: the same rows (the copies are byte copies, the same active sets)
+        Run c = run("--d", "64", "--f", "128", "--dtypes", "Q8_0,BF16", "--sparsity", "0.5", "--batch", "1,3", "--reps",
+                "1", "--threads", "2", "--copies", "3");
+        assertThat(c.code()).as(c.err()).isZero();
+        assertThat(c.out()).contains("3 copies of the layer cycled", "| Q8_0 | 0.50 | 1 | 64 (64) |",
+                "| BF16 | 0.50 | 3 |");
     }
 
     @Test
@@ -78,11 +84,12 @@ class FfnLayerCompareTest {
     void badOptionsAreOneLine() {
         String[][] cases = {{"--reps", "0"}, {"--sparsity", "1.5"}, {"--batch", "0"}, {"--kernel", "foo"},
                 {"--reps", "x"}, {"--kernel", "lte", "--expert-size", "7", "--f", "128"}, {"--order", "sorted"},
-                {"--order", "active-first", "--kernel", "lte"}};
+                {"--order", "active-first", "--kernel", "lte"}, {"--copies", "0"}, {"--copies", "2", "--kernel", "lte"}};
         String[] expect = {"--threads, --reps, --d and --f must be >= 1", "--sparsity: a sparsity must be in [0, 1), "
                 + "got 1.5", "--batch: a batch must be >= 1, got 0", "--kernel must be exact, predicted or lte, got "
                 + "foo", "Invalid value for option '--reps'", "--expert-size 7 must divide --f 128", "--order must be random or "
-                + "active-first, got sorted", "--order active-first is for --kernel exact"};
+                + "active-first, got sorted", "--order active-first is for --kernel exact", "--copies must be >= 1, got 0",
+            "--copies is for --kernel exact"};
         for (int i = 0; i < cases.length; i++) {
             Run r = run(cases[i]);
             assertThat(r.code()).as(String.join(" ", cases[i])).isEqualTo(2);
