@@ -306,24 +306,14 @@ public sealed class GateSparseFfn extends SparseFfnBase permits ExactSparseFfn {
                 int p = u % parts;
                 int o = b * f;
                 int n = count[b];
-                int k0 = o + (int) ((long) p * n / parts);
-                int k1 = o + (int) ((long) (p + 1) * n / parts);
+                int k0 = o + listStart(p, parts, n);
+                int k1 = o + listStart(p + 1, parts, n);
                 if (parts == 1) {
                     Arrays.fill(up, o, o + f, 0f);                 // 0 outside I_b
                     Arrays.fill(h, o, o + f, 0f);
                 }
-                int k = k0;
-                for (; k + 4 <= k1; k += 4) {                      // up_i = W_up[i,:]·x_b, i ∈ I_b, four records
-                    int i0 = rows[k];
-                    int i1 = rows[k + 1];
-                    int i2 = rows[k + 2];
-                    int i3 = rows[k + 3];
-                    nb.dotUpRows4(i0, i1, i2, i3, x, b * d, up, o + i0, o + i1, o + i2, o + i3);
-                }
-                for (; k < k1; k++) {
-                    up[o + rows[k]] = nb.dotUp(rows[k], x, b * d);
-                }
-                for (k = k0; k < k1; k++) {
+                nb.dotUpList(rows, k0, k1, x, b * d, up, o);       // up_i = W_up[i,:]·x_b, i ∈ I_b, four records
+                for (int k = k0; k < k1; k++) {
                     int oi = o + rows[k];
                     h[oi] = a[oi] * act.up(up[oi]);                // h = a ⊙ up' (0 outside I_b)
                 }

@@ -378,21 +378,11 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
                 int o = b * f;
                 int xo = b * d;
                 int n = count[b];
-                int k0 = o + (int) ((long) p * n / parts);
-                int k1 = o + (int) ((long) (p + 1) * n / parts);
-                int k = k0;
-                for (; k + 4 <= k1; k += 4) {                      // g_{b,i} for i ∈ C_b, four records side by side
-                    int i0 = rows[k];
-                    int i1 = rows[k + 1];
-                    int i2 = rows[k + 2];
-                    int i3 = rows[k + 3];
-                    nb.dotGateRows4(i0, i1, i2, i3, x, xo, g, o + i0, o + i1, o + i2, o + i3);
-                }
-                for (; k < k1; k++) {
-                    g[o + rows[k]] = nb.dotGate(rows[k], x, xo);
-                }
+                int k0 = o + listStart(p, parts, n);
+                int k1 = o + listStart(p + 1, parts, n);
+                nb.dotGateList(rows, k0, k1, x, xo, g, o);         // g_{b,i} for i ∈ C_b, four records side by side
                 int m = k0;                                        // I_b ∩ this part, compacted in place
-                for (k = k0; k < k1; k++) {
+                for (int k = k0; k < k1; k++) {
                     int i = rows[k];
                     float ai = act.apply(g[o + i]);
                     ai = Math.abs(ai) >= t ? ai : 0f;              // I_b = {i ∈ C_b : label keeps act(g_{b,i})}
@@ -400,17 +390,8 @@ public sealed class PredictorFfn extends SparseFfnBase permits PredictedSparseFf
                     rows[m] = i;
                     m += ai != 0f ? 1 : 0;
                 }
-                for (k = k0; k + 4 <= m; k += 4) {                 // up_{b,i} = W_up[i,:]·x_b, i ∈ I_b
-                    int i0 = rows[k];
-                    int i1 = rows[k + 1];
-                    int i2 = rows[k + 2];
-                    int i3 = rows[k + 3];
-                    nb.dotUpRows4(i0, i1, i2, i3, x, xo, up, o + i0, o + i1, o + i2, o + i3);
-                }
-                for (; k < m; k++) {
-                    up[o + rows[k]] = nb.dotUp(rows[k], x, xo);
-                }
-                for (k = k0; k < m; k++) {
+                nb.dotUpList(rows, k0, m, x, xo, up, o);           // up_{b,i} = W_up[i,:]·x_b, i ∈ I_b
+                for (int k = k0; k < m; k++) {
                     int oi = o + rows[k];
                     h[oi] = a[oi] * act.up(up[oi]);                // h_b = a_b ⊙ up'_b (0 outside I_b)
                 }

@@ -146,7 +146,14 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
 
     /** {@link #downList} over the records of {@code nb} (d outputs): for kernels outside this class. */
     static void downList(NeuronBundles nb, int d, int[] active, float[] coef, int k0, int k1, float[] part) {
-        downList(nb, active, coef, k0, k1, part, 0, 0, d);
+        int k = k0;
+        for (; k + 4 <= k1; k += 4) {
+            nb.axpyDown4(active[k], active[k + 1], active[k + 2], active[k + 3], coef[k], coef[k + 1], coef[k + 2],
+                    coef[k + 3], part, 0, 0, d);
+        }
+        for (; k < k1; k++) {
+            nb.axpyDown(active[k], coef[k], part, 0, 0, d);
+        }
     }
 
     /**
@@ -165,19 +172,6 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
         }
         for (; k < k1; k++) {
             nb.axpyDown(rows[k], h[ho + rows[k]], y, yo, c0, c1);
-        }
-    }
-
-    /** {@link #downList} into {@code y[yo + c]} for c in [c0, c1) (block-aligned for a quantized down). */
-    static void downList(NeuronBundles nb, int[] active, float[] coef, int k0, int k1, float[] y, int yo, int c0,
-                         int c1) {
-        int k = k0;
-        for (; k + 4 <= k1; k += 4) {
-            nb.axpyDown4(active[k], active[k + 1], active[k + 2], active[k + 3], coef[k], coef[k + 1], coef[k + 2],
-                    coef[k + 3], y, yo, c0, c1);
-        }
-        for (; k < k1; k++) {
-            nb.axpyDown(active[k], coef[k], y, yo, c0, c1);
         }
     }
 
@@ -242,6 +236,11 @@ abstract sealed class SparseFfnBase implements FfnKernel permits GateSparseFfn, 
      */
     static int partsPerToken(int batch, int threads) {
         return batch >= 2 * threads ? 1 : (2 * threads + batch - 1) / batch;
+    }
+
+    /** Start of part p of {@code parts} of a token's list of n entries (relative to the token's offset). */
+    static int listStart(int p, int parts, int n) {
+        return (int) ((long) p * n / parts);
     }
 
     /** Start of column part p of {@code parts} over [0, d): multiples of 64 (block-aligned for Q8_0), the last at d. */

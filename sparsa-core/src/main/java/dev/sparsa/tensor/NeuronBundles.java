@@ -266,4 +266,37 @@ public final class NeuronBundles {
         }
     }
 
+    /**
+     * {@code out[o + rows[k]] = W_gate[rows[k],:]·x[xo ..)} for k in [k0, k1): a list of neurons' gate rows, four
+     * records side by side ({@link #dotGateRows4}), the rest one by one; each value bit-identical to {@link #dotGate}.
+     */
+    public void dotGateList(int[] rows, int k0, int k1, float[] x, int xo, float[] out, int o) {
+        int k = k0;
+        for (; k + 4 <= k1; k += 4) {
+            int i0 = rows[k];
+            int i1 = rows[k + 1];
+            int i2 = rows[k + 2];
+            int i3 = rows[k + 3];
+            dotGateRows4(i0, i1, i2, i3, x, xo, out, o + i0, o + i1, o + i2, o + i3);
+        }
+        for (; k < k1; k++) {
+            out[o + rows[k]] = dotGate(rows[k], x, xo);
+        }
+    }
+
+    /** {@link #dotGateList} for the up rows ({@link #dotUpRows4}, {@link #dotUp}). */
+    public void dotUpList(int[] rows, int k0, int k1, float[] x, int xo, float[] out, int o) {
+        int k = k0;
+        for (; k + 4 <= k1; k += 4) {
+            int i0 = rows[k];
+            int i1 = rows[k + 1];
+            int i2 = rows[k + 2];
+            int i3 = rows[k + 3];
+            dotUpRows4(i0, i1, i2, i3, x, xo, out, o + i0, o + i1, o + i2, o + i3);
+        }
+        for (; k < k1; k++) {
+            out[o + rows[k]] = dotUp(rows[k], x, xo);
+        }
+    }
+
 }
